@@ -1,0 +1,353 @@
+"""The `autodev` command: parse, call one function, print. `main(argv) -> int` is tested in-process."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from autodev import __version__
+from autodev.config import CliOverrides, load_settings, resolve_model
+from autodev.errors import AutodevError, UserError
+from autodev.pipeline.plan import RunPlan, prepare
+from autodev.pipeline.state import RunState
+from autodev.progress import ProgressPrinter
+from autodev.specs import load_agents
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _repo_option(func: F) -> F:
+    return click.option(
+        "--repo",
+        type=click.Path(path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="The git repository to work on.",
+    )(func)
+
+
+def _json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
+
+
+def _model_options(func: F) -> F:
+    func = click.option(
+        "--provider",
+        type=click.Choice(["anthropic", "openai", "scripted"]),
+        default=None,
+        help="Model provider (default: config, then detected from API key variables).",
+    )(func)
+    func = click.option(
+        "--model",
+        "models",
+        multiple=True,
+        metavar="TIER=ID",
+        help="Serve a tier with a model id, e.g. --model deep=claude-opus-5-5.",
+    )(func)
+    func = click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Agents running at once.")(
+        func
+    )
+    return click.option(
+        "--script", type=click.Path(dir_okay=False), default=None, help="Reply script for the scripted provider."
+    )(func)
+
+
+def _overrides(
+    provider: str | None, models: tuple[str, ...], max_parallel: int | None, script: str | None
+) -> CliOverrides:
+    return CliOverrides(provider=provider, models=models, max_parallel=max_parallel, script=script)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="autodev")
+def cli() -> None:
+    """Carry a feature request through a pipeline of specialised agents to a tested change on a branch."""
+
+
+# ---------------------------------------------------------------- agents
+@cli.command()
+@_repo_option
+@_json_option
+@_model_options
+def agents(
+    repo: Path,
+    as_json: bool,
+    provider: str | None,
+    models: tuple[str, ...],
+    max_parallel: int | None,
+    script: str | None,
+) -> None:
+    """List the agents: name, tier, the model that will serve it, its tools and its file."""
+    from autodev import gitops
+
+    try:
+        root: Path | None = gitops.find_repo(repo)
+    except UserError:
+        if repo != Path("."):
+            raise
+        root = None  # outside any repository: built-in and user-level agents only
+    settings = load_settings(root, _overrides(provider, models, max_parallel, script))
+    rows: list[dict[str, Any]] = []
+    for name, spec in sorted(load_agents(root).items()):
+        resolved = resolve_model(spec, settings)
+        rows.append(
+            {
+                "name": name,
+                "tier": resolved.tier,
+                "model": resolved.model_id,
+                "model_source": resolved.source,
+                "tools": list(spec.offered_tools()),
+                "unavailable_tools": list(spec.unavailable_tools()),
+                "file": str(spec.source),
+                "description": spec.description,
+            }
+        )
+    if as_json:
+        _print_json({"provider": settings.provider, "agents": rows})
+        return
+    out.print(f"provider: {settings.provider or 'none configured'} ({settings.sources.get('provider')})")
+    for row in rows:
+        model = row["model"] or "(no provider)"
+        out.print(f"[bold]{row['name']:<17}[/] {row['tier']:<8} {model:<22} {', '.join(row['tools']) or '-'}")
+        extra = f"  (not offered here: {', '.join(row['unavailable_tools'])})" if row["unavailable_tools"] else ""
+        out.print(f"  [dim]{row['file']}{extra}[/]")
+
+
+# ---------------------------------------------------------------- plan
+def _plan_json(plan: RunPlan) -> dict[str, Any]:
+    return {
+        "request": plan.request,
+        "repo": str(plan.repo),
+        "provider": plan.settings.provider,
+        "change_type": plan.selection.change_type,
+        "reasons": list(plan.selection.reasons),
+        "max_parallel": plan.settings.max_parallel,
+        "stages": [
+            [
+                {
+                    "agent": name,
+                    "runs": plan.runs(name),
+                    "skip_reason": plan.selection.skips.get(name),
+                    "tier": plan.models[name].tier,
+                    "model": plan.models[name].model_id,
+                    "needs": list(plan.pipeline.node(name).needs),
+                }
+                for name in stage
+            ]
+            for stage in plan.stages()
+        ],
+        "test_gate": {"after": plan.pipeline.gate_after, "command": plan.test_command},
+    }
+
+
+@cli.command()
+@click.argument("request")
+@_repo_option
+@_json_option
+@_model_options
+def plan(
+    request: str,
+    repo: Path,
+    as_json: bool,
+    provider: str | None,
+    models: tuple[str, ...],
+    max_parallel: int | None,
+    script: str | None,
+) -> None:
+    """Show what a run would do, without calling any model."""
+    the_plan = prepare(request, repo, _overrides(provider, models, max_parallel, script))
+    if as_json:
+        _print_json(_plan_json(the_plan))
+        return
+    settings = the_plan.settings
+    out.print(f"request: {the_plan.request}")
+    out.print(f"change type: {the_plan.selection.change_type} ({'; '.join(the_plan.selection.reasons)})")
+    out.print(f"provider: {settings.provider or 'none configured'}; at most {settings.max_parallel} agents at once")
+    for index, stage in enumerate(the_plan.stages(), 1):
+        together = " (in parallel)" if len(stage) > 1 else ""
+        out.print(f"[bold]stage {index}{together}[/]")
+        for name in stage:
+            resolved = the_plan.models[name]
+            if the_plan.runs(name):
+                out.print(f"  {name:<17} {resolved.tier:<8} {resolved.model_id or '(no provider)'}")
+            else:
+                out.print(f"  [dim]{name:<17} skipped: {the_plan.selection.skips[name]}[/]")
+        if name == the_plan.pipeline.gate_after or the_plan.pipeline.gate_after in stage:
+            command = " ".join(the_plan.test_command) if the_plan.test_command else "none found (gate skipped)"
+            out.print(f"  [dim]then the orchestrator runs the tests: {command}[/]")
+    if the_plan.dirty_paths:
+        out.print(
+            f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "
+            "part of the run (it starts from HEAD)[/]"
+        )
+
+
+# ---------------------------------------------------------------- run
+def _print_outcome(state: RunState, run_dir: Path) -> None:
+    colour = "green" if state.status == "done" else "red"
+    out.print(f"\n[bold {colour}]run {state.status}[/]  {state.run_id}")
+    if state.error:
+        out.print(f"[red]error:[/] {state.error}")
+    if state.commit:
+        diff = state.diff or {}
+        out.print(
+            f"branch  {state.branch}\ncommit  {state.commit[:12]}  "
+            f"({diff.get('files', 0)} files, +{diff.get('insertions', 0)} -{diff.get('deletions', 0)})"
+        )
+        if diff.get("stat"):
+            out.print(diff["stat"].rstrip())
+    elif state.branch:
+        out.print(f"branch  {state.branch} (no changes were made)")
+    out.print(f"run directory  {run_dir}")
+    out.print(f"worktree       {state.worktree}")
+
+
+@cli.command()
+@click.argument("request")
+@_repo_option
+@_json_option
+@_model_options
+def run(
+    request: str,
+    repo: Path,
+    as_json: bool,
+    provider: str | None,
+    models: tuple[str, ...],
+    max_parallel: int | None,
+    script: str | None,
+) -> None:
+    """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
+    from autodev.providers import build_provider
+    from autodev.runner import execute
+
+    the_plan = prepare(request, repo, _overrides(provider, models, max_parallel, script))
+    model_provider = build_provider(the_plan.settings)
+    if the_plan.dirty_paths:
+        err.print(
+            f"[yellow]note: your checkout has {len(the_plan.dirty_paths)} uncommitted change(s); the run "
+            "starts from HEAD, so they are not part of it (and are left untouched)[/]"
+        )
+    orchestrator, state = execute(the_plan, model_provider, ProgressPrinter(err))
+    _finish_run(state, orchestrator.paths.run_dir, as_json)
+
+
+def _finish_run(state: RunState, run_dir: Path, as_json: bool) -> None:
+    if as_json:
+        _print_json(state.to_json())
+    else:
+        _print_outcome(state, run_dir)
+    if state.status != "done":
+        raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- demo
+@cli.command()
+@_json_option
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Agents running at once.")
+def demo(as_json: bool, max_parallel: int | None) -> None:
+    """Run the full pipeline on a bundled example project, with scripted model replies (no API key)."""
+    from autodev.demo import DEMO_REQUEST, run_demo
+
+    err.print("[bold]autodev demo[/]: the full pipeline on a small example project (textkit).")
+    err.print(
+        "[yellow]The model's replies are scripted[/] (autodev/demo/script.yaml), so no API key is needed; "
+        "the tool calls, file edits, worktree, test runs, state and metrics are all real."
+    )
+    err.print(f"request: {DEMO_REQUEST}\n")
+    result = run_demo(ProgressPrinter(err), max_parallel=max_parallel)
+    if not as_json:
+        _print_outcome(result.state, result.run_dir)
+        out.print(f"\nLook at the change:  git -C {result.state.repo} show {result.state.branch}")
+        out.print(f"State and metrics:   {result.run_dir}/state.json, metrics.jsonl, sessions/")
+        out.print(
+            "On your own repository, with a real provider:\n"
+            "  export ANTHROPIC_API_KEY=...   # or OPENAI_API_KEY / OPENAI_BASE_URL for a local server\n"
+            '  autodev plan "your request" --repo PATH   # what would run, no model calls\n'
+            '  autodev run "your request" --repo PATH'
+        )
+    _finish_run(result.state, result.run_dir, as_json) if as_json else None
+    if not as_json and result.state.status != "done":
+        raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- issue
+@cli.command()
+@click.argument("idea")
+@_repo_option
+@_json_option
+@_model_options
+@click.option("--create", is_flag=True, help="File the draft with the GitHub CLI (gh).")
+def issue(
+    idea: str,
+    repo: Path,
+    as_json: bool,
+    provider: str | None,
+    models: tuple[str, ...],
+    max_parallel: int | None,
+    script: str | None,
+    create: bool,
+) -> None:
+    """Draft an issue for IDEA (researcher-local, then issue-creator); --create files it with gh."""
+    from autodev.runner import run_issue
+
+    result = run_issue(
+        idea, repo, _overrides(provider, models, max_parallel, script), ProgressPrinter(err), create=create
+    )
+    if as_json:
+        _print_json(
+            {
+                "state": result.state.to_json(),
+                "draft": str(result.draft_path) if result.draft_path else None,
+                "url": result.url,
+                "missing_sections": list(result.missing_sections),
+            }
+        )
+    elif result.draft_path:
+        out.print(f"\nissue draft: {result.draft_path}")
+        if result.missing_sections:
+            out.print(f"[yellow]the draft lacks: {', '.join(result.missing_sections)}[/]")
+        if result.url:
+            out.print(f"created: {result.url}")
+    else:
+        out.print(f"[red]no draft: {result.state.error}[/]")
+    if result.state.status != "done":
+        raise SystemExit(1)
+    if create and result.missing_sections:
+        err.print("[red]not filed: the draft is missing required sections[/]")
+        raise SystemExit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="autodev", standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except AutodevError as exc:
+        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  {exc.hint}", highlight=False)
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Context budgets: token counting and handoff caps."""

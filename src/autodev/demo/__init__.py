@@ -1,0 +1,52 @@
+"""`autodev demo`: the whole pipeline on a bundled example project, with scripted model replies.
+
+Everything but the model is real: the project is copied into a fresh git repository, the agents'
+tool calls edit real files in a real worktree, the project's real test suite gates the change, and
+state and metrics are written as for any run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from autodev import gitops
+from autodev.config import CliOverrides
+from autodev.models.scripted import ScriptedProvider
+from autodev.pipeline.events import Reporter, silent
+from autodev.runner import RunResult, run_feature
+
+DEMO_REQUEST = (
+    "Add a slugify(text) function to textkit that lowercases the text, drops punctuation and joins words with hyphens"
+)
+DEMO_IDENTITY = [
+    "-c",
+    "user.name=autodev demo",
+    "-c",
+    "user.email=demo@autodev.invalid",
+    "-c",
+    "commit.gpgsign=false",
+]
+
+
+def demo_dir() -> Path:
+    return Path(str(resources.files("autodev") / "demo"))
+
+
+def make_demo_repo(parent: Path | None = None) -> Path:
+    """Copy the example project into a new temporary git repository with one commit."""
+    target = Path(tempfile.mkdtemp(prefix="autodev-demo-", dir=parent)) / "textkit"
+    shutil.copytree(demo_dir() / "project", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    gitops.git(["init", "--quiet", "--initial-branch=main"], target)
+    gitops.git(["add", "-A"], target)
+    gitops.git([*DEMO_IDENTITY, "commit", "--quiet", "-m", "textkit: initial version"], target)
+    return target
+
+
+def run_demo(reporter: Reporter = silent, parent: Path | None = None, max_parallel: int | None = None) -> RunResult:
+    repo = make_demo_repo(parent)
+    provider = ScriptedProvider.from_file(demo_dir() / "script.yaml")
+    cli = CliOverrides(provider="scripted", max_parallel=max_parallel)
+    return run_feature(DEMO_REQUEST, repo, cli, reporter, provider=provider)

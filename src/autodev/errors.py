@@ -1,0 +1,34 @@
+"""The two kinds of error a user meets, and the exit code each maps to.
+
+A `UserError` is the user's to fix (bad config, bad input, a missing repository): exit 2, and nothing
+was written to their repository. A `RunError` is something that happened during a run (an agent
+failed, tests never passed): exit 1, and the run directory says what happened.
+"""
+
+from __future__ import annotations
+
+
+class AutodevError(Exception):
+    """Base of every error the CLI turns into a message instead of a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UserError(AutodevError):
+    """Bad input or configuration: exit 2, nothing written."""
+
+    exit_code = 2
+
+
+class RunError(AutodevError):
+    """A run that started and could not finish: exit 1."""
+
+    exit_code = 1

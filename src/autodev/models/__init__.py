@@ -1,0 +1,131 @@
+"""The model seam: one small async protocol that every provider adapter implements.
+
+Messages, tool definitions and replies are provider-neutral values; each adapter maps them to its
+wire format. Cross-cutting concerns (retries, rate limits, instrumentation) wrap a `Model` rather
+than living inside each adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A model's request to run a tool. `id` ties the result back to the call."""
+
+    id: str
+    name: str
+    input: Mapping[str, Any]
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ToolResultPart:
+    tool_call_id: str
+    content: str
+    is_error: bool = False
+    kind: Literal["tool_result"] = "tool_result"
+
+
+Part = TextPart | ToolCall | ToolResultPart
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["user", "assistant"]
+    parts: tuple[Part, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens as the provider reported them. `input_tokens` never includes cached tokens."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+    @property
+    def context_tokens(self) -> int:
+        """Everything the model read for this request, cached or not."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One request to a model. `agent` lets fakes and wrappers know who is asking."""
+
+    agent: str
+    system: str
+    messages: tuple[Message, ...]
+    tools: tuple[ToolDefinition, ...] = ()
+    max_tokens: int = 8192
+
+
+@dataclass(frozen=True)
+class ModelResponse:
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    usage: Usage
+    model: str  # the model that actually served the request, as the provider named it
+    stop_reason: str = "end_turn"
+    attempts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_message(self) -> Message:
+        parts: list[Part] = [TextPart(self.text)] if self.text else []
+        parts.extend(self.tool_calls)
+        return Message("assistant", tuple(parts))
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A model that answers requests. Implementations subclass nothing."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def provider(self) -> str: ...
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+
+class ModelProvider(Protocol):
+    """Makes the `Model` that serves a given model id (one per tier, usually)."""
+
+    name: str
+
+    def model(self, model_id: str) -> Model: ...
+
+
+class ModelError(Exception):
+    """A request that could not be answered (after whatever retries the adapter does)."""

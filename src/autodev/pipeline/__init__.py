@@ -1,0 +1,1 @@
+"""The pipeline: the DAG as data, the scheduler that runs it, selection, and the run's state."""

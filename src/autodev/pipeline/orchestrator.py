@@ -1,0 +1,418 @@
+"""The orchestrator: runs a prepared plan in an isolated worktree, phase by phase, and records it all.
+
+Phases: the build phase (research in parallel, then plan, tests, implementation), the test gate
+(the orchestrator itself runs the project's tests; failures go back to the implementer), then the
+validation phase in parallel, with at most `max_remediation_cycles` rounds of REQUEST_CHANGES sent
+back to the implementer. The run's change ends as one commit on `autodev/<run_id>`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from autodev import gitops
+from autodev.models import ModelProvider
+from autodev.pipeline.events import Reporter, RunEvent, silent
+from autodev.pipeline.plan import RunPlan
+from autodev.pipeline.scheduler import run_graph
+from autodev.pipeline.state import AgentState, RunState, StateStore
+from autodev.pipeline.verdicts import parse_verdict
+from autodev.profiler.metrics import MetricsSink, agent_record, iso, timer_record, utc_now
+from autodev.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.testing import TestOutcome, run_tests
+from autodev.tools.files import builtin_tools
+from autodev.tools.workspace import Workspace
+
+DIFF_CHARS_FOR_REVIEW = 16_000
+
+
+class RunFailed(Exception):
+    """Ends a run early; the message becomes state.json's `error`."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    run_dir: Path
+    worktree: Path
+    state_file: Path
+    metrics_file: Path
+    cache_file: Path
+    sessions: Path
+
+    @classmethod
+    def for_run(cls, repo: Path, run_id: str) -> RunPaths:
+        base = repo / ".autodev"
+        run_dir = base / "runs" / run_id
+        return cls(
+            run_dir,
+            base / "worktrees" / run_id,
+            run_dir / "state.json",
+            run_dir / "metrics.jsonl",
+            base / "cache" / "performance_metrics.jsonl",
+            run_dir / "sessions",
+        )
+
+
+def new_run_id() -> str:
+    return f"{utc_now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        plan: RunPlan,
+        provider: ModelProvider,
+        reporter: Reporter = silent,
+        *,
+        run_id: str | None = None,
+        use_worktree: bool = True,
+    ) -> None:
+        self.plan = plan
+        self.provider = provider
+        self.report = reporter
+        self.run_id = run_id or new_run_id()
+        self.paths = RunPaths.for_run(plan.repo, self.run_id)
+        self.use_worktree = use_worktree
+        self.tools = builtin_tools()
+        self.strikes: Counter[str] = Counter()  # missing verdicts per agent
+        self.review_diff = ""
+        root = self.paths.worktree if use_worktree else plan.repo
+        self.workspace = Workspace(root, read_only=not use_worktree)
+        self.metrics = MetricsSink(self.paths.metrics_file, self.paths.cache_file)
+        state = RunState(
+            run_id=self.run_id,
+            request=plan.request,
+            repo=str(plan.repo),
+            worktree=str(root),
+            branch=f"autodev/{self.run_id}" if use_worktree else "",
+            base_commit=plan.base_commit,
+        )
+        state.change_type = {
+            "before": plan.selection.change_type,
+            "after": None,
+            "reasons": list(plan.selection.reasons),
+        }
+        for name in plan.pipeline.names:
+            resolved = plan.models[name]
+            state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
+        self.store = StateStore(self.paths.state_file, state)
+
+    # ----------------------------------------------------------------- lifecycle
+    def setup(self) -> None:
+        """Create the run directory and the worktree. The user's checkout is not touched."""
+        gitops.ensure_excludes(self.plan.repo)
+        self.paths.sessions.mkdir(parents=True, exist_ok=True)
+        if self.use_worktree:
+            gitops.add_worktree(self.plan.repo, self.paths.worktree, self.store.state.branch, self.plan.base_commit)
+        self.store.save()
+
+    async def run(self) -> RunState:
+        state = self.store.state
+        self.report(RunEvent("run_started", detail=self.run_id, data={"worktree": state.worktree}))
+        try:
+            self._record_skips()
+            await self._build_phase()
+            await self._validation_phase()
+            state.status = "done"
+        except RunFailed as exc:
+            state.status, state.error = "failed", str(exc)
+        except BaseException as exc:  # interrupted or a bug: still leave an honest state behind
+            state.status, state.error = "failed", f"interrupted: {type(exc).__name__}: {exc}"
+            self._finish()
+            raise
+        self._finish()
+        self.report(RunEvent("run_finished", detail=state.status, data={"error": state.error}))
+        return state
+
+    def _finish(self) -> None:
+        state = self.store.state
+        for agent in state.agents.values():
+            if agent.status in ("pending", "running"):
+                agent.status, agent.reason = (
+                    "cancelled",
+                    agent.reason or "the run ended before this agent ran",
+                )
+        if self.use_worktree:
+            try:
+                prefix = "autodev" if state.status == "done" else "autodev (run failed, work in progress)"
+                title = state.request.splitlines()[0][:72]
+                state.commit = gitops.commit_all(self.paths.worktree, f"{prefix}: {title}\n\nautodev run {self.run_id}")
+                if state.commit:
+                    summary = gitops.diff_summary(self.paths.worktree, self.plan.base_commit, state.commit)
+                    state.diff = {
+                        "files": summary.files,
+                        "insertions": summary.insertions,
+                        "deletions": summary.deletions,
+                        "stat": summary.stat,
+                    }
+            except gitops.GitError as exc:
+                state.error = (state.error + "; " if state.error else "") + f"could not commit the result: {exc}"
+                state.status = "failed"
+        self.store.save()
+
+    # ----------------------------------------------------------------- phases
+    def _record_skips(self) -> None:
+        for name, reason in self.plan.selection.skips.items():
+            if name not in self.store.state.agents:
+                continue
+            agent = self.store.agent(name)
+            agent.status, agent.reason = "skipped", reason
+            resolved = self.plan.models[name]
+            self.metrics.write(
+                agent_record(
+                    run_id=self.run_id,
+                    agent=name,
+                    tier=resolved.tier,
+                    model=resolved.model_id,
+                    provider=self.provider.name,
+                    status="skipped",
+                    skip_reason=reason,
+                )
+            )
+            self.report(RunEvent("agent_skipped", name, reason))
+        self.store.save()
+
+    async def _run_phase(self, names: tuple[str, ...], label: str) -> None:
+        if not names:
+            return
+        started, clock = utc_now(), time.perf_counter()
+        results = await run_graph(
+            self.plan.pipeline,
+            names,
+            self._run_named,
+            max_parallel=self.plan.settings.max_parallel,
+            on_blocked=self._blocked,
+            skipped=tuple(self.plan.selection.skips),
+        )
+        self.metrics.write(
+            timer_record(run_id=self.run_id, name=label, started_at=started, duration_s=time.perf_counter() - clock)
+        )
+        failed = [n for n in names if not results.get(n) and self.store.agent(n).status == "failed"]
+        if failed:
+            errors = "; ".join(f"{n}: {self.store.agent(n).error}" for n in failed)
+            raise RunFailed(f"agent failed: {errors}")
+
+    async def _build_phase(self) -> None:
+        await self._run_phase(self.plan.pipeline.build_phase(), "build_phase")
+        await self._test_gate()
+
+    async def _validation_phase(self) -> None:
+        pipeline = self.plan.pipeline
+        names = pipeline.validation_phase()
+        if not names:
+            return
+        cycles = self.plan.settings.max_remediation_cycles
+        for cycle in range(cycles + 1):
+            if self.use_worktree:
+                self.review_diff = self._change_for_review()
+            await self._run_phase(names, "validation_phase" if cycle == 0 else f"validation_phase_{cycle + 1}")
+            requests = self._change_requests(names)
+            if not requests:
+                return
+            target = pipeline.remediation_target
+            if target is None or cycle == cycles:
+                who = ", ".join(requests)
+                raise RunFailed(f"{who} still requested changes after {cycle} remediation cycle(s)")
+            notes = "\n\n".join(f"## Findings from {agent}\n\n{text}" for agent, text in requests.items())
+            self.report(
+                RunEvent(
+                    "note",
+                    target,
+                    f"remediation cycle {cycle + 1}: changes requested by {', '.join(requests)}",
+                )
+            )
+            await self._rerun(
+                target,
+                "Reviewers requested changes. Address every finding below, then give "
+                "your handoff with an `## Addressed` section.\n\n" + notes,
+            )
+            await self._test_gate()
+
+    def _change_requests(self, names: tuple[str, ...]) -> dict[str, str]:
+        requests: dict[str, str] = {}
+        for name in names:
+            agent = self.store.agent(name)
+            if name not in self.plan.pipeline.verdict_agents or agent.status != "done":
+                continue
+            verdict = parse_verdict(agent.handoff or "")
+            if verdict.decision == "REQUEST_CHANGES":
+                requests[name] = verdict.findings
+            elif verdict.decision is None:
+                self.strikes[name] += 1
+                if self.strikes[name] > 1:
+                    agent.status, agent.error = "failed", "no VERDICT line in its final message, twice"
+                    self.store.save()
+                    raise RunFailed(f"agent failed: {name}: {agent.error}")
+                requests[name] = "(No VERDICT line; counted as REQUEST_CHANGES.)\n\n" + verdict.findings
+        return requests
+
+    async def _rerun(self, name: str, notes: str) -> None:
+        if not await self._run_named(name, notes):
+            raise RunFailed(f"agent failed: {name}: {self.store.agent(name).error}")
+
+    async def _test_gate(self) -> None:
+        gate_agent = self.plan.pipeline.gate_after
+        if gate_agent is None or not self.use_worktree:
+            return
+        state = self.store.state
+        if self.plan.test_command is None:
+            state.gate.update(status="skipped", reason="no test command: none configured and no tests found")
+            self.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
+            self.store.save()
+            return
+        retries = self.plan.settings.max_test_retries
+        for attempt in range(retries + 1):
+            outcome = await self._run_tests_once()
+            state.gate.update(
+                status="passed" if outcome.passed else "failed",
+                runs=state.gate.get("runs", 0) + 1,
+                exit_code=outcome.exit_code,
+                command=list(outcome.command),
+                duration_s=round(outcome.duration_s, 3),
+            )
+            self.store.save()
+            self.report(
+                RunEvent(
+                    "gate",
+                    detail="passed" if outcome.passed else "failed",
+                    data={"duration_s": outcome.duration_s, "attempt": attempt + 1},
+                )
+            )
+            if outcome.passed:
+                return
+            if attempt == retries:
+                raise RunFailed(
+                    f"tests still fail after {retries} fix attempt(s) by {gate_agent}:\n" + outcome.output[-2000:]
+                )
+            await self._rerun(
+                gate_agent,
+                "The project's tests fail with your change. Fix the code so they pass; "
+                "do not delete or weaken tests.\n\n" + outcome.summary(),
+            )
+
+    async def _run_tests_once(self) -> TestOutcome:
+        assert self.plan.test_command is not None
+        started, clock = utc_now(), time.perf_counter()
+        outcome = await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
+        self.metrics.write(
+            timer_record(
+                run_id=self.run_id, name="test_gate", started_at=started, duration_s=time.perf_counter() - clock
+            )
+        )
+        return outcome
+
+    async def _tests_for_agent(self) -> str:
+        return (await self._run_tests_once()).summary()
+
+    # ----------------------------------------------------------------- one agent
+    def _blocked(self, name: str, reason: str) -> None:
+        agent = self.store.agent(name)
+        agent.status, agent.reason = "cancelled", reason
+        self.store.save()
+        self.report(RunEvent("agent_blocked", name, reason))
+
+    def _task_for(self, name: str, notes: str | None) -> str:
+        state = self.store.state
+        parts = [
+            f"# Request\n\n{self.plan.request}",
+            "# Repository\n\nYou work in a git worktree of the user's repository. Every path is relative "
+            "to its root; absolute paths, '..', .git/ and .autodev/ are refused.",
+        ]
+        handoffs = [
+            f"## {dep}\n\n{state.agents[dep].handoff}"
+            for dep in self.plan.pipeline.inputs_of(name)
+            if state.agents.get(dep) and state.agents[dep].status == "done" and state.agents[dep].handoff
+        ]
+        if handoffs:
+            parts.append("# Handoffs\n\n" + "\n\n".join(handoffs))
+        if name in self.plan.pipeline.validation_phase() and self.review_diff:
+            parts.append(f"# Change\n\n```diff\n{self.review_diff}\n```")
+        if notes:
+            parts.append(f"# Notes from the orchestrator\n\n{notes}")
+        return "\n\n".join(parts)
+
+    def _change_for_review(self) -> str:
+        base = self.plan.base_commit
+        stat = gitops.diff_against(self.paths.worktree, base, stat=True)
+        full = gitops.diff_against(self.paths.worktree, base, stat=False)
+        if len(full) > DIFF_CHARS_FOR_REVIEW:
+            full = full[:DIFF_CHARS_FOR_REVIEW] + "\n[... diff truncated; Read the changed files for the rest ...]"
+        return f"{stat}\n{full}".strip()
+
+    async def _run_named(self, name: str, notes: str | None = None) -> bool:
+        spec = self.plan.specs[name]
+        resolved = self.plan.models[name]
+        assert resolved.model_id is not None, "prepare() guarantees a model for every agent"
+        agent = self.store.agent(name)
+        agent.status, agent.error, agent.reason = "running", None, None
+        agent.runs += 1
+        agent.started_at, agent.ended_at = iso(utc_now()), None
+        session_path = self.paths.sessions / f"{name}.md"
+        agent.session_file = str(session_path)
+        self.store.save()
+        self.report(RunEvent("agent_started", name, resolved.model_id, data={"tier": resolved.tier, "run": agent.runs}))
+        offered = {t: self.tools[t] for t in spec.offered_tools() if t in self.tools}
+        if self.plan.test_command is None or not self.use_worktree:
+            offered.pop("RunTests", None)
+        outcome = await run_agent(
+            AgentInputs(
+                spec=spec,
+                model=self.provider.model(resolved.model_id),
+                task=self._task_for(name, notes),
+                workspace=self.workspace,
+                tools=offered,
+                run_id=self.run_id,
+                session_path=session_path,
+                metrics=self.metrics,
+                max_tokens=self.plan.settings.max_tokens,
+                run_tests=self._tests_for_agent if "RunTests" in offered else None,
+                session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
+            )
+        )
+        self._record(name, outcome)
+        return outcome.ok
+
+    def _record(self, name: str, outcome: AgentOutcome) -> None:
+        agent = self.store.agent(name)
+        agent.status = "done" if outcome.ok else "failed"
+        agent.model, agent.ended_at = outcome.model, iso(outcome.ended_at)
+        agent.started_at = iso(outcome.started_at)
+        agent.error = outcome.error
+        if outcome.ok:
+            agent.handoff = outcome.handoff
+        self.store.save()
+        self.metrics.write(
+            agent_record(
+                run_id=self.run_id,
+                agent=name,
+                tier=self.plan.models[name].tier,
+                model=outcome.model,
+                provider=self.provider.name,
+                status=agent.status,
+                started_at=outcome.started_at,
+                ended_at=outcome.ended_at,
+                turns=outcome.turns,
+                tool_calls=outcome.tool_calls,
+                usage=outcome.usage,
+                context_tokens=outcome.context_tokens,
+                handoff_tokens=outcome.handoff_tokens,
+            )
+        )
+        self.report(
+            RunEvent(
+                "agent_finished",
+                name,
+                agent.status,
+                data={
+                    "duration_s": (outcome.ended_at - outcome.started_at).total_seconds(),
+                    "turns": outcome.turns,
+                    "input_tokens": outcome.usage.input_tokens,
+                    "output_tokens": outcome.usage.output_tokens,
+                    "error": outcome.error,
+                },
+            )
+        )

@@ -1,0 +1,71 @@
+"""Everything a run needs, resolved and validated before anything is written or any token is spent.
+
+`prepare` is shared by `autodev run`, `autodev plan` and `autodev issue`: if it succeeds, the agent
+files parsed, the pipeline is a DAG of known agents, every agent has a tier and a model, and the
+repository is a git repository with a commit to start from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autodev import gitops
+from autodev.config import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
+from autodev.errors import UserError
+from autodev.pipeline.graph import Pipeline, pipeline_from_config, stages, validate
+from autodev.pipeline.selection import Selection, select_agents
+from autodev.specs import AgentSpec, load_agents
+from autodev.testing import detect_test_command
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    request: str
+    repo: Path
+    base_commit: str
+    settings: Settings
+    specs: dict[str, AgentSpec]
+    pipeline: Pipeline
+    models: dict[str, ResolvedModel]
+    selection: Selection
+    test_command: list[str] | None
+    dirty_paths: tuple[str, ...]
+
+    def stages(self) -> list[list[str]]:
+        return stages(self.pipeline)
+
+    def runs(self, agent: str) -> bool:
+        return agent not in self.selection.skips
+
+
+def clean_request(request: str) -> str:
+    text = request.strip()
+    if not text:
+        raise UserError("the request is empty", hint='say what you want, e.g. autodev run "add a --version flag"')
+    return text
+
+
+def prepare(
+    request: str, repo_path: Path, cli: CliOverrides = CliOverrides(), *, pipeline: Pipeline | None = None
+) -> RunPlan:
+    text = clean_request(request)
+    repo = gitops.find_repo(repo_path)
+    base = gitops.head_commit(repo)
+    settings = load_settings(repo, cli)
+    specs = load_agents(repo)
+    chosen = pipeline or pipeline_from_config(settings.pipeline)
+    validate(chosen, specs)
+    models = {name: resolve_model(specs[name], settings) for name in chosen.names}
+    return RunPlan(
+        request=text,
+        repo=repo,
+        base_commit=base,
+        settings=settings,
+        specs=specs,
+        pipeline=chosen,
+        models=models,
+        selection=select_agents(text, repo),
+        test_command=detect_test_command(repo, settings.test_command),
+        dirty_paths=tuple(gitops.dirty_paths(repo)),
+    )

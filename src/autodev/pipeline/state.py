@@ -1,0 +1,101 @@
+"""state.json (DESIGN.md, schema 1): the whole run, rewritten atomically at every agent transition.
+
+Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
+Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, agents' `runs`) are
+additive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from autodev.profiler.metrics import iso, utc_now
+
+RunStatus = Literal["running", "done", "failed"]
+AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
+SCHEMA = 1
+
+
+@dataclass
+class AgentState:
+    status: AgentStatus = "pending"
+    reason: str | None = None
+    tier: str | None = None
+    model: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    handoff: str | None = None
+    session_file: str | None = None
+    error: str | None = None
+    runs: int = 0
+
+
+@dataclass
+class RunState:
+    run_id: str
+    request: str
+    repo: str
+    worktree: str
+    branch: str
+    base_commit: str
+    status: RunStatus = "running"
+    change_type: dict[str, Any] = field(default_factory=lambda: {"before": "feature", "after": None, "reasons": []})
+    agents: dict[str, AgentState] = field(default_factory=dict)
+    gate: dict[str, Any] = field(default_factory=dict)
+    commit: str | None = None
+    diff: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: str = field(default_factory=lambda: iso(utc_now()))
+    updated_at: str = field(default_factory=lambda: iso(utc_now()))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {"schema": SCHEMA, **data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        fields = {k: v for k, v in data.items() if k != "schema"}
+        fields["agents"] = {name: AgentState(**value) for name, value in fields.get("agents", {}).items()}
+        return cls(**fields)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StateStore:
+    """Owns a run's state and its file; every change goes through `save()`."""
+
+    def __init__(self, path: Path, state: RunState) -> None:
+        self.path = path
+        self.state = state
+        self._lock = threading.Lock()
+
+    def agent(self, name: str) -> AgentState:
+        return self.state.agents.setdefault(name, AgentState())
+
+    def save(self) -> None:
+        with self._lock:
+            self.state.updated_at = iso(utc_now())
+            write_json_atomic(self.path, self.state.to_json())
+
+    @staticmethod
+    def load(path: Path) -> RunState:
+        return RunState.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,1 @@
+"""Measuring runs: metric records (agent, call, timer) written as JSON lines."""

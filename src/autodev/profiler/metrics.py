@@ -1,0 +1,136 @@
+"""Metric records (DESIGN.md, schema 1), appended to the run's metrics.jsonl and the cross-run cache.
+
+Records are plain dicts built by the functions here, so the contract's field list lives in one place.
+Appends go through one lock: parallel agents finish at the same moment and each line must stay whole.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from autodev.models import Usage
+
+SCHEMA = 1
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+class MetricsSink:
+    """Appends records to `<run>/metrics.jsonl` and `<repo>/.autodev/cache/performance_metrics.jsonl`."""
+
+    def __init__(self, run_file: Path, cache_file: Path | None = None) -> None:
+        self.run_file = run_file
+        self.cache_file = cache_file
+        self._lock = threading.Lock()
+        self.records: list[dict[str, Any]] = []
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.records.append(dict(record))
+            for path in (self.run_file, self.cache_file):
+                if path is None:
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(line)
+
+
+def _usage_fields(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+    }
+
+
+def call_record(
+    *,
+    run_id: str,
+    agent: str,
+    model: str,
+    started_at: datetime,
+    duration_s: float,
+    attempts: int,
+    status: str,
+    usage: Usage,
+    cost_usd: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "kind": "call",
+        "run_id": run_id,
+        "agent": agent,
+        "model": model,
+        "started_at": iso(started_at),
+        "duration_s": round(duration_s, 6),
+        "attempts": attempts,
+        "status": status,
+        **_usage_fields(usage),
+        "cost_usd": cost_usd,
+    }
+
+
+def agent_record(
+    *,
+    run_id: str,
+    agent: str,
+    tier: str,
+    model: str | None,
+    provider: str | None,
+    status: str,
+    skip_reason: str | None = None,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    turns: int = 0,
+    tool_calls: Counter[str] | None = None,
+    usage: Usage = Usage(),
+    cost_usd: float | None = None,
+    context_tokens: list[int] | None = None,
+    handoff_tokens: int = 0,
+) -> dict[str, Any]:
+    duration = (ended_at - started_at).total_seconds() if started_at and ended_at else 0.0
+    return {
+        "schema": SCHEMA,
+        "kind": "agent",
+        "run_id": run_id,
+        "agent": agent,
+        "tier": tier,
+        "model": model,
+        "provider": provider,
+        "status": status,
+        "skip_reason": skip_reason,
+        "started_at": iso(started_at) if started_at else None,
+        "ended_at": iso(ended_at) if ended_at else None,
+        "duration_s": round(duration, 6),
+        "turns": turns,
+        "tool_calls": dict(tool_calls or {}),
+        **_usage_fields(usage),
+        "cost_usd": cost_usd,
+        "context_tokens": list(context_tokens or []),
+        "handoff_tokens": handoff_tokens,
+    }
+
+
+def timer_record(*, run_id: str, name: str, started_at: datetime, duration_s: float) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "kind": "timer",
+        "run_id": run_id,
+        "name": name,
+        "started_at": iso(started_at),
+        "duration_s": round(duration_s, 6),
+    }

@@ -1,0 +1,120 @@
+"""The operations behind the CLI commands, as plain functions the CLI and tests both call.
+
+Each validates everything first (`prepare`, `build_provider`) and only then writes: bad input
+leaves the user's repository exactly as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from autodev.config import CliOverrides
+from autodev.errors import UserError
+from autodev.models import ModelProvider
+from autodev.pipeline.events import Reporter, silent
+from autodev.pipeline.graph import ISSUE_PIPELINE
+from autodev.pipeline.orchestrator import Orchestrator
+from autodev.pipeline.plan import RunPlan, prepare
+from autodev.pipeline.state import RunState
+from autodev.providers import build_provider
+
+ISSUE_SECTIONS = ("## Problem", "## Proposal", "## Acceptance criteria")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    state: RunState
+    run_dir: Path
+
+
+def execute(
+    plan: RunPlan,
+    provider: ModelProvider,
+    reporter: Reporter = silent,
+    *,
+    use_worktree: bool = True,
+    run_id: str | None = None,
+) -> tuple[Orchestrator, RunState]:
+    orchestrator = Orchestrator(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree)
+    orchestrator.setup()
+    state = anyio.run(orchestrator.run)
+    return orchestrator, state
+
+
+def run_feature(
+    request: str,
+    repo: Path,
+    cli: CliOverrides = CliOverrides(),
+    reporter: Reporter = silent,
+    provider: ModelProvider | None = None,
+) -> RunResult:
+    plan = prepare(request, repo, cli)
+    provider = provider or build_provider(plan.settings)
+    orchestrator, state = execute(plan, provider, reporter)
+    return RunResult(state, orchestrator.paths.run_dir)
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    state: RunState
+    draft_path: Path | None
+    url: str | None
+    missing_sections: tuple[str, ...]
+
+
+def run_issue(
+    idea: str,
+    repo: Path,
+    cli: CliOverrides = CliOverrides(),
+    reporter: Reporter = silent,
+    provider: ModelProvider | None = None,
+    *,
+    create: bool = False,
+) -> IssueResult:
+    """researcher-local then issue-creator, read-only on the user's checkout; the draft goes to the run dir."""
+    plan = prepare(idea, repo, cli, pipeline=ISSUE_PIPELINE)
+    if create:
+        _check_gh(plan.repo)
+    provider = provider or build_provider(plan.settings)
+    orchestrator, state = execute(plan, provider, reporter, use_worktree=False)
+    draft = state.agents["issue-creator"].handoff if state.status == "done" else None
+    if not draft:
+        return IssueResult(state, None, None, ())
+    path = orchestrator.paths.run_dir / "issue.md"
+    path.write_text(draft.strip() + "\n", encoding="utf-8")
+    missing = tuple(s for s in ISSUE_SECTIONS if s.lower() not in draft.lower())
+    url = _create_with_gh(plan.repo, path) if create and not missing else None
+    return IssueResult(state, path, url, missing)
+
+
+def _check_gh(repo: Path) -> None:
+    if shutil.which("gh") is None:
+        raise UserError(
+            "--create needs the GitHub CLI (gh), which is not installed",
+            hint="install gh from https://cli.github.com and run `gh auth login`, or drop --create",
+        )
+    status = subprocess.run(["gh", "auth", "status"], cwd=repo, capture_output=True, text=True, timeout=30, check=False)
+    if status.returncode != 0:
+        raise UserError("--create needs a signed-in GitHub CLI", hint="run `gh auth login`, or drop --create")
+
+
+def _create_with_gh(repo: Path, draft: Path) -> str:
+    lines = draft.read_text(encoding="utf-8").splitlines()
+    title = lines[0].lstrip("# ").strip() if lines else "autodev issue"
+    body = "\n".join(lines[1:]).strip() + "\n"
+    result = subprocess.run(
+        ["gh", "issue", "create", "--title", title, "--body", body],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise UserError(f"gh issue create failed: {result.stderr.strip()}", hint=f"the draft is at {draft}")
+    return result.stdout.strip()

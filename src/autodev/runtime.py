@@ -1,0 +1,185 @@
+"""One agent, start to finish: prompt, the tool-use loop, the handoff, and its measurements.
+
+`run_agent` is a function of its inputs (spec, model, task, workspace, sinks) returning an
+`AgentOutcome`; it never raises for a model or tool failure, so the scheduler can decide what a
+failure means for the rest of the graph. This shape is what a durable engine needs later (an agent
+run as one activity).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from autodev.context.tokens import cap_to_tokens, estimate_tokens
+from autodev.models import (
+    Message,
+    Model,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolResultPart,
+    Usage,
+)
+from autodev.profiler.metrics import MetricsSink, call_record, utc_now
+from autodev.specs import AgentSpec
+from autodev.tools.base import Tool, ToolContext, invoke
+from autodev.tools.workspace import Workspace
+
+FINAL_TURN_NOTE = "You have reached your turn limit. Reply now with your final handoff; no more tool calls."
+SESSION_RESULT_CAP = 20_000
+
+
+@dataclass
+class AgentOutcome:
+    agent: str
+    ok: bool
+    handoff: str
+    model: str
+    started_at: datetime
+    ended_at: datetime
+    error: str | None = None
+    turns: int = 0
+    tool_calls: Counter[str] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    context_tokens: list[int] = field(default_factory=list)
+    handoff_tokens: int = 0
+    handoff_truncated: bool = False
+
+
+@dataclass
+class AgentInputs:
+    spec: AgentSpec
+    model: Model
+    task: str
+    workspace: Workspace
+    tools: Mapping[str, Tool]
+    run_id: str
+    session_path: Path
+    metrics: MetricsSink
+    max_tokens: int = 8192
+    run_tests: Callable[[], Awaitable[str]] | None = None
+    session_label: str = ""
+
+
+class _Session:
+    """Appends the agent's full conversation to its session file as it happens."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, text: str) -> None:
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(text.rstrip("\n") + "\n\n")
+
+
+async def _call_model(inputs: AgentInputs, request: ModelRequest) -> ModelResponse:
+    started, clock = utc_now(), time.perf_counter()
+    try:
+        response = await inputs.model.complete(request)
+    except Exception:
+        inputs.metrics.write(
+            call_record(
+                run_id=inputs.run_id,
+                agent=inputs.spec.name,
+                model=inputs.model.model_id,
+                started_at=started,
+                duration_s=time.perf_counter() - clock,
+                attempts=1,
+                status="error",
+                usage=Usage(),
+            )
+        )
+        raise
+    inputs.metrics.write(
+        call_record(
+            run_id=inputs.run_id,
+            agent=inputs.spec.name,
+            model=response.model,
+            started_at=started,
+            duration_s=time.perf_counter() - clock,
+            attempts=response.attempts,
+            status="ok",
+            usage=response.usage,
+        )
+    )
+    return response
+
+
+async def run_agent(inputs: AgentInputs) -> AgentOutcome:
+    spec = inputs.spec
+    session = _Session(inputs.session_path)
+    outcome = AgentOutcome(spec.name, False, "", inputs.model.model_id, utc_now(), utc_now())
+    definitions = tuple(inputs.tools[name].definition for name in sorted(inputs.tools))
+    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests)
+    messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
+    session.write(
+        f"# {spec.name}{inputs.session_label} — model {inputs.model.model_id}, started {outcome.started_at}\n\n"
+        f"## Task\n\n{inputs.task}"
+    )
+    try:
+        for turn in range(1, spec.max_turns + 1):
+            final_turn = turn == spec.max_turns and bool(definitions)
+            if final_turn:
+                last = messages[-1]
+                messages[-1] = Message(last.role, (*last.parts, TextPart(FINAL_TURN_NOTE)))
+            request = ModelRequest(
+                agent=spec.name,
+                system=spec.prompt,
+                messages=tuple(messages),
+                tools=() if final_turn else definitions,
+                max_tokens=inputs.max_tokens,
+            )
+            response = await _call_model(inputs, request)
+            outcome.turns, outcome.model = turn, response.model
+            outcome.usage = outcome.usage + response.usage
+            outcome.context_tokens.append(response.usage.context_tokens)
+            messages.append(response.as_message())
+            session.write(f"## Turn {turn}\n\n{response.text}".rstrip())
+            if not response.tool_calls:
+                note = f"[handoff cut to {spec.output_tokens} tokens; full text in {inputs.session_path.name}]"
+                outcome.handoff, outcome.handoff_truncated = cap_to_tokens(response.text, spec.output_tokens, note)
+                outcome.handoff_tokens = estimate_tokens(outcome.handoff)
+                outcome.ok = True
+                return outcome
+            if final_turn:
+                outcome.error = f"did not finish within max_turns={spec.max_turns}"
+                return outcome
+            results = []
+            for call in response.tool_calls:
+                outcome.tool_calls[call.name] += 1
+                tool = inputs.tools.get(call.name)
+                if tool is None:
+                    result_text, is_error = (
+                        f"Error: unknown tool {call.name!r}; available: {', '.join(inputs.tools)}",
+                        True,
+                    )
+                else:
+                    result = await invoke(tool, call.input, ctx)
+                    result_text, is_error = result.content, result.is_error
+                results.append(ToolResultPart(call.id, result_text, is_error))
+                shown = (
+                    result_text
+                    if len(result_text) <= SESSION_RESULT_CAP
+                    else result_text[:SESSION_RESULT_CAP] + "\n[...]"
+                )
+                session.write(
+                    f"→ {call.name} {json.dumps(dict(call.input), ensure_ascii=False)}\n\n"
+                    f"← {'ERROR ' if is_error else ''}{shown}"
+                )
+            messages.append(Message("user", tuple(results)))
+        outcome.error = f"did not finish within max_turns={spec.max_turns}"
+        return outcome
+    except ModelError as exc:
+        outcome.error = f"model error: {exc}"
+        return outcome
+    finally:
+        outcome.ended_at = utc_now()
+        session.write(f"_ended {outcome.ended_at}: {'ok' if outcome.ok else outcome.error}_")

@@ -1,0 +1,69 @@
+"""The tool seam: a tool is a name, a JSON schema and an async call that returns text.
+
+Tools never raise into the agent loop: a `ToolError` becomes an error result the model can read and
+act on, so a bad path or a missed edit costs one turn, not the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from autodev.models import ToolDefinition
+from autodev.tools.workspace import ToolError, Workspace
+
+DEFAULT_OUTPUT_CAP = 30_000  # characters of one tool result handed to the model
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    content: str
+    is_error: bool = False
+
+
+@dataclass
+class ToolContext:
+    workspace: Workspace
+    agent: str
+    run_tests: Callable[[], Awaitable[str]] | None = None
+
+
+class Tool(Protocol):
+    @property
+    def definition(self) -> ToolDefinition: ...
+
+    async def __call__(self, args: Mapping[str, Any], ctx: ToolContext) -> str: ...
+
+
+def cap_output(text: str, limit: int = DEFAULT_OUTPUT_CAP) -> str:
+    """Keep the head and tail of an oversized result, and say what was left out."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-(limit // 3) :]
+    omitted = len(text) - len(head) - len(tail)
+    marker = f"\n[... {omitted} characters omitted; narrow the request (a line range or a path) to see them ...]\n"
+    return head + marker + tail
+
+
+async def invoke(tool: Tool, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
+    try:
+        return ToolResult(cap_output(await tool(args, ctx)))
+    except ToolError as exc:
+        return ToolResult(f"Error: {exc}", is_error=True)
+
+
+def require_str(args: Mapping[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str):
+        raise ToolError(f"argument {key!r} is required and must be a string")
+    return value
+
+
+def optional_int(args: Mapping[str, Any], key: str) -> int | None:
+    value = args.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ToolError(f"argument {key!r} must be a non-negative whole number")
+    return value
