@@ -1,0 +1,52 @@
+"""Shared fixtures: every test runs with a clean environment and can make throwaway git repositories."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ISOLATED_ENV = (
+    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AUTODEV_PROVIDER",
+    "AUTODEV_BASE_URL", "AUTODEV_MAX_PARALLEL", "AUTODEV_SCRIPT", "AUTODEV_MODEL_FAST", "AUTODEV_MODEL_BALANCED",
+    "AUTODEV_MODEL_DEEP",
+)  # fmt: skip
+
+GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real keys, no user-level agent files, no provider picked up from the developer's shell."""
+    for name in ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", *GIT_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+MakeRepo = Callable[..., Path]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> MakeRepo:
+    """`make_repo({"path": "content", ...})` -> a git repository with those files in one commit."""
+
+    def make(files: dict[str, str] | None = None, name: str = "repo") -> Path:
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "--quiet", "--initial-branch=main")
+        for rel, content in (files or {"README.md": "# project\n"}).items():
+            path = repo / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "commit", "--quiet", "-m", "initial")
+        return repo
+
+    return make
