@@ -16,6 +16,7 @@ from autodev.config import CliOverrides, load_settings, resolve_model
 from autodev.errors import AutodevError, UserError
 from autodev.pipeline.plan import RunPlan, prepare
 from autodev.pipeline.state import RunState
+from autodev.profiler.overlap import stage_timings
 from autodev.progress import ProgressPrinter
 from autodev.specs import load_agents
 
@@ -268,18 +269,26 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
     )
     err.print(f"request: {DEMO_REQUEST}\n")
     result = run_demo(ProgressPrinter(err), max_parallel=max_parallel)
-    if not as_json:
-        _print_outcome(result.state, result.run_dir)
-        out.print(f"\nLook at the change:  git -C {result.state.repo} show {result.state.branch}")
-        out.print(f"State and metrics:   {result.run_dir}/state.json, metrics.jsonl, sessions/")
+    if as_json:
+        _finish_run(result.state, result.run_dir, as_json)
+        return
+    _print_outcome(result.state, result.run_dir)
+    stages = prepare(DEMO_REQUEST, Path(result.state.repo)).stages()
+    for timing in stage_timings(result.state, stages):
         out.print(
-            "On your own repository, with a real provider:\n"
-            "  export ANTHROPIC_API_KEY=...   # or OPENAI_API_KEY / OPENAI_BASE_URL for a local server\n"
-            '  autodev plan "your request" --repo PATH   # what would run, no model calls\n'
-            '  autodev run "your request" --repo PATH'
+            f"in parallel: {' ∥ '.join(timing.agents)}: {timing.wall_s:.2f} s wall for "
+            f"{timing.agent_s:.2f} s of agent time ({timing.speedup:.1f}x)"
         )
-    _finish_run(result.state, result.run_dir, as_json) if as_json else None
-    if not as_json and result.state.status != "done":
+    out.print(f"\nLook at the change:  git -C {result.state.repo} show {result.state.branch}")
+    out.print(f"State and metrics:   {result.run_dir}/ (state.json, metrics.jsonl, sessions/)")
+    out.print(
+        "On your own repository:\n"
+        '  autodev plan "your request" --repo PATH   # what would run, tiers and models; no model calls\n'
+        '  autodev run "your request" --repo PATH    # with ANTHROPIC_API_KEY, or OPENAI_API_KEY/OPENAI_BASE_URL\n'
+        "  (the Anthropic and OpenAI adapters are still being built: until they land, `autodev run` takes\n"
+        "   --provider scripted --script FILE, a reply script like autodev/demo/script.yaml)"
+    )
+    if result.state.status != "done":
         raise SystemExit(1)
 
 
