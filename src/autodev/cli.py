@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape as esc
 
 from autodev import __version__
 from autodev.config import CliOverrides, load_settings, resolve_model
@@ -119,12 +120,12 @@ def agents(
     if as_json:
         _print_json({"provider": settings.provider, "agents": rows})
         return
-    out.print(f"provider: {settings.provider or 'none configured'} ({settings.sources.get('provider')})")
+    out.print(f"provider: {settings.provider or 'none configured'} ({esc(str(settings.sources.get('provider')))})")
     for row in rows:
         model = row["model"] or "(no provider)"
-        out.print(f"[bold]{row['name']:<17}[/] {row['tier']:<8} {model:<22} {', '.join(row['tools']) or '-'}")
+        out.print(f"[bold]{row['name']:<17}[/] {row['tier']:<8} {esc(model):<22} {', '.join(row['tools']) or '-'}")
         extra = f"  (not offered here: {', '.join(row['unavailable_tools'])})" if row["unavailable_tools"] else ""
-        out.print(f"  [dim]{row['file']}{extra}[/]")
+        out.print(f"  [dim]{esc(row['file'] + extra)}[/]")
 
 
 # ---------------------------------------------------------------- plan
@@ -174,8 +175,8 @@ def plan(
         _print_json(_plan_json(the_plan))
         return
     settings = the_plan.settings
-    out.print(f"request: {the_plan.request}")
-    out.print(f"change type: {the_plan.selection.change_type} ({'; '.join(the_plan.selection.reasons)})")
+    out.print(f"request: {esc(the_plan.request)}")
+    out.print(f"change type: {the_plan.selection.change_type} ({esc('; '.join(the_plan.selection.reasons))})")
     out.print(f"provider: {settings.provider or 'none configured'}; at most {settings.max_parallel} agents at once")
     for index, stage in enumerate(the_plan.stages(), 1):
         together = " (in parallel)" if len(stage) > 1 else ""
@@ -183,12 +184,12 @@ def plan(
         for name in stage:
             resolved = the_plan.models[name]
             if the_plan.runs(name):
-                out.print(f"  {name:<17} {resolved.tier:<8} {resolved.model_id or '(no provider)'}")
+                out.print(f"  {name:<17} {resolved.tier:<8} {esc(resolved.model_id or '(no provider)')}")
             else:
-                out.print(f"  [dim]{name:<17} skipped: {the_plan.selection.skips[name]}[/]")
+                out.print(f"  [dim]{name:<17} skipped: {esc(the_plan.selection.skips[name])}[/]")
         if name == the_plan.pipeline.gate_after or the_plan.pipeline.gate_after in stage:
             command = " ".join(the_plan.test_command) if the_plan.test_command else "none found (gate skipped)"
-            out.print(f"  [dim]then the orchestrator runs the tests: {command}[/]")
+            out.print(f"  [dim]then the orchestrator runs the tests: {esc(command)}[/]")
     if the_plan.dirty_paths:
         out.print(
             f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "
@@ -201,7 +202,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     colour = "green" if state.status == "done" else "red"
     out.print(f"\n[bold {colour}]run {state.status}[/]  {state.run_id}")
     if state.error:
-        out.print(f"[red]error:[/] {state.error}")
+        out.print(f"[red]error:[/] {esc(state.error)}")
     if state.commit:
         diff = state.diff or {}
         out.print(
@@ -209,11 +210,11 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
             f"({diff.get('files', 0)} files, +{diff.get('insertions', 0)} -{diff.get('deletions', 0)})"
         )
         if diff.get("stat"):
-            out.print(diff["stat"].rstrip())
+            out.print(esc(diff["stat"].rstrip()))
     elif state.branch:
         out.print(f"branch  {state.branch} (no changes were made)")
-    out.print(f"run directory  {run_dir}")
-    out.print(f"worktree       {state.worktree}")
+    out.print(f"run directory  {esc(str(run_dir))}")
+    out.print(f"worktree       {esc(state.worktree)}")
 
 
 @cli.command()
@@ -267,7 +268,7 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
         "[yellow]The model's replies are scripted[/] (autodev/demo/script.yaml), so no API key is needed; "
         "the tool calls, file edits, worktree, test runs, state and metrics are all real."
     )
-    err.print(f"request: {DEMO_REQUEST}\n")
+    err.print(f"request: {esc(DEMO_REQUEST)}\n")
     result = run_demo(ProgressPrinter(err), max_parallel=max_parallel)
     if as_json:
         _finish_run(result.state, result.run_dir, as_json)
@@ -279,8 +280,8 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
             f"in parallel: {' ∥ '.join(timing.agents)}: {timing.wall_s:.2f} s wall for "
             f"{timing.agent_s:.2f} s of agent time ({timing.speedup:.1f}x)"
         )
-    out.print(f"\nLook at the change:  git -C {result.state.repo} show {result.state.branch}")
-    out.print(f"State and metrics:   {result.run_dir}/ (state.json, metrics.jsonl, sessions/)")
+    out.print(f"\nLook at the change:  git -C {esc(result.state.repo)} show {result.state.branch}")
+    out.print(f"State and metrics:   {esc(str(result.run_dir))}/ (state.json, metrics.jsonl, sessions/)")
     out.print(
         "On your own repository:\n"
         '  autodev plan "your request" --repo PATH   # what would run, tiers and models; no model calls\n'
@@ -325,13 +326,13 @@ def issue(
             }
         )
     elif result.draft_path:
-        out.print(f"\nissue draft: {result.draft_path}")
+        out.print(f"\nissue draft: {esc(str(result.draft_path))}")
         if result.missing_sections:
             out.print(f"[yellow]the draft lacks: {', '.join(result.missing_sections)}[/]")
         if result.url:
-            out.print(f"created: {result.url}")
+            out.print(f"created: {esc(str(result.url))}")
     else:
-        out.print(f"[red]no draft: {result.state.error}[/]")
+        out.print(f"[red]no draft: {esc(str(result.state.error))}[/]")
     if result.state.status != "done":
         raise SystemExit(1)
     if create and result.missing_sections:
@@ -349,9 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return 2
     except AutodevError as exc:
-        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[red]error:[/] {esc(exc.message)}", highlight=False)
         if exc.hint:
-            err.print(f"  {exc.hint}", highlight=False)
+            err.print(f"  {esc(exc.hint)}", highlight=False)
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1

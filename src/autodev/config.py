@@ -262,9 +262,12 @@ def _tier_of_model_id(model_id: str) -> str:
 def resolve_model(spec: AgentSpec, settings: Settings) -> ResolvedModel:
     """The tier and model id that will serve `spec`, and why."""
     override = settings.agents.get(spec.name)
-    if override is not None and override.model:
+    if override is not None and override.model and override.model.lower() in MODEL_ALIASES:
+        alias = override.model.lower()  # an alias names a tier, as in frontmatter; never sent as a model id
+        tier, why = MODEL_ALIASES[alias], f"config [agents.{spec.name}] model: {alias}"
+    elif override is not None and override.model:
         return ResolvedModel(_tier_of_model_id(override.model), override.model, f"config [agents.{spec.name}]")
-    if override is not None and override.tier:
+    elif override is not None and override.tier:
         tier, why = override.tier, f"config [agents.{spec.name}] tier"
     elif spec.tier is not None:
         tier, why = spec.tier, "frontmatter tier"

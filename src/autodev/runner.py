@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from autodev.config import CliOverrides
+from autodev.config import NO_PROVIDER_HINT, CliOverrides
 from autodev.errors import UserError
 from autodev.models import ModelProvider
 from autodev.pipeline.events import Reporter, silent
@@ -40,6 +40,10 @@ def execute(
     use_worktree: bool = True,
     run_id: str | None = None,
 ) -> tuple[Orchestrator, RunState]:
+    unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
+    if unserved:  # before any write: without a configured provider, no tier has a model id
+        who = ", ".join(unserved)
+        raise UserError(f"no model provider is configured: no model serves {who}", hint=NO_PROVIDER_HINT)
     orchestrator = Orchestrator(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree)
     orchestrator.setup()
     state = anyio.run(orchestrator.run)

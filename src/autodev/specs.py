@@ -188,7 +188,7 @@ def parse_agent_text(path: Path, text: str) -> AgentSpec:
 
 def load_agent_file(path: Path) -> AgentSpec:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not content
     except (OSError, UnicodeDecodeError) as exc:
         raise AgentFileError(f"{path}: cannot read agent file: {exc}") from exc
     return parse_agent_text(path, text)

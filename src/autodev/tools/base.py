@@ -6,6 +6,7 @@ act on, so a bad path or a missed edit costs one turn, not the run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -51,6 +52,9 @@ async def invoke(tool: Tool, args: Mapping[str, Any], ctx: ToolContext) -> ToolR
         return ToolResult(cap_output(await tool(args, ctx)))
     except ToolError as exc:
         return ToolResult(f"Error: {exc}", is_error=True)
+    except (OSError, UnicodeError) as exc:  # e.g. a path under a file: the model's to fix, not a crashed run
+        detail = str(exc).replace(str(ctx.workspace.root) + os.sep, "")
+        return ToolResult(f"Error: {detail}", is_error=True)
 
 
 def require_str(args: Mapping[str, Any], key: str) -> str:

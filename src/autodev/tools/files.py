@@ -42,6 +42,15 @@ def _read_text(path: Path, shown: str) -> str:
         raise ToolError(f"{shown}: not UTF-8 text") from None
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Encode before opening, so content that can't be encoded never leaves a file truncated."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ToolError(f"content is not valid UTF-8 text: {exc.reason}") from None
+    path.write_bytes(data)
+
+
 class Read:
     definition = ToolDefinition(
         "Read",
@@ -54,7 +63,8 @@ class Read:
         text = _read_text(ctx.workspace.resolve(shown), shown)
         lines = text.splitlines()
         start = max((optional_int(args, "offset") or 1) - 1, 0)
-        limit = optional_int(args, "limit") or 2000
+        limit = optional_int(args, "limit")
+        limit = 2000 if limit is None else limit
         chosen = lines[start : start + limit]
         if not chosen:
             return f"{shown}: {len(lines)} lines; nothing at offset {start + 1}"
@@ -78,7 +88,7 @@ class Write:
             raise ToolError(f"{shown}: is a directory")
         existed = path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        _write_text(path, content)
         return f"{'Overwrote' if existed else 'Created'} {shown} ({len(content.splitlines())} lines)"
 
 
@@ -109,7 +119,7 @@ class Edit:
             raise ToolError(f"{shown}: old_string not found; Read the file and copy the text exactly")
         if count > 1 and not args.get("replace_all"):
             raise ToolError(f"{shown}: old_string matches {count} times; add context to make it unique")
-        path.write_text(text.replace(old, new), encoding="utf-8")
+        _write_text(path, text.replace(old, new))
         return f"Edited {shown}: {count} replacement{'s' if count > 1 else ''}"
 
 
@@ -125,6 +135,33 @@ def _walk(workspace: Workspace, start: Path) -> Iterator[Path]:
             yield path
 
 
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Shell-style glob: `*` and `?` stay within one directory, `**/` spans any number of them."""
+    out, index = [], 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            out.append("[^/]")
+            index += 1
+        elif pattern[index] == "[" and "]" in pattern[index + 1 :]:
+            end = pattern.index("]", index + 1)
+            body = pattern[index + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            index = end + 1
+        else:
+            out.append(re.escape(pattern[index]))
+            index += 1
+    return re.compile("".join(out))
+
+
 class Glob:
     definition = ToolDefinition(
         "Glob",
@@ -137,10 +174,10 @@ class Glob:
         base = ctx.workspace.resolve(args.get("path") or ".")
         if ".." in Path(pattern).parts or Path(pattern).is_absolute():
             raise ctx.workspace.refuse(f"{pattern!r}: patterns must stay inside the repository")
+        matcher = glob_regex(pattern)
         found = []
         for path in _walk(ctx.workspace, base):
-            rel = path.relative_to(base).as_posix()
-            if fnmatch.fnmatch(rel, pattern) or (pattern.startswith("**/") and fnmatch.fnmatch(rel, pattern[3:])):
+            if matcher.fullmatch(path.relative_to(base).as_posix()):
                 found.append(ctx.workspace.relative(path))
         if not found:
             return "No files matched."

@@ -1,0 +1,376 @@
+"""The workspace sandbox and the file tools (Read, Write, Edit, Glob, Grep)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from autodev.models import ToolDefinition
+from autodev.tools.base import DEFAULT_OUTPUT_CAP, ToolContext, ToolResult, cap_output, invoke
+from autodev.tools.files import Edit, Glob, Grep, Read, RunTests, Write, builtin_tools
+from autodev.tools.workspace import ToolError, Workspace
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "work"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "src" / "pkg" / "core.py").write_text("def slugify(text):\n    return text.lower()\n", encoding="utf-8")
+    (root / "src" / "pkg" / "util.py").write_text("import os\nTODO = 'Slugify later'\n", encoding="utf-8")
+    (root / "setup.py").write_text("from setuptools import setup\nsetup()\n", encoding="utf-8")
+    (root / "README.md").write_text("# Demo\nslugify turns text into slugs\n", encoding="utf-8")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\nslugify = secret\n", encoding="utf-8")
+    (root / ".autodev").mkdir()
+    (root / ".autodev" / "config.toml").write_text("# slugify\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("slugify secret\n", encoding="utf-8")
+    return outside
+
+
+def call(tool: Any, args: Mapping[str, Any], workspace: Workspace) -> str:
+    """Call a tool directly: a refusal raises ToolError."""
+
+    async def main() -> str:
+        return str(await tool(args, ToolContext(workspace, "tester")))
+
+    return anyio.run(main)
+
+
+def invoked(tool: Any, args: Mapping[str, Any], workspace: Workspace) -> ToolResult:
+    """Call a tool the way the agent loop does: errors come back as results."""
+
+    async def main() -> ToolResult:
+        return await invoke(tool, args, ToolContext(workspace, "tester"))
+
+    return anyio.run(main)
+
+
+# --- the workspace ---------------------------------------------------------------------------------
+
+
+def test_resolve_inside(root: Path) -> None:
+    ws = Workspace(root)
+    assert ws.resolve("src/pkg/core.py") == root.resolve() / "src" / "pkg" / "core.py"
+    assert ws.resolve("./src/pkg") == root.resolve() / "src" / "pkg"
+    assert ws.resolve(".") == root.resolve()
+    assert ws.resolve("src\\pkg\\core.py") == root.resolve() / "src" / "pkg" / "core.py"
+    assert ws.resolve("new/dir/file.txt", for_write=True) == root.resolve() / "new" / "dir" / "file.txt"
+    assert ws.refusals == []
+
+
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("../outside/secret.txt", "'..'"),
+        ("src/../../outside/secret.txt", "'..'"),
+        ("/etc/passwd", "absolute"),
+        ("C:\\Windows\\system.ini", "absolute"),
+        (".git/config", ".git/"),
+        (".git/x", ".git/"),
+        ("./.git/hooks/pre-commit", ".git/"),
+        (".GIT/config", ".GIT/"),
+        (".autodev/x", ".autodev/"),
+        (".Autodev/config.toml", ".Autodev/"),
+        ("", "path is required"),
+        ("src/\x00core.py", "NUL"),
+    ],
+)
+def test_resolve_refuses(root: Path, path: str, needle: str) -> None:
+    ws = Workspace(root)
+    with pytest.raises(ToolError) as info:
+        ws.resolve(path)
+    assert needle in str(info.value)
+    assert ws.refusals == [str(info.value)]
+
+
+def test_symlink_pointing_outside_is_refused(root: Path, outside: Path) -> None:
+    (root / "leak.txt").symlink_to(outside / "secret.txt")
+    ws = Workspace(root)
+    with pytest.raises(ToolError, match="outside the repository"):
+        ws.resolve("leak.txt")
+    with pytest.raises(ToolError, match="outside the repository"):
+        call(Read(), {"file_path": "leak.txt"}, ws)
+
+
+def test_dangling_symlink_pointing_outside_is_refused_for_write(root: Path, outside: Path) -> None:
+    (root / "trap.txt").symlink_to(outside / "not-yet.txt")
+    ws = Workspace(root)
+    with pytest.raises(ToolError, match="outside the repository"):
+        call(Write(), {"file_path": "trap.txt", "content": "pwned"}, ws)
+    assert not (outside / "not-yet.txt").exists()
+
+
+def test_symlinked_parent_directory_is_refused(root: Path, outside: Path) -> None:
+    (root / "vendor").symlink_to(outside, target_is_directory=True)
+    ws = Workspace(root)
+    with pytest.raises(ToolError, match="outside the repository"):
+        ws.resolve("vendor/secret.txt")
+    with pytest.raises(ToolError, match="outside the repository"):
+        call(Write(), {"file_path": "vendor/new.txt", "content": "x"}, ws)
+    assert not (outside / "new.txt").exists()
+
+
+def test_symlink_into_git_dir_is_refused(root: Path) -> None:
+    (root / "innocent").symlink_to(root / ".git", target_is_directory=True)
+    with pytest.raises(ToolError, match=r"\.git/"):
+        Workspace(root).resolve("innocent/config")
+
+
+def test_symlink_inside_the_root_is_allowed(root: Path) -> None:
+    (root / "alias.py").symlink_to(root / "src" / "pkg" / "core.py")
+    assert "def slugify" in call(Read(), {"file_path": "alias.py"}, Workspace(root))
+
+
+def test_read_only_refuses_writes_but_reads(root: Path) -> None:
+    ws = Workspace(root, read_only=True)
+    assert "slugify" in call(Read(), {"file_path": "src/pkg/core.py"}, ws)
+    with pytest.raises(ToolError, match="read-only"):
+        call(Write(), {"file_path": "new.txt", "content": "x"}, ws)
+    with pytest.raises(ToolError, match="read-only"):
+        call(Edit(), {"file_path": "setup.py", "old_string": "setup()", "new_string": "x"}, ws)
+    assert not (root / "new.txt").exists()
+    assert (root / "setup.py").read_text(encoding="utf-8").endswith("setup()\n")
+    assert len(ws.refusals) == 2
+
+
+# --- Read ------------------------------------------------------------------------------------------
+
+
+def test_read_with_line_numbers(root: Path) -> None:
+    out = call(Read(), {"file_path": "src/pkg/core.py"}, Workspace(root))
+    assert out == "     1\tdef slugify(text):\n     2\t    return text.lower()"
+
+
+def test_read_offset_and_limit(root: Path) -> None:
+    (root / "long.txt").write_text("".join(f"line {i}\n" for i in range(1, 21)), encoding="utf-8")
+    out = call(Read(), {"file_path": "long.txt", "offset": 5, "limit": 3}, Workspace(root))
+    lines = out.splitlines()
+    assert lines[:3] == ["     5\tline 5", "     6\tline 6", "     7\tline 7"]
+    assert lines[3] == "[13 more lines; use offset 8]"
+    tail = call(Read(), {"file_path": "long.txt", "offset": 19}, Workspace(root))
+    assert tail == "    19\tline 19\n    20\tline 20"
+    past = call(Read(), {"file_path": "long.txt", "offset": 50}, Workspace(root))
+    assert "20 lines" in past and "nothing at offset 50" in past
+
+
+@pytest.mark.parametrize("args", [{"file_path": "setup.py", "offset": -1}, {"file_path": "setup.py", "limit": "10"}])
+def test_read_bad_numbers(root: Path, args: dict[str, Any]) -> None:
+    with pytest.raises(ToolError, match="non-negative whole number"):
+        call(Read(), args, Workspace(root))
+
+
+def test_read_binary_is_refused(root: Path) -> None:
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(ToolError, match=r"logo\.png: binary file"):
+        call(Read(), {"file_path": "logo.png"}, Workspace(root))
+
+
+def test_read_missing_file_and_directory(root: Path) -> None:
+    with pytest.raises(ToolError, match=r"nope\.py: no such file"):
+        call(Read(), {"file_path": "nope.py"}, Workspace(root))
+    with pytest.raises(ToolError, match="no such file"):
+        call(Read(), {"file_path": "src"}, Workspace(root))
+    with pytest.raises(ToolError, match="'file_path' is required"):
+        call(Read(), {}, Workspace(root))
+
+
+# --- Write -----------------------------------------------------------------------------------------
+
+
+def test_write_creates_parents(root: Path) -> None:
+    out = call(Write(), {"file_path": "docs/guide/usage.md", "content": "# Usage\n\nRun it.\n"}, Workspace(root))
+    assert out == "Created docs/guide/usage.md (3 lines)"
+    assert (root / "docs" / "guide" / "usage.md").read_text(encoding="utf-8") == "# Usage\n\nRun it.\n"
+
+
+def test_write_overwrites(root: Path) -> None:
+    out = call(Write(), {"file_path": "setup.py", "content": "x = 1\n"}, Workspace(root))
+    assert out.startswith("Overwrote setup.py")
+    assert (root / "setup.py").read_text(encoding="utf-8") == "x = 1\n"
+
+
+def test_write_refuses_a_directory_and_protected_dirs(root: Path) -> None:
+    with pytest.raises(ToolError, match="is a directory"):
+        call(Write(), {"file_path": "src", "content": "x"}, Workspace(root))
+    with pytest.raises(ToolError, match=r"\.git/"):
+        call(Write(), {"file_path": ".git/hooks/post-checkout", "content": "#!/bin/sh\n"}, Workspace(root))
+    assert not (root / ".git" / "hooks").exists()
+
+
+def test_write_under_a_file_is_an_error_result_not_a_crash(root: Path) -> None:
+    """An OS error caused by the model's path must come back to the model, not end the run."""
+    result = invoked(Write(), {"file_path": "setup.py/inner.py", "content": "x"}, Workspace(root))
+    assert result.is_error
+    assert result.content.startswith("Error: ")
+    assert "setup.py" in result.content and str(root) not in result.content
+    assert (root / "setup.py").is_file()
+    bad_text = invoked(Write(), {"file_path": "new.txt", "content": "\ud800"}, Workspace(root))
+    assert bad_text.is_error
+
+
+# --- Edit ------------------------------------------------------------------------------------------
+
+
+def test_edit_exactly_once(root: Path) -> None:
+    args = {"file_path": "src/pkg/core.py", "old_string": "text.lower()", "new_string": "text.lower().strip()"}
+    assert call(Edit(), args, Workspace(root)) == "Edited src/pkg/core.py: 1 replacement"
+    assert "return text.lower().strip()\n" in (root / "src" / "pkg" / "core.py").read_text(encoding="utf-8")
+
+
+def test_edit_zero_matches(root: Path) -> None:
+    before = (root / "setup.py").read_text(encoding="utf-8")
+    args = {"file_path": "setup.py", "old_string": "setup(name='x')", "new_string": "y"}
+    with pytest.raises(ToolError) as info:
+        call(Edit(), args, Workspace(root))
+    assert "setup.py" in str(info.value) and "not found" in str(info.value)
+    assert (root / "setup.py").read_text(encoding="utf-8") == before
+
+
+def test_edit_two_matches_says_how_many(root: Path) -> None:
+    (root / "dup.py").write_text("x = 1\nx = 1\ny = 2\n", encoding="utf-8")
+    with pytest.raises(ToolError) as info:
+        call(Edit(), {"file_path": "dup.py", "old_string": "x = 1", "new_string": "x = 3"}, Workspace(root))
+    assert "matches 2 times" in str(info.value)
+    assert (root / "dup.py").read_text(encoding="utf-8") == "x = 1\nx = 1\ny = 2\n"
+
+
+def test_edit_replace_all(root: Path) -> None:
+    (root / "dup.py").write_text("x = 1\nx = 1\ny = 2\n", encoding="utf-8")
+    args = {"file_path": "dup.py", "old_string": "x = 1", "new_string": "x = 3", "replace_all": True}
+    assert call(Edit(), args, Workspace(root)) == "Edited dup.py: 2 replacements"
+    assert (root / "dup.py").read_text(encoding="utf-8") == "x = 3\nx = 3\ny = 2\n"
+
+
+def test_edit_empty_old_string_and_missing_file(root: Path) -> None:
+    with pytest.raises(ToolError, match="old_string is empty"):
+        call(Edit(), {"file_path": "setup.py", "old_string": "", "new_string": "x"}, Workspace(root))
+    with pytest.raises(ToolError, match="no such file"):
+        call(Edit(), {"file_path": "gone.py", "old_string": "a", "new_string": "b"}, Workspace(root))
+
+
+# --- Glob ------------------------------------------------------------------------------------------
+
+
+def test_glob_recursive(root: Path) -> None:
+    out = call(Glob(), {"pattern": "**/*.py"}, Workspace(root))
+    assert out.splitlines() == ["setup.py", "src/pkg/__init__.py", "src/pkg/core.py", "src/pkg/util.py"]
+
+
+def test_glob_under_a_path_and_skips_protected_dirs(root: Path) -> None:
+    out = call(Glob(), {"pattern": "*.py", "path": "src/pkg"}, Workspace(root))
+    assert out.splitlines() == ["src/pkg/__init__.py", "src/pkg/core.py", "src/pkg/util.py"]
+    everything = call(Glob(), {"pattern": "**/*"}, Workspace(root))
+    assert ".git" not in everything and ".autodev" not in everything
+    assert call(Glob(), {"pattern": "**/*.rs"}, Workspace(root)) == "No files matched."
+
+
+def test_glob_refuses_escaping_patterns(root: Path) -> None:
+    with pytest.raises(ToolError, match="inside the repository"):
+        call(Glob(), {"pattern": "../**/*.txt"}, Workspace(root))
+    with pytest.raises(ToolError):
+        call(Glob(), {"pattern": "*", "path": ".git"}, Workspace(root))
+
+
+def test_glob_does_not_follow_symlinks_out(root: Path, outside: Path) -> None:
+    (root / "vendor").symlink_to(outside, target_is_directory=True)
+    (root / "leak.txt").symlink_to(outside / "secret.txt")
+    out = call(Glob(), {"pattern": "**/*.txt"}, Workspace(root))
+    assert "secret" not in out and "leak.txt" not in out
+
+
+# --- Grep ------------------------------------------------------------------------------------------
+
+
+def test_grep_reports_path_and_line(root: Path) -> None:
+    out = call(Grep(), {"pattern": r"def \w+\("}, Workspace(root))
+    assert out == "src/pkg/core.py:1: def slugify(text):"
+
+
+def test_grep_never_searches_protected_dirs_or_outside(root: Path, outside: Path) -> None:
+    (root / "leak.txt").symlink_to(outside / "secret.txt")
+    (root / "vendor").symlink_to(outside, target_is_directory=True)
+    out = call(Grep(), {"pattern": "slugify"}, Workspace(root))
+    assert ".git" not in out and ".autodev" not in out and "secret" not in out
+    assert "README.md:2: slugify turns text into slugs" in out.splitlines()
+
+
+def test_grep_with_path_glob_and_ignore_case(root: Path) -> None:
+    ws = Workspace(root)
+    assert call(Grep(), {"pattern": "Slugify"}, ws) == "src/pkg/util.py:2: TODO = 'Slugify later'"
+    insensitive = call(Grep(), {"pattern": "SLUGIFY", "ignore_case": True, "path": "src"}, ws).splitlines()
+    assert insensitive == ["src/pkg/core.py:1: def slugify(text):", "src/pkg/util.py:2: TODO = 'Slugify later'"]
+    only_md = call(Grep(), {"pattern": "slug", "glob": "*.md"}, ws)
+    assert only_md == "README.md:2: slugify turns text into slugs"
+    one_file = call(Grep(), {"pattern": "import", "path": "src/pkg/util.py"}, ws)
+    assert one_file == "src/pkg/util.py:1: import os"
+    assert call(Grep(), {"pattern": "zebra"}, ws) == "No matches."
+
+
+def test_grep_invalid_regex(root: Path) -> None:
+    with pytest.raises(ToolError, match=r"invalid regular expression '\(unclosed'"):
+        call(Grep(), {"pattern": "(unclosed"}, Workspace(root))
+
+
+def test_grep_skips_binary_files(root: Path) -> None:
+    (root / "blob.bin").write_bytes(b"slugify\x00\x01")
+    assert "blob.bin" not in call(Grep(), {"pattern": "slugify"}, Workspace(root))
+
+
+# --- invoke, cap_output, RunTests --------------------------------------------------------------------
+
+
+def test_invoke_turns_tool_errors_into_error_results(root: Path) -> None:
+    ws = Workspace(root)
+    result = invoked(Read(), {"file_path": "../outside/secret.txt"}, ws)
+    assert result.is_error
+    assert result.content.startswith("Error: ") and "'..'" in result.content
+    ok = invoked(Read(), {"file_path": "setup.py"}, ws)
+    assert not ok.is_error and "setup()" in ok.content
+
+
+def test_invoke_caps_oversized_output(root: Path) -> None:
+    class Loud:
+        definition = ToolDefinition("Loud", "prints a lot", {"type": "object"})
+
+        async def __call__(self, args: Mapping[str, Any], ctx: ToolContext) -> str:
+            return "x" * (DEFAULT_OUTPUT_CAP * 2)
+
+    result = invoked(Loud(), {}, Workspace(root))
+    assert not result.is_error
+    assert len(result.content) < DEFAULT_OUTPUT_CAP + 200
+    assert "characters omitted" in result.content
+
+
+def test_cap_output_keeps_head_and_tail() -> None:
+    text = "H" * 40 + "M" * 20 + "T" * 40
+    capped = cap_output(text, limit=30)
+    assert capped.startswith("H" * 20 + "\n[... 70 characters omitted")
+    assert capped.endswith("...]\n" + "T" * 10)
+    assert cap_output("short", limit=30) == "short"
+    exact = "y" * 30
+    assert cap_output(exact, limit=30) == exact
+
+
+def test_run_tests_without_a_command(root: Path) -> None:
+    result = invoked(RunTests(), {}, Workspace(root))
+    assert result.is_error and "no test command" in result.content
+
+
+def test_builtin_tools_use_claude_code_names() -> None:
+    assert sorted(builtin_tools()) == ["Edit", "Glob", "Grep", "Read", "RunTests", "Write"]
+    for name, tool in builtin_tools().items():
+        assert tool.definition.name == name
+        assert tool.definition.input_schema["type"] == "object"
+    assert Edit.definition.input_schema["required"] == ["file_path", "old_string", "new_string"]
