@@ -152,7 +152,7 @@ def feature_script(
         agents[name] = [{**reply, "delay": seconds} for reply in agents[name]]
     for name, replies in (overrides or {}).items():
         agents[name] = list(replies)
-    return {"version": 1, "agents": agents}
+    return {"version": 1, "web_search": True, "agents": agents}
 
 
 def issue_script() -> dict[str, Any]:

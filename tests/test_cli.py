@@ -104,7 +104,11 @@ def test_plan_json_shows_the_stages_and_writes_nothing(
 
     assert [[entry["agent"] for entry in stage] for stage in data["stages"]] == STAGES
     assert len(data["stages"]) == 5
-    assert all(entry["runs"] for stage in data["stages"] for entry in stage)
+    runs = {entry["agent"]: entry for stage in data["stages"] for entry in stage}
+    # a scripted provider without a script has no web search: the web researcher is skipped, and says why
+    assert not runs["researcher-web"]["runs"]
+    assert runs["researcher-web"]["skip_reason"].startswith("no web search available")
+    assert all(entry["runs"] for name, entry in runs.items() if name != "researcher-web")
     planner = data["stages"][1][0]
     assert sorted(planner["needs"]) == ["researcher-local", "researcher-web"]
     assert planner["model"] == "scripted-balanced"

@@ -203,6 +203,10 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     out.print(f"\n[bold {colour}]run {state.status}[/]  {state.run_id}")
     if state.error:
         out.print(f"[red]error:[/] {esc(state.error)}")
+    cost = f"${state.cost_usd:.4f}" if state.cost_usd is not None else "unknown (a model has no price; see warnings)"
+    out.print(f"cost    {cost}")
+    for warning in state.warnings:
+        out.print(f"[yellow]warning:[/] {esc(warning)}")
     if state.commit:
         diff = state.diff or {}
         out.print(

@@ -66,6 +66,12 @@ class FileConfig(BaseModel):
     test_timeout_s: float | None = Field(default=None, gt=0)
     max_test_retries: int | None = Field(default=None, ge=0)
     max_remediation_cycles: int | None = Field(default=None, ge=0)
+    request_timeout_s: float | None = Field(default=None, gt=0)
+    max_attempts: int | None = Field(default=None, ge=1)
+    max_concurrent_requests: int | None = Field(default=None, ge=1)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     tiers: dict[str, str] = Field(default_factory=dict)
     agents: dict[str, AgentOverride] = Field(default_factory=dict)
     pipeline: dict[str, list[str]] | None = None
@@ -110,6 +116,12 @@ class Settings:
     test_timeout_s: float = 600.0
     max_test_retries: int = 2
     max_remediation_cycles: int = 2
+    request_timeout_s: float = 600.0
+    max_attempts: int = 4
+    max_concurrent_requests: int | None = None
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
     tiers: dict[str, str] = field(default_factory=dict)
     agents: dict[str, AgentOverride] = field(default_factory=dict)
     pipeline: dict[str, list[str]] | None = None
@@ -206,6 +218,11 @@ def load_settings(
         "max_remediation_cycles",
         "base_url",
         "pipeline",
+        "request_timeout_s",
+        "max_attempts",
+        "max_concurrent_requests",
+        "requests_per_minute",
+        "tokens_per_minute",
     ):
         layer(key, getattr(file_cfg, key), src)
     if file_cfg.test_command is not None:
@@ -214,6 +231,7 @@ def load_settings(
     if file_cfg.script is not None and repo is not None:
         layer("script", (repo / file_cfg.script).resolve(), src)
     settings.agents = dict(file_cfg.agents)
+    settings.prices = dict(file_cfg.prices)
 
     provider, provider_src = _detect_provider(env)
     if file_cfg.provider:

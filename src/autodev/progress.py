@@ -30,6 +30,8 @@ class ProgressPrinter:
                 f"{data['duration_s']:6.2f}s  {data['turns']} turns  "
                 f"{data['input_tokens']:,} in / {data['output_tokens']:,} out"
             )
+            cost = data.get("cost_usd")
+            figures += f"  ${cost:.4f}" if cost is not None else "  $ n/a"
             error = f"  [red]{esc(str(data['error']))}[/]" if data.get("error") else ""
             self.console.print(f"  {mark} {agent} {figures}{error}", highlight=False)
         elif event.kind == "agent_skipped":

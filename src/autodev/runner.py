@@ -57,7 +57,8 @@ def run_feature(
     reporter: Reporter = silent,
     provider: ModelProvider | None = None,
 ) -> RunResult:
-    plan = prepare(request, repo, cli)
+    web = provider.web_search if provider is not None else None
+    plan = prepare(request, repo, cli, web_search=web)
     provider = provider or build_provider(plan.settings)
     orchestrator, state = execute(plan, provider, reporter)
     return RunResult(state, orchestrator.paths.run_dir)
@@ -81,7 +82,8 @@ def run_issue(
     create: bool = False,
 ) -> IssueResult:
     """researcher-local then issue-creator, read-only on the user's checkout; the draft goes to the run dir."""
-    plan = prepare(idea, repo, cli, pipeline=ISSUE_PIPELINE)
+    web = provider.web_search if provider is not None else None
+    plan = prepare(idea, repo, cli, pipeline=ISSUE_PIPELINE, web_search=web)
     if create:
         _check_gh(plan.repo)
     provider = provider or build_provider(plan.settings)

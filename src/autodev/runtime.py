@@ -27,6 +27,7 @@ from autodev.models import (
     ToolResultPart,
     Usage,
 )
+from autodev.models.resilience import request_tokens
 from autodev.profiler.metrics import MetricsSink, call_record, utc_now
 from autodev.specs import AgentSpec
 from autodev.tools.base import Tool, ToolContext, invoke
@@ -51,6 +52,12 @@ class AgentOutcome:
     context_tokens: list[int] = field(default_factory=list)
     handoff_tokens: int = 0
     handoff_truncated: bool = False
+    cost_usd: float | None = 0.0  # None once any call could not be priced: a partial sum would mislead
+    calls: int = 0
+
+    def add_cost(self, cost: float | None) -> None:
+        self.calls += 1
+        self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
 
 
 @dataclass
@@ -66,6 +73,10 @@ class AgentInputs:
     max_tokens: int = 8192
     run_tests: Callable[[], Awaitable[str]] | None = None
     session_label: str = ""
+    context: str = ""  # shared with agents running alongside; cacheable
+    web_search: bool = False
+    price: Callable[[str, Usage], float | None] | None = None
+    context_window: int | None = None
 
 
 class _Session:
@@ -80,11 +91,11 @@ class _Session:
             handle.write(text.rstrip("\n") + "\n\n")
 
 
-async def _call_model(inputs: AgentInputs, request: ModelRequest) -> ModelResponse:
+async def _call_model(inputs: AgentInputs, request: ModelRequest, outcome: AgentOutcome) -> ModelResponse:
     started, clock = utc_now(), time.perf_counter()
     try:
         response = await inputs.model.complete(request)
-    except Exception:
+    except Exception as exc:
         inputs.metrics.write(
             call_record(
                 run_id=inputs.run_id,
@@ -92,25 +103,42 @@ async def _call_model(inputs: AgentInputs, request: ModelRequest) -> ModelRespon
                 model=inputs.model.model_id,
                 started_at=started,
                 duration_s=time.perf_counter() - clock,
-                attempts=1,
+                attempts=exc.attempts if isinstance(exc, ModelError) else 1,
                 status="error",
                 usage=Usage(),
             )
         )
         raise
-    inputs.metrics.write(
-        call_record(
-            run_id=inputs.run_id,
-            agent=inputs.spec.name,
-            model=response.model,
-            started_at=started,
-            duration_s=time.perf_counter() - clock,
-            attempts=response.attempts,
-            status="ok",
-            usage=response.usage,
-        )
+    cost = inputs.price(response.model, response.usage) if inputs.price else None
+    outcome.add_cost(cost)
+    record = call_record(
+        run_id=inputs.run_id,
+        agent=inputs.spec.name,
+        model=response.model,
+        started_at=started,
+        duration_s=time.perf_counter() - clock,
+        attempts=response.attempts,
+        status="ok",
+        usage=response.usage,
+        cost_usd=cost,
     )
+    if response.usage_estimated:
+        record["usage_estimated"] = True
+    inputs.metrics.write(record)
     return response
+
+
+def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
+    """Refuse a request that cannot fit, before it is sent (and paid for)."""
+    if inputs.context_window is None:
+        return None
+    needed = request_tokens(request)
+    if needed + request.max_tokens <= inputs.context_window:
+        return None
+    return (
+        f"the request needs about {needed:,} input tokens plus {request.max_tokens:,} for the reply, "
+        f"more than {inputs.model.model_id}'s context window of {inputs.context_window:,} tokens"
+    )
 
 
 async def run_agent(inputs: AgentInputs) -> AgentOutcome:
@@ -122,7 +150,8 @@ async def run_agent(inputs: AgentInputs) -> AgentOutcome:
     messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
     session.write(
         f"# {spec.name}{inputs.session_label} — model {inputs.model.model_id}, started {outcome.started_at}\n\n"
-        f"## Task\n\n{inputs.task}"
+        + (f"## Shared context\n\n{inputs.context}\n\n" if inputs.context else "")
+        + f"## Task\n\n{inputs.task}"
     )
     try:
         for turn in range(1, spec.max_turns + 1):
@@ -136,8 +165,14 @@ async def run_agent(inputs: AgentInputs) -> AgentOutcome:
                 messages=tuple(messages),
                 tools=() if final_turn else definitions,
                 max_tokens=inputs.max_tokens,
+                context=inputs.context,
+                web_search=inputs.web_search and not final_turn,
             )
-            response = await _call_model(inputs, request)
+            problem = _window_problem(inputs, request)
+            if problem:
+                outcome.error = problem
+                return outcome
+            response = await _call_model(inputs, request, outcome)
             outcome.turns, outcome.model = turn, response.model
             outcome.usage = outcome.usage + response.usage
             outcome.context_tokens.append(response.usage.context_tokens)
@@ -156,7 +191,9 @@ async def run_agent(inputs: AgentInputs) -> AgentOutcome:
             for call in response.tool_calls:
                 outcome.tool_calls[call.name] += 1
                 tool = inputs.tools.get(call.name)
-                if tool is None:
+                if call.input_error:
+                    result_text, is_error = f"Error: {call.input_error}. Call {call.name} again with valid JSON.", True
+                elif tool is None:
                     result_text, is_error = (
                         f"Error: unknown tool {call.name!r}; available: {', '.join(inputs.tools)}",
                         True,

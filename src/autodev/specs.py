@@ -22,6 +22,7 @@ from autodev.tools import names as tool_names
 TIERS: tuple[str, ...] = ("fast", "balanced", "deep")
 TIER_ALIASES: dict[str, str] = {"1": "fast", "2": "balanced", "3": "deep"}
 MODEL_ALIASES: dict[str, str] = {"haiku": "fast", "sonnet": "balanced", "opus": "deep"}
+WEB_TOOLS: frozenset[str] = frozenset({"WebSearch", "WebFetch"})  # served by a provider's own web search
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _FIELD_ALIASES = {"maxTurns": "max_turns", "outputTokens": "output_tokens", "contextTokens": "context_tokens"}
 

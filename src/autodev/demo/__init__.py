@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from autodev import gitops
-from autodev.config import CliOverrides
+from autodev.config import DEFAULT_TIER_MODELS, CliOverrides
 from autodev.models.scripted import ScriptedProvider
 from autodev.pipeline.events import Reporter, silent
 from autodev.runner import RunResult, run_feature
@@ -21,6 +21,7 @@ from autodev.runner import RunResult, run_feature
 DEMO_REQUEST = (
     "Add a slugify(text) function to textkit that lowercases the text, drops punctuation and joins words with hyphens"
 )
+DEMO_TIER_MODELS = tuple(f"{tier}={model}" for tier, model in DEFAULT_TIER_MODELS["anthropic"].items())
 DEMO_IDENTITY = [
     "-c",
     "user.name=autodev demo",
@@ -48,5 +49,6 @@ def make_demo_repo(parent: Path | None = None) -> Path:
 def run_demo(reporter: Reporter = silent, parent: Path | None = None, max_parallel: int | None = None) -> RunResult:
     repo = make_demo_repo(parent)
     provider = ScriptedProvider.from_file(demo_dir() / "script.yaml")
-    cli = CliOverrides(provider="scripted", max_parallel=max_parallel)
+    # Serve the tiers under Claude model ids so the scripted usage is priced at real list prices.
+    cli = CliOverrides(provider="scripted", max_parallel=max_parallel, models=DEMO_TIER_MODELS)
     return run_feature(DEMO_REQUEST, repo, cli, reporter, provider=provider)

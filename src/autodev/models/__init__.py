@@ -20,12 +20,29 @@ class TextPart:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A model's request to run a tool. `id` ties the result back to the call."""
+    """A model's request to run a tool. `id` ties the result back to the call.
+
+    `input_error` is set when the provider sent arguments that are not a JSON object (OpenAI-style
+    APIs send them as a string that may be invalid): the tool is not run and the model is told.
+    """
 
     id: str
     name: str
     input: Mapping[str, Any]
+    input_error: str | None = None
     kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ProviderPart:
+    """A content block only its own provider understands (server tool use, search results, ...).
+
+    Kept so it can be sent back verbatim in the next request; other adapters drop it.
+    """
+
+    provider: str
+    data: Mapping[str, Any]
+    kind: Literal["provider"] = "provider"
 
 
 @dataclass(frozen=True)
@@ -36,7 +53,7 @@ class ToolResultPart:
     kind: Literal["tool_result"] = "tool_result"
 
 
-Part = TextPart | ToolCall | ToolResultPart
+Part = TextPart | ToolCall | ToolResultPart | ProviderPart
 
 
 @dataclass(frozen=True)
@@ -81,13 +98,21 @@ class Usage:
 
 @dataclass(frozen=True)
 class ModelRequest:
-    """One request to a model. `agent` lets fakes and wrappers know who is asking."""
+    """One request to a model. `agent` lets fakes and wrappers know who is asking.
+
+    `context` is the part of the prompt that agents running side by side share (the request, the
+    repository facts, the diff under review). Adapters put it first and mark it cacheable, so
+    parallel agents pay the cache-read price for it. `web_search` asks for the provider's own
+    server-side search, where it has one.
+    """
 
     agent: str
     system: str
     messages: tuple[Message, ...]
     tools: tuple[ToolDefinition, ...] = ()
     max_tokens: int = 8192
+    context: str = ""
+    web_search: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,10 +123,14 @@ class ModelResponse:
     model: str  # the model that actually served the request, as the provider named it
     stop_reason: str = "end_turn"
     attempts: int = 1
+    usage_estimated: bool = False  # the provider reported no usage; counted offline instead
+    provider_parts: tuple[ProviderPart, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_message(self) -> Message:
-        parts: list[Part] = [TextPart(self.text)] if self.text else []
+        parts: list[Part] = list(self.provider_parts)
+        if self.text:
+            parts.append(TextPart(self.text))
         parts.extend(self.tool_calls)
         return Message("assistant", tuple(parts))
 
@@ -122,10 +151,38 @@ class Model(Protocol):
 class ModelProvider(Protocol):
     """Makes the `Model` that serves a given model id (one per tier, usually)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def web_search(self) -> bool:
+        """Whether this provider can run a server-side web search for the model."""
+        ...
 
     def model(self, model_id: str) -> Model: ...
 
 
 class ModelError(Exception):
-    """A request that could not be answered (after whatever retries the adapter does)."""
+    """A request that could not be answered (after whatever retries were made)."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class ProviderError(ModelError):
+    """A provider's refusal or failure, normalised across SDKs so retry policy lives in one place."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s

@@ -32,7 +32,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autodev.errors import UserError
-from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ToolCall, ToolResultPart, Usage
+from autodev.models import (
+    Message,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolCall,
+    ToolResultPart,
+    Usage,
+)
 
 
 class ScriptedToolCall(BaseModel):
@@ -62,6 +71,7 @@ class ScriptedReply(BaseModel):
 class Script(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = 1
+    web_search: bool = False  # simulate a provider with server-side web search
     agents: dict[str, list[ScriptedReply]]
 
     @classmethod
@@ -78,14 +88,14 @@ class Script(BaseModel):
 
 
 def _request_chars(request: ModelRequest) -> int:
-    size = len(request.system)
+    size = len(request.system) + len(request.context)
     for message in request.messages:
         for part in message.parts:
             if isinstance(part, ToolResultPart):
                 size += len(part.content)
             elif isinstance(part, ToolCall):
                 size += len(json.dumps(dict(part.input)))
-            else:
+            elif isinstance(part, TextPart):
                 size += len(part.text)
     return size + sum(len(json.dumps(dict(t.input_schema))) for t in request.tools)
 
@@ -149,6 +159,7 @@ class ScriptedProvider:
         if not isinstance(script, Script):
             script = Script.model_validate(script)
         self.queue = ScriptQueue(script)
+        self.web_search = script.web_search
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptedProvider:

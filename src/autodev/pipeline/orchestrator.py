@@ -21,8 +21,11 @@ from autodev.pipeline.plan import RunPlan
 from autodev.pipeline.scheduler import run_graph
 from autodev.pipeline.state import AgentState, RunState, StateStore
 from autodev.pipeline.verdicts import parse_verdict
+from autodev.pricing import Pricer, load_price_table
 from autodev.profiler.metrics import MetricsSink, agent_record, iso, timer_record, utc_now
+from autodev.providers import wrap
 from autodev.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.specs import WEB_TOOLS
 from autodev.testing import TestOutcome, run_tests
 from autodev.tools.files import builtin_tools
 from autodev.tools.workspace import Workspace
@@ -72,7 +75,7 @@ class Orchestrator:
         use_worktree: bool = True,
     ) -> None:
         self.plan = plan
-        self.provider = provider
+        self.provider = wrap(provider, plan.settings)
         self.report = reporter
         self.run_id = run_id or new_run_id()
         self.paths = RunPaths.for_run(plan.repo, self.run_id)
@@ -83,6 +86,7 @@ class Orchestrator:
         root = self.paths.worktree if use_worktree else plan.repo
         self.workspace = Workspace(root, read_only=not use_worktree)
         self.metrics = MetricsSink(self.paths.metrics_file, self.paths.cache_file)
+        self.pricer = Pricer(load_price_table(plan.settings.prices), warn=self._warn)
         state = RunState(
             run_id=self.run_id,
             request=plan.request,
@@ -309,30 +313,40 @@ class Orchestrator:
         return (await self._run_tests_once()).summary()
 
     # ----------------------------------------------------------------- one agent
+    def _warn(self, message: str) -> None:
+        if message not in self.store.state.warnings:
+            self.store.state.warnings.append(message)
+            self.report(RunEvent("note", None, message))
+
     def _blocked(self, name: str, reason: str) -> None:
         agent = self.store.agent(name)
         agent.status, agent.reason = "cancelled", reason
         self.store.save()
         self.report(RunEvent("agent_blocked", name, reason))
 
-    def _task_for(self, name: str, notes: str | None) -> str:
-        state = self.store.state
+    def _shared_context(self, name: str) -> str:
+        """What every agent of a phase receives alike: placed first in the prompt and cached."""
         parts = [
             f"# Request\n\n{self.plan.request}",
             "# Repository\n\nYou work in a git worktree of the user's repository. Every path is relative "
             "to its root; absolute paths, '..', .git/ and .autodev/ are refused.",
         ]
+        if name in self.plan.pipeline.validation_phase() and self.review_diff:
+            parts.append(f"# Change\n\n```diff\n{self.review_diff}\n```")
+        return "\n\n".join(parts)
+
+    def _task_for(self, name: str, notes: str | None) -> str:
+        """What is this agent's own: the handoffs it depends on and the orchestrator's notes."""
+        state = self.store.state
         handoffs = [
             f"## {dep}\n\n{state.agents[dep].handoff}"
             for dep in self.plan.pipeline.inputs_of(name)
             if state.agents.get(dep) and state.agents[dep].status == "done" and state.agents[dep].handoff
         ]
-        if handoffs:
-            parts.append("# Handoffs\n\n" + "\n\n".join(handoffs))
-        if name in self.plan.pipeline.validation_phase() and self.review_diff:
-            parts.append(f"# Change\n\n```diff\n{self.review_diff}\n```")
+        parts = ["# Handoffs\n\n" + "\n\n".join(handoffs)] if handoffs else []
         if notes:
             parts.append(f"# Notes from the orchestrator\n\n{notes}")
+        parts.append("Do your part of the request above, as your instructions describe.")
         return "\n\n".join(parts)
 
     def _change_for_review(self) -> str:
@@ -370,6 +384,10 @@ class Orchestrator:
                 metrics=self.metrics,
                 max_tokens=self.plan.settings.max_tokens,
                 run_tests=self._tests_for_agent if "RunTests" in offered else None,
+                context=self._shared_context(name),
+                web_search=self.provider.web_search and bool(WEB_TOOLS & set(spec.tools or ())),
+                price=self.pricer.cost,
+                context_window=self.pricer.table.context_window(resolved.model_id),
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
             )
         )
@@ -400,8 +418,14 @@ class Orchestrator:
                 usage=outcome.usage,
                 context_tokens=outcome.context_tokens,
                 handoff_tokens=outcome.handoff_tokens,
+                cost_usd=outcome.cost_usd,
             )
         )
+        state = self.store.state
+        state.cost_usd = (
+            None if state.cost_usd is None or outcome.cost_usd is None else state.cost_usd + outcome.cost_usd
+        )
+        self.store.save()
         self.report(
             RunEvent(
                 "agent_finished",
@@ -412,6 +436,7 @@ class Orchestrator:
                     "turns": outcome.turns,
                     "input_tokens": outcome.usage.input_tokens,
                     "output_tokens": outcome.usage.output_tokens,
+                    "cost_usd": outcome.cost_usd,
                     "error": outcome.error,
                 },
             )

@@ -13,6 +13,7 @@ from pathlib import Path
 from autodev import gitops
 from autodev.config import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
 from autodev.errors import UserError
+from autodev.models.scripted import Script
 from autodev.pipeline.graph import Pipeline, pipeline_from_config, stages, validate
 from autodev.pipeline.selection import Selection, select_agents
 from autodev.specs import AgentSpec, load_agents
@@ -39,6 +40,15 @@ class RunPlan:
         return agent not in self.selection.skips
 
 
+def provider_web_search(settings: Settings) -> bool:
+    """Whether the configured provider offers a server-side web search, without building it."""
+    if settings.provider == "anthropic":
+        return True
+    if settings.provider == "scripted" and settings.script is not None and settings.script.is_file():
+        return Script.load(settings.script).web_search
+    return False
+
+
 def clean_request(request: str) -> str:
     text = request.strip()
     if not text:
@@ -47,8 +57,14 @@ def clean_request(request: str) -> str:
 
 
 def prepare(
-    request: str, repo_path: Path, cli: CliOverrides = CliOverrides(), *, pipeline: Pipeline | None = None
+    request: str,
+    repo_path: Path,
+    cli: CliOverrides = CliOverrides(),
+    *,
+    pipeline: Pipeline | None = None,
+    web_search: bool | None = None,
 ) -> RunPlan:
+    """`web_search`: whether the provider can search the web (None: judge from the settings)."""
     text = clean_request(request)
     repo = gitops.find_repo(repo_path)
     base = gitops.head_commit(repo)
@@ -65,7 +81,13 @@ def prepare(
         specs=specs,
         pipeline=chosen,
         models=models,
-        selection=select_agents(text, repo),
+        selection=select_agents(
+            text,
+            repo,
+            specs,
+            chosen.names,
+            web_search=provider_web_search(settings) if web_search is None else web_search,
+        ),
         test_command=detect_test_command(repo, settings.test_command),
         dirty_paths=tuple(gitops.dirty_paths(repo)),
     )

@@ -1,7 +1,8 @@
 """state.json (DESIGN.md, schema 1): the whole run, rewritten atomically at every agent transition.
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
-Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, agents' `runs`) are
+Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
+agents' `runs`) are
 additive.
 """
 
@@ -50,6 +51,8 @@ class RunState:
     gate: dict[str, Any] = field(default_factory=dict)
     commit: str | None = None
     diff: dict[str, Any] | None = None
+    cost_usd: float | None = 0.0
+    warnings: list[str] = field(default_factory=list)
     error: str | None = None
     created_at: str = field(default_factory=lambda: iso(utc_now()))
     updated_at: str = field(default_factory=lambda: iso(utc_now()))

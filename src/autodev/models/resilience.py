@@ -1,0 +1,184 @@
+"""Retries and rate limits as wrappers around any `Model`, so adapters stay about wire formats.
+
+`RetryingModel` retries what a provider marks retryable (408/409/429/5xx/529, timeouts, connection
+errors, malformed bodies) with exponential backoff and jitter, honouring `retry-after`, and reports
+how many attempts a call took. `ProviderLimiter` is shared by every agent of a run: at most N
+requests in flight, requests and tokens per minute when configured, and a pause for everyone when
+one request is told to back off, so parallel agents don't stampede into more 429s.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+
+import anyio
+
+from autodev.context.tokens import CHARS_PER_TOKEN
+from autodev.models import Model, ModelRequest, ModelResponse, ProviderError, TextPart, ToolCall, ToolResultPart
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    max_retry_after_s: float = 60.0
+
+    def delay(self, attempt: int, error: ProviderError, rng: random.Random) -> float:
+        if error.retry_after_s is not None:
+            return min(max(error.retry_after_s, 0.0), self.max_retry_after_s)
+        backoff = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+        return backoff * (0.75 + 0.25 * rng.random())  # jitter: spread retries of parallel agents
+
+
+@dataclass
+class RetryingModel:
+    inner: Model
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Sleep = anyio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        attempt = 1
+        while True:
+            try:
+                response = await self.inner.complete(request)
+            except ProviderError as error:
+                error.attempts = attempt
+                if not error.retryable or attempt >= self.policy.max_attempts:
+                    raise
+                await self.sleep(self.policy.delay(attempt, error, self.rng))
+                attempt += 1
+                continue
+            return replace(response, attempts=attempt)
+
+
+def request_tokens(request: ModelRequest) -> int:
+    """Offline estimate of a request's input, for rate budgeting and context-window checks."""
+    size = len(request.system) + len(request.context)
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, TextPart):
+                size += len(part.text)
+            elif isinstance(part, ToolResultPart):
+                size += len(part.content)
+            elif isinstance(part, ToolCall):
+                size += len(json.dumps(dict(part.input)))
+    size += sum(len(json.dumps(dict(t.input_schema))) + len(t.description) for t in request.tools)
+    return -(-size // CHARS_PER_TOKEN)
+
+
+class ProviderLimiter:
+    """Concurrency, requests/min and tokens/min for one provider, shared by all agents of a run."""
+
+    def __init__(
+        self,
+        *,
+        max_concurrent: int | None = None,
+        requests_per_minute: int | None = None,
+        tokens_per_minute: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = anyio.sleep,
+    ) -> None:
+        self._slots = anyio.CapacityLimiter(max_concurrent) if max_concurrent else None
+        self._rpm, self._tpm = requests_per_minute, tokens_per_minute
+        self._clock, self._sleep = clock, sleep
+        now = clock()
+        self._requests = float(requests_per_minute or 0)
+        self._tokens = float(tokens_per_minute or 0)
+        self._refilled_at = now
+        self._paused_until = now
+        self._lock = anyio.Lock()
+        self.waited_s = 0.0  # total time requests spent waiting here, for reports
+
+    def pause(self, seconds: float) -> None:
+        """Everyone waits: the provider told one of us to back off."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self._refilled_at
+        self._refilled_at = now
+        if self._rpm:
+            self._requests = min(float(self._rpm), self._requests + elapsed * self._rpm / 60)
+        if self._tpm:
+            self._tokens = min(float(self._tpm), self._tokens + elapsed * self._tpm / 60)
+
+    def _wait_needed(self, tokens: int) -> float:
+        now = self._clock()
+        self._refill(now)
+        waits = [self._paused_until - now]
+        if self._rpm and self._requests < 1:
+            waits.append((1 - self._requests) * 60 / self._rpm)
+        if self._tpm:
+            wanted = min(tokens, self._tpm)  # a request larger than a minute's budget waits for a full bucket
+            if self._tokens < wanted:
+                waits.append((wanted - self._tokens) * 60 / self._tpm)
+        return max(waits)
+
+    async def _admit(self, tokens: int) -> None:
+        while True:
+            async with self._lock:
+                wait = self._wait_needed(tokens)
+                if wait <= 0:
+                    if self._rpm:
+                        self._requests -= 1
+                    if self._tpm:
+                        self._tokens -= min(tokens, self._tpm)
+                    return
+            self.waited_s += wait
+            await self._sleep(wait)
+
+    def settle(self, estimated: int, actual: int) -> None:
+        """Correct the token bucket once the provider says what a request really used."""
+        if self._tpm:
+            self._tokens -= actual - min(estimated, self._tpm)
+
+    @asynccontextmanager
+    async def slot(self, tokens: int) -> AsyncIterator[None]:
+        await self._admit(tokens)
+        if self._slots is None:
+            yield
+            return
+        async with self._slots:
+            yield
+
+
+@dataclass
+class LimitedModel:
+    inner: Model
+    limiter: ProviderLimiter
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        estimated = request_tokens(request) + request.max_tokens // 4
+        async with self.limiter.slot(estimated):
+            try:
+                response = await self.inner.complete(request)
+            except ProviderError as error:
+                if error.status == 429 and error.retry_after_s:
+                    self.limiter.pause(error.retry_after_s)
+                raise
+        self.limiter.settle(estimated, response.usage.context_tokens + response.usage.output_tokens)
+        return response
