@@ -36,7 +36,7 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 ERROR_TYPES: Mapping[int, tuple[str, str | None]] = {  # status -> (type, code)
     400: ("invalid_request_error", None),
     401: ("invalid_request_error", "invalid_api_key"),
-    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    403: ("invalid_request_error", None),
     404: ("invalid_request_error", "model_not_found"),
     429: ("requests", "rate_limit_exceeded"),
     500: ("server_error", None),
@@ -46,7 +46,7 @@ ERROR_TYPES: Mapping[int, tuple[str, str | None]] = {  # status -> (type, code)
 DEFAULT_MESSAGES: Mapping[int, str] = {
     400: "Invalid request.",
     401: "Incorrect API key provided.",
-    403: "Country, region, or territory not supported.",
+    403: "You are not allowed to access this resource.",
     404: "The model does not exist or you do not have access to it.",
     429: "Rate limit reached for requests. Please try again later.",
     500: "The server had an error while processing your request. Sorry about that!",

@@ -18,7 +18,6 @@ pytest fixture with `FakeAnthropic.fixture("fake_anthropic")`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import math
@@ -54,10 +53,6 @@ def tokens_for_chars(chars: int) -> int:
 def count_tokens(value: Any) -> int:
     """ceil(len(canonical_json(value)) / 4)."""
     return tokens_for_chars(len(canonical_json(value)))
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -158,7 +153,8 @@ Scripted: TypeAlias = Reply | Error | Raw | Delay | Disconnect
 @dataclass
 class RecordedRequest:
     """One request as the fake saw it. `headers` has lower-cased names; `body` is the parsed JSON (None if the body
-    was empty or not JSON, see `json_error`). `status` is what the fake answered (None: no answer / disconnect)."""
+    was empty or not JSON, see `json_error`). `status`/`response_body` are what the fake answered (None while the
+    request is in flight, or after a disconnect)."""
 
     method: str
     path: str
@@ -168,9 +164,18 @@ class RecordedRequest:
     body: Any = None
     json_error: str | None = None
     status: int | None = None
+    response_body: bytes | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    @property
+    def response_json(self) -> Any:
+        """The JSON the fake answered with (None if there was no answer or it was not JSON), e.g. its `usage`."""
+        try:
+            return json.loads(self.response_body) if self.response_body else None
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,11 @@ class RequestInvalid(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms per request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -263,7 +273,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             self.wfile.write(response.body)
-            self.wfile.flush()
         except OSError:  # the client went away (timeout, closed connection, server stopping)
             self.close_connection = True
 
@@ -273,6 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # many parallel agents may connect at once
 
     def __init__(self, address: tuple[str, int], fake: FakeServer) -> None:
         self.fake = fake
@@ -343,6 +353,7 @@ class FakeServer:
         validate: bool = True,
     ) -> None:
         self.default: Scripted = default if default is not None else Reply(text="ok")
+        self._initial_default = self.default
         self.validate = validate
         self._lock = threading.Lock()
         self._requests_changed = threading.Condition(self._lock)
@@ -366,7 +377,7 @@ class FakeServer:
         self._closing.clear()
         self._httpd = _HTTPServer(("127.0.0.1", 0), self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=type(self).__name__
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True, name=type(self).__name__
         )
         self._thread.start()
         return self
@@ -396,16 +407,17 @@ class FakeServer:
             raise RuntimeError(f"{type(self).__name__} hit internal errors:\n" + "\n".join(self._internal_errors))
 
     @classmethod
-    def fixture(cls, name: str | None = None, **kwargs: Any) -> Any:
-        """A pytest fixture yielding a started fake: `fake_anthropic = FakeAnthropic.fixture()` in a test module or
-        conftest (the fixture name defaults to `cls.fixture_name`)."""
+    def fixture(cls, name: str | None = None, *, scope: str = "function", **kwargs: Any) -> Any:
+        """A pytest fixture yielding a started fake built with `kwargs`: `fake_anthropic = FakeAnthropic.fixture()`
+        in a test module or conftest (the name defaults to `cls.fixture_name`). With a wider `scope`, call
+        `reset()` between tests."""
         import pytest
 
         def _fixture() -> Iterator[Any]:
             with cls(**kwargs) as fake:
                 yield fake
 
-        return pytest.fixture(name=name or cls.fixture_name)(_fixture)
+        return pytest.fixture(name=name or cls.fixture_name, scope=scope)(_fixture)  # type: ignore[call-overload]
 
     @property
     def port(self) -> int:
@@ -500,10 +512,13 @@ class FakeServer:
             self._requests.clear()
 
     def reset(self) -> None:
-        """Forget requests, scripted responses and provider state (e.g. the prompt cache)."""
+        """Back to a fresh server on the same port: forget requests, scripted responses and provider state (e.g. the
+        prompt cache), turn fault injection off and restore the default reply."""
         with self._lock:
             self._requests.clear()
             self._queue.clear()
+            self._fault_rate = 0.0
+            self.default = self._initial_default
             self._reset_state()
 
     @property
@@ -547,7 +562,8 @@ class FakeServer:
             with self._lock:
                 self._internal_errors.append(traceback.format_exc())
             outcome = self._render_error(Error(500, f"fake server bug: {exc!r}"))
-        request.status = outcome.status if isinstance(outcome, HttpResponse) else None
+        if isinstance(outcome, HttpResponse):
+            request.status, request.response_body = outcome.status, outcome.body
         return outcome
 
     def _respond(self, request: RecordedRequest) -> HttpResponse | Disconnect:

@@ -23,7 +23,7 @@ from autodev.models import (
     ToolResultPart,
     Usage,
 )
-from autodev.models.sdk_errors import to_provider_error
+from autodev.models.sdk_errors import malformed, to_provider_error
 
 try:
     import anthropic
@@ -126,6 +126,8 @@ class AnthropicModel:
         usage, texts, calls, kept = Usage(), [], [], []
         for _ in range(MAX_PAUSE_CONTINUATIONS + 1):
             reply = await self._create(params)
+            if not isinstance(getattr(reply, "content", None), list) or getattr(reply, "usage", None) is None:
+                raise malformed("anthropic", f"not a message ({type(reply).__name__})")
             usage = usage + _usage(reply.usage)
             content = []
             for block in reply.content:

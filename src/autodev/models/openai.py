@@ -23,7 +23,7 @@ from autodev.models import (
     Usage,
 )
 from autodev.models.resilience import request_tokens
-from autodev.models.sdk_errors import to_provider_error
+from autodev.models.sdk_errors import malformed, to_provider_error
 
 try:
     import openai
@@ -120,7 +120,7 @@ class OpenAIModel:
                 raise
             raise error from exc
         if not getattr(reply, "choices", None):
-            raise to_provider_error(ValueError("no choices in the reply"), openai, "openai") or ModelError("no choices")
+            raise malformed("openai", f"no choices in {type(reply).__name__} reply")
         choice = reply.choices[0]
         message = choice.message
         calls = []

@@ -8,6 +8,7 @@ malformed response bodies. Not retryable: 400, 401, 403, 404, 413 — retrying c
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Mapping
 from types import ModuleType
@@ -29,12 +30,22 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     raw = headers.get("retry-after")
     if not raw:
         return None
+
+
+def malformed(provider: str, what: str) -> ProviderError:
+    """A 200 whose body is not the shape the API promises (a proxy's HTML page, a truncated body)."""
+    return ProviderError(f"{provider} returned a malformed response: {what}", retryable=True)
     try:
         return float(raw)
     except ValueError:
         parsed = email.utils.parsedate_tz(raw)
         if parsed is None:
             return None
+
+
+def malformed(provider: str, what: str) -> ProviderError:
+    """A 200 whose body is not the shape the API promises (a proxy's HTML page, a truncated body)."""
+    return ProviderError(f"{provider} returned a malformed response: {what}", retryable=True)
         return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
@@ -53,6 +64,11 @@ def to_provider_error(exc: Exception, sdk: ModuleType, provider: str) -> Provide
         return ProviderError(f"{provider} request timed out", retryable=True)
     if isinstance(exc, sdk.APIConnectionError):
         return ProviderError(f"cannot reach the {provider} API: {exc}", retryable=True)
-    if isinstance(exc, sdk.APIResponseValidationError | ValueError):
+    if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError):
         return ProviderError(f"{provider} returned a malformed response: {exc}", retryable=True)
     return None
+
+
+def malformed(provider: str, what: str) -> ProviderError:
+    """A 200 whose body is not the shape the API promises (a proxy's HTML page, a truncated body)."""
+    return ProviderError(f"{provider} returned a malformed response: {what}", retryable=True)
