@@ -30,22 +30,12 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     raw = headers.get("retry-after")
     if not raw:
         return None
-
-
-def malformed(provider: str, what: str) -> ProviderError:
-    """A 200 whose body is not the shape the API promises (a proxy's HTML page, a truncated body)."""
-    return ProviderError(f"{provider} returned a malformed response: {what}", retryable=True)
     try:
         return float(raw)
     except ValueError:
         parsed = email.utils.parsedate_tz(raw)
         if parsed is None:
             return None
-
-
-def malformed(provider: str, what: str) -> ProviderError:
-    """A 200 whose body is not the shape the API promises (a proxy's HTML page, a truncated body)."""
-    return ProviderError(f"{provider} returned a malformed response: {what}", retryable=True)
         return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
