@@ -125,11 +125,12 @@ class ScriptedModel:
     queue: ScriptQueue
     model_id: str
     provider: str = "scripted"
+    delay_scale: float = 1.0
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         reply = self.queue.next_reply(request.agent)
-        if reply.delay:
-            await anyio.sleep(reply.delay)
+        if reply.delay and self.delay_scale > 0:
+            await anyio.sleep(reply.delay * self.delay_scale)
         if reply.error:
             raise ModelError(reply.error)
         calls = tuple(ToolCall(id=c.id or self.queue.next_id(), name=c.name, input=c.input) for c in reply.tool_calls)
@@ -155,18 +156,19 @@ class ScriptedProvider:
 
     name = "scripted"
 
-    def __init__(self, script: Script | Mapping[str, Any]) -> None:
+    def __init__(self, script: Script | Mapping[str, Any], *, delay_scale: float = 1.0) -> None:
         if not isinstance(script, Script):
             script = Script.model_validate(script)
         self.queue = ScriptQueue(script)
         self.web_search = script.web_search
+        self.delay_scale = delay_scale
 
     @classmethod
-    def from_file(cls, path: Path) -> ScriptedProvider:
-        return cls(Script.load(path))
+    def from_file(cls, path: Path, *, delay_scale: float = 1.0) -> ScriptedProvider:
+        return cls(Script.load(path), delay_scale=delay_scale)
 
     def model(self, model_id: str) -> ScriptedModel:
-        return ScriptedModel(self.queue, model_id)
+        return ScriptedModel(self.queue, model_id, delay_scale=self.delay_scale)
 
 
 __all__ = ["Message", "Script", "ScriptedModel", "ScriptedProvider"]
