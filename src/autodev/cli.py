@@ -287,11 +287,10 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
     out.print(f"\nLook at the change:  git -C {esc(result.state.repo)} show {result.state.branch}")
     out.print(f"State and metrics:   {esc(str(result.run_dir))}/ (state.json, metrics.jsonl, sessions/)")
     out.print(
-        "On your own repository:\n"
+        "On your own repository, with a real provider:\n"
+        "  export ANTHROPIC_API_KEY=...   # or OPENAI_API_KEY, or OPENAI_BASE_URL=http://localhost:11434/v1 (Ollama)\n"
         '  autodev plan "your request" --repo PATH   # what would run, tiers and models; no model calls\n'
-        '  autodev run "your request" --repo PATH    # with ANTHROPIC_API_KEY, or OPENAI_API_KEY/OPENAI_BASE_URL\n'
-        "  (the Anthropic and OpenAI adapters are still being built: until they land, `autodev run` takes\n"
-        "   --provider scripted --script FILE, a reply script like autodev/demo/script.yaml)"
+        '  autodev run "your request" --repo PATH'
     )
     if result.state.status != "done":
         raise SystemExit(1)
