@@ -18,7 +18,7 @@ from autodev.errors import AutodevError, UserError
 from autodev.pipeline.plan import RunPlan, prepare
 from autodev.pipeline.state import RunState
 from autodev.profiler.overlap import stage_timings
-from autodev.progress import ProgressPrinter
+from autodev.progress import make_progress
 from autodev.specs import load_agents
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -246,7 +246,8 @@ def run(
             f"[yellow]note: your checkout has {len(the_plan.dirty_paths)} uncommitted change(s); the run "
             "starts from HEAD, so they are not part of it (and are left untouched)[/]"
         )
-    orchestrator, state = execute(the_plan, model_provider, ProgressPrinter(err))
+    with make_progress(err) as progress:
+        orchestrator, state = execute(the_plan, model_provider, progress)
     _finish_run(state, orchestrator.paths.run_dir, as_json)
 
 
@@ -273,7 +274,8 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
         "the tool calls, file edits, worktree, test runs, state and metrics are all real."
     )
     err.print(f"request: {esc(DEMO_REQUEST)}\n")
-    result = run_demo(ProgressPrinter(err), max_parallel=max_parallel)
+    with make_progress(err) as progress:
+        result = run_demo(progress, max_parallel=max_parallel)
     if as_json:
         _finish_run(result.state, result.run_dir, as_json)
         return
@@ -316,9 +318,8 @@ def issue(
     """Draft an issue for IDEA (researcher-local, then issue-creator); --create files it with gh."""
     from autodev.runner import run_issue
 
-    result = run_issue(
-        idea, repo, _overrides(provider, models, max_parallel, script), ProgressPrinter(err), create=create
-    )
+    with make_progress(err) as progress:
+        result = run_issue(idea, repo, _overrides(provider, models, max_parallel, script), progress, create=create)
     if as_json:
         _print_json(
             {
@@ -341,6 +342,130 @@ def issue(
     if create and result.missing_sections:
         err.print("[red]not filed: the draft is missing required sections[/]")
         raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- report
+def _spans(records: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    spans: dict[str, list[tuple[str, str]]] = {}
+    for record in records:
+        if record.get("kind") == "agent" and record.get("started_at") and record.get("ended_at"):
+            spans.setdefault(record["agent"], []).append((record["started_at"], record["ended_at"]))
+    return spans
+
+
+def _money(value: float | None) -> str:
+    return f"${value:.4f}" if value is not None else "n/a"
+
+
+@cli.command()
+@click.argument("run_id", required=False)
+@click.option("--last", is_flag=True, help="The most recent run (the default).")
+@click.option("--all", "all_runs", is_flag=True, help="Every run: per-agent p50/p95 across runs.")
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Draw the run's timeline to FILE (.png, .html or .svg).",
+)
+@_repo_option
+@_json_option
+def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None, repo: Path, as_json: bool) -> None:
+    """Where a run's time and money went: per agent, per run and across runs."""
+    from autodev import gitops
+    from autodev.pipeline.graph import stages as graph_stages
+    from autodev.profiler import report as rep
+    from autodev.profiler.runs import find_run, list_runs, load_state
+
+    root = gitops.find_repo(repo)
+    cache = rep.read_records(root / ".autodev" / "cache" / "performance_metrics.jsonl")
+    history = rep.trends(cache)
+    if all_runs:
+        runs = []
+        for run_dir in list_runs(root):
+            state = load_state(run_dir)
+            records = rep.read_records(run_dir / "metrics.jsonl")
+            one = rep.run_report(state, records, state.get("pipeline") or {})
+            runs.append(
+                {
+                    "run_id": one.run_id,
+                    "status": one.status,
+                    "wall_s": one.wall_s,
+                    "cost_usd": one.totals["cost_usd"],
+                    "request": one.request,
+                }
+            )
+        if as_json:
+            _print_json({"runs": runs, "agents": [vars(t) for t in history]})
+            return
+        out.print(f"[bold]{len(runs)} runs[/] in {esc(str(root))}")
+        for item in runs:
+            out.print(
+                f"  {item['run_id']}  {item['status']:<7} {item['wall_s']:7.1f}s  {_money(item['cost_usd']):>9}  "
+                f"{esc(item['request'][:60])}"
+            )
+        out.print(f"\n{'agent':<17} {'runs':>5} {'p50 s':>8} {'p95 s':>8}")
+        for trend in history:
+            out.print(f"{trend.agent:<17} {trend.samples:>5} {trend.p50_s:>8.2f} {trend.p95_s:>8.2f}")
+        return
+    run_dir = find_run(root, None if last else run_id)
+    state = load_state(run_dir)
+    records = rep.read_records(run_dir / "metrics.jsonl")
+    needs = state.get("pipeline") or {}
+    one = rep.run_report(state, records, needs)
+    settings = load_settings(root)
+    specs = load_agents(root)
+    budgets = {name: spec.context_tokens for name, spec in specs.items()}
+    from autodev.pipeline.graph import Node, Pipeline
+
+    pipeline = Pipeline(tuple(Node(agent, tuple(deps)) for agent, deps in needs.items()))
+    found = rep.bottlenecks(one, history, settings.time_budgets)
+    advice = rep.hints(one, budgets, graph_stages(pipeline) if needs else [], cache)
+    if timeline is not None:
+        from autodev.profiler.timeline import write_timeline
+
+        write_timeline(one, _spans(records), timeline)
+    if as_json:
+        _print_json(
+            {**one.to_json(), "bottlenecks": found, "hints": advice, "timeline": str(timeline) if timeline else None}
+        )
+        return
+    out.print(f"[bold]run {one.run_id}[/]  {one.status}  {esc(one.request[:80])}")
+    header = (
+        f"{'agent':<17} {'status':<9} {'tier':<8} {'model':<18} {'time s':>7} {'in':>8} {'out':>6} "
+        f"{'c.read':>7} {'c.write':>7} {'cost':>9} {'turns':>5} {'peak ctx':>8} {'handoff':>7}  tools"
+    )
+    out.print(header)
+    for row in one.agents:
+        if not row.runs:
+            out.print(f"{row.agent:<17} [dim]{row.status:<9} {esc(str(row.skip_reason or ''))}[/]")
+            continue
+        tools = ", ".join(f"{name} {count}" for name, count in sorted(row.tool_calls.items()))
+        out.print(
+            f"{row.agent:<17} {row.status:<9} {row.tier or '':<8} {esc(row.model or ''):<18} {row.duration_s:>7.2f} "
+            f"{row.input_tokens:>8,} {row.output_tokens:>6,} {row.cache_read_tokens:>7,} "
+            f"{row.cache_write_tokens:>7,} {_money(row.cost_usd):>9} {row.turns:>5} {row.peak_context:>8,} "
+            f"{row.handoff_tokens:>7,}  {tools}"
+        )
+    totals = one.totals
+    out.print(
+        f"{'total':<17} {'':<9} {'':<8} {'':<18} {totals['duration_s']:>7.2f} {totals['input_tokens']:>8,} "
+        f"{totals['output_tokens']:>6,} {totals['cache_read_tokens']:>7,} {totals['cache_write_tokens']:>7,} "
+        f"{_money(totals['cost_usd']):>9} {totals['turns']:>5}"
+    )
+    efficiency = f"{one.parallel_efficiency:.2f}" if one.parallel_efficiency is not None else "n/a"
+    out.print(
+        f"\nwall {one.wall_s:.2f}s; agent time {totals['duration_s']:.2f}s; parallel efficiency "
+        f"(agent time / wall) {efficiency}"
+    )
+    out.print(f"critical path {one.critical_path_s:.2f}s: {' -> '.join(one.critical_path) or '-'}")
+    if one.timers:
+        out.print("timers: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in sorted(one.timers.items())))
+    for line in found:
+        out.print(f"[yellow]bottleneck:[/] {esc(line)}")
+    for line in advice:
+        out.print(f"[cyan]hint:[/] {esc(line)}")
+    if timeline is not None:
+        out.print(f"timeline written to {esc(str(timeline))}")
 
 
 # ---------------------------------------------------------------- bench

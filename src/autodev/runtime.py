@@ -77,6 +77,7 @@ class AgentInputs:
     web_search: bool = False
     price: Callable[[str, Usage], float | None] | None = None
     context_window: int | None = None
+    on_turn: Callable[[AgentOutcome], None] | None = None  # live progress: called after every model reply
 
 
 class _Session:
@@ -176,6 +177,8 @@ async def run_agent(inputs: AgentInputs) -> AgentOutcome:
             outcome.turns, outcome.model = turn, response.model
             outcome.usage = outcome.usage + response.usage
             outcome.context_tokens.append(response.usage.context_tokens)
+            if inputs.on_turn is not None:
+                inputs.on_turn(outcome)
             messages.append(response.as_message())
             session.write(f"## Turn {turn}\n\n{response.text}".rstrip())
             if not response.tool_calls:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 EventKind = Literal[
     "run_started",
     "agent_started",
+    "agent_turn",
     "agent_finished",
     "agent_skipped",
     "agent_blocked",

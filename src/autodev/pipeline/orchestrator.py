@@ -100,6 +100,7 @@ class Orchestrator:
             "after": None,
             "reasons": list(plan.selection.reasons),
         }
+        state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
         for name in plan.pipeline.names:
             resolved = plan.models[name]
             state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
@@ -116,7 +117,8 @@ class Orchestrator:
 
     async def run(self) -> RunState:
         state = self.store.state
-        self.report(RunEvent("run_started", detail=self.run_id, data={"worktree": state.worktree}))
+        agents = {name: {"tier": agent.tier, "model": agent.model} for name, agent in state.agents.items()}
+        self.report(RunEvent("run_started", detail=self.run_id, data={"worktree": state.worktree, "agents": agents}))
         try:
             self._record_skips()
             await self._build_phase()
@@ -388,11 +390,27 @@ class Orchestrator:
                 web_search=self.provider.web_search and bool(WEB_TOOLS & set(spec.tools or ())),
                 price=self.pricer.cost,
                 context_window=self.pricer.table.context_window(resolved.model_id),
+                on_turn=self._turn_event,
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
             )
         )
         self._record(name, outcome)
         return outcome.ok
+
+    def _turn_event(self, outcome: AgentOutcome) -> None:
+        usage = outcome.usage
+        self.report(
+            RunEvent(
+                "agent_turn",
+                outcome.agent,
+                data={
+                    "turns": outcome.turns,
+                    "input_tokens": usage.context_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cost_usd": outcome.cost_usd,
+                },
+            )
+        )
 
     def _record(self, name: str, outcome: AgentOutcome) -> None:
         agent = self.store.agent(name)

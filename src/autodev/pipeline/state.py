@@ -3,7 +3,8 @@
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
 agents' `runs`) are
-additive.
+additive. Secrets are redacted in the file only (`autodev.tools.redact`): the state in memory keeps
+every handoff exactly as the agent wrote it, for the agents that come next.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from autodev.profiler.metrics import iso, utc_now
+from autodev.tools.redact import redact_data
 
 RunStatus = Literal["running", "done", "failed"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
@@ -52,6 +54,7 @@ class RunState:
     commit: str | None = None
     diff: dict[str, Any] | None = None
     cost_usd: float | None = 0.0
+    pipeline: dict[str, list[str]] = field(default_factory=dict)  # agent -> the agents it needs
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     created_at: str = field(default_factory=lambda: iso(utc_now()))
@@ -97,7 +100,7 @@ class StateStore:
     def save(self) -> None:
         with self._lock:
             self.state.updated_at = iso(utc_now())
-            write_json_atomic(self.path, self.state.to_json())
+            write_json_atomic(self.path, redact_data(self.state.to_json()))
 
     @staticmethod
     def load(path: Path) -> RunState:

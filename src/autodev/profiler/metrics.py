@@ -2,6 +2,7 @@
 
 Records are plain dicts built by the functions here, so the contract's field list lives in one place.
 Appends go through one lock: parallel agents finish at the same moment and each line must stay whole.
+What is written is redacted (`autodev.tools.redact`); `records` keeps what the caller passed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autodev.models import Usage
+from autodev.tools.redact import redact_data
 
 SCHEMA = 1
 
@@ -37,7 +39,7 @@ class MetricsSink:
         self.records: list[dict[str, Any]] = []
 
     def write(self, record: Mapping[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        line = json.dumps(redact_data(record), ensure_ascii=False) + "\n"
         with self._lock:
             self.records.append(dict(record))
             for path in (self.run_file, self.cache_file):
