@@ -113,8 +113,8 @@ def test_unknown_claude_code_keys_are_kept_in_extra(tmp_path: Path) -> None:
     assert spec.extra == {"color": "red", "permissionMode": "acceptEdits", "hooks": {"PostToolUse": ["lint"]}}
     assert spec.max_turns == 5  # Claude Code's camelCase spelling is understood
     assert spec.model == "inherit"
-    assert spec.offered_tools() == ("Edit", "Read")
-    assert spec.unavailable_tools() == ("Bash",)
+    assert spec.offered_tools() == ("Bash", "Edit", "Read")
+    assert spec.unavailable_tools() == ()
 
 
 def test_tools_as_comma_string_and_as_yaml_list_are_the_same(tmp_path: Path) -> None:
@@ -130,20 +130,20 @@ def test_tools_as_comma_string_and_as_yaml_list_are_the_same(tmp_path: Path) -> 
 def test_tools_omitted_means_every_implemented_tool(tmp_path: Path) -> None:
     spec = parse_agent_text(tmp_path / "a.md", agent_text("all-tools"))
     assert spec.tools is None
-    assert spec.offered_tools() == ("Edit", "Glob", "Grep", "Read", "RunTests", "Write")
+    assert spec.offered_tools() == ("Bash", "Edit", "Glob", "Grep", "Read", "RunTests", "Write")
     assert spec.unavailable_tools() == ()
 
 
 def test_disallowed_tools_are_removed_from_the_offer(tmp_path: Path) -> None:
     spec = parse_agent_text(tmp_path / "a.md", agent_text("careful", disallowedTools="Write, Edit"))
-    assert spec.offered_tools() == ("Glob", "Grep", "Read", "RunTests")
+    assert spec.offered_tools() == ("Bash", "Glob", "Grep", "Read", "RunTests")
 
 
 def test_known_but_unimplemented_tools_are_accepted_not_offered(tmp_path: Path) -> None:
     text = agent_text("web", tools="Read, WebSearch, Bash(git:*), mcp__github__search")
     spec = parse_agent_text(tmp_path / "a.md", text)
-    assert spec.offered_tools() == ("Read",)
-    assert spec.unavailable_tools() == ("WebSearch", "Bash(git:*)", "mcp__github__search")
+    assert spec.offered_tools() == ("Bash", "Read")  # Bash(git:*) narrows Bash to git commands
+    assert spec.unavailable_tools() == ("WebSearch", "mcp__github__search")
 
 
 def test_tier_aliases_and_model_case(tmp_path: Path) -> None:

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from conftest import MakeRepo
 
 from autodev.models import ToolDefinition
 from autodev.tools.base import DEFAULT_OUTPUT_CAP, ToolContext, ToolResult, cap_output, invoke
-from autodev.tools.files import Edit, Glob, Grep, Read, RunTests, Write, builtin_tools
+from autodev.tools.files import (
+    MAX_MATCHES,
+    Edit,
+    Glob,
+    Grep,
+    Read,
+    RunTests,
+    Write,
+    _rg_files_with_matches,
+    builtin_tools,
+    grep_candidates,
+)
 from autodev.tools.workspace import ToolError, Workspace
 
 
@@ -328,6 +341,116 @@ def test_grep_skips_binary_files(root: Path) -> None:
     assert "blob.bin" not in call(Grep(), {"pattern": "slugify"}, Workspace(root))
 
 
+def build_search_tree(base: Path, outside: Path) -> Path:
+    """Every kind of file Grep must treat the same way in both engines."""
+    files: dict[str, bytes] = {
+        "a/b.txt": b"needle in a/b\n",
+        "a-c.txt": b"needle in a-c\n",  # sorts after a/b.txt by component, before it as a string
+        "src/app.py": b"def needle():\n    return 42\n\n# needle again\n",
+        "src/deep/er/mod.py": b"x = 'NEEDLE'\n" * 3,
+        "crlf.txt": b"needle at end\r\nsecond needle\r\n",
+        "no-newline.txt": b"last line has needle",
+        "unicode.md": "caf\u00e9 needle \u2028 na\u00efve\n\u00c9T\u00c9 needle\n".encode(),
+        "long.txt": b"needle " + b"z" * 1000 + b"\n",
+        "binary.bin": b"needle\x00\x01\x02",
+        "late-nul.txt": b"needle early\n" + b"x" * 9000 + b"\x00needle late\n",  # NUL after the 8 KB sniff
+        "latin1.txt": "needle caf\u00e9\n".encode("latin-1"),
+        "big.log": b"needle\n" * 400_000,  # over the 2 MB limit
+        "empty.txt": b"",
+        "blank-lines.txt": b"one\n\n\nfour\n",
+        ".hidden/needle.txt": b"hidden needle\n",
+        ".git/config": b"needle in git\n",
+        ".autodev/state.json": b"needle in autodev\n",
+        "nested/.git/HEAD": b"needle in nested git\n",
+        "[weird] name!.txt": b"needle with a weird name\n",
+        "-dash.txt": b"needle in a dash file\n",
+    }
+    root = base / "tree"
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (root / "link-in.txt").symlink_to(root / "a-c.txt")
+    (root / "link-out.txt").symlink_to(outside / "secret.txt")
+    (root / "vendor").symlink_to(outside, target_is_directory=True)
+    return root
+
+
+GREP_CASES: list[dict[str, Any]] = [
+    {"pattern": "needle"},
+    {"pattern": "NEEDLE", "ignore_case": True},
+    {"pattern": "needle$"},
+    {"pattern": "^$"},
+    {"pattern": r"\d+"},
+    {"pattern": "caf\u00e9|\u00e9t\u00e9", "ignore_case": True},
+    {"pattern": "needle", "path": "src"},
+    {"pattern": "needle", "glob": "*.py"},
+    {"pattern": "needle", "path": "src/app.py"},
+    {"pattern": "[[:digit:]]"},  # POSIX class: Python reads it differently from rg
+    {"pattern": r"(?<=def )needle"},  # look-behind: rg refuses it, Python answers
+    {"pattern": "-dash"},
+    {"pattern": "zebra"},
+]
+
+
+@pytest.mark.parametrize("case", GREP_CASES, ids=[str(c) for c in GREP_CASES])
+def test_grep_engines_agree(tmp_path: Path, outside: Path, case: dict[str, Any]) -> None:
+    tree = build_search_tree(tmp_path, outside)
+    python = call(Grep(use_rg=False), case, Workspace(tree))
+    assert "secret" not in python and "in git" not in python and "autodev" not in python
+    if shutil.which("rg") is None:
+        pytest.skip("ripgrep is not installed: only the Python engine was checked")
+    assert call(Grep(use_rg=True), case, Workspace(tree)) == python
+
+
+def test_grep_results_are_sorted_by_path_then_line(tmp_path: Path, outside: Path) -> None:
+    out = call(Grep(use_rg=False), {"pattern": "needle"}, Workspace(build_search_tree(tmp_path, outside)))
+    assert out.split("\n") == [
+        "-dash.txt:1: needle in a dash file",
+        ".hidden/needle.txt:1: hidden needle",
+        "[weird] name!.txt:1: needle with a weird name",
+        "a/b.txt:1: needle in a/b",
+        "a-c.txt:1: needle in a-c",
+        "crlf.txt:1: needle at end",
+        "crlf.txt:2: second needle",
+        "late-nul.txt:1: needle early",
+        "late-nul.txt:2: " + "x" * 300,
+        "long.txt:1: needle " + "z" * 293,
+        "no-newline.txt:1: last line has needle",
+        "src/app.py:1: def needle():",
+        "src/app.py:4: # needle again",
+        "unicode.md:1: caf\u00e9 needle \u2028 na\u00efve",
+        "unicode.md:2: \u00c9T\u00c9 needle",
+    ]
+
+
+def test_grep_stops_at_the_match_limit_in_order(tmp_path: Path) -> None:
+    root = tmp_path / "many"
+    root.mkdir()
+    for index in range(30):
+        (root / f"f{index:02}.txt").write_text("hit\n" * 10, encoding="utf-8")
+    engines = [Grep(use_rg=False)] + ([Grep(use_rg=True)] if shutil.which("rg") else [])
+    outputs = {call(engine, {"pattern": "hit"}, Workspace(root)) for engine in engines}
+    assert len(outputs) == 1
+    lines = outputs.pop().splitlines()
+    assert len(lines) == MAX_MATCHES + 1 and lines[0] == "f00.txt:1: hit" and lines[-2] == "f19.txt:10: hit"
+    assert lines[-1].startswith(f"[stopped at {MAX_MATCHES} matches; narrow the pattern")
+
+
+def test_grep_in_a_repository_skips_ignored_files(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitignore": "build/\n*.log\n", "src/app.py": "needle = 1\n"})
+    (repo / "build").mkdir()
+    (repo / "build" / "out.py").write_text("needle = 2\n", encoding="utf-8")
+    (repo / "debug.log").write_text("needle\n", encoding="utf-8")
+    (repo / "notes.txt").write_text("needle, untracked but not ignored\n", encoding="utf-8")
+    engines = [Grep(use_rg=False)] + ([Grep(use_rg=True)] if shutil.which("rg") else [])
+    for engine in engines:
+        assert call(engine, {"pattern": "needle"}, Workspace(repo)).splitlines() == [
+            "notes.txt:1: needle, untracked but not ignored",
+            "src/app.py:1: needle = 1",
+        ]
+
+
 # --- invoke, cap_output, RunTests --------------------------------------------------------------------
 
 
@@ -369,8 +492,31 @@ def test_run_tests_without_a_command(root: Path) -> None:
 
 
 def test_builtin_tools_use_claude_code_names() -> None:
-    assert sorted(builtin_tools()) == ["Edit", "Glob", "Grep", "Read", "RunTests", "Write"]
+    assert sorted(builtin_tools()) == ["Bash", "Edit", "Glob", "Grep", "Read", "RunTests", "Write"]
     for name, tool in builtin_tools().items():
         assert tool.definition.name == name
         assert tool.definition.input_schema["type"] == "object"
     assert Edit.definition.input_schema["required"] == ["file_path", "old_string", "new_string"]
+
+
+@pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep is not installed")
+def test_rg_finds_the_files_and_python_only_patterns_fall_back(tmp_path: Path, outside: Path) -> None:
+    tree = build_search_tree(tmp_path, outside)
+
+    async def main() -> tuple[set[str] | None, set[str] | None]:
+        files = await grep_candidates(Workspace(tree), tree.resolve(), None)
+        return (
+            await _rg_files_with_matches(tree, files, "needle$", False),
+            await _rg_files_with_matches(tree, files, r"(?<=def )needle", False),
+        )
+
+    found, unsupported = anyio.run(main)
+    assert found is not None and {"crlf.txt", "no-newline.txt", "unicode.md"} <= found
+    assert unsupported is None  # rg can't compile a look-behind: Grep searches with Python instead
+
+
+def test_grep_pattern_with_a_nul_byte(root: Path) -> None:
+    (root / "nul.txt").write_text("a\x00b\n", encoding="utf-8")
+    for engine in (Grep(use_rg=False), Grep(use_rg=True)):
+        result = invoked(engine, {"pattern": "\x00"}, Workspace(root))
+        assert not result.is_error

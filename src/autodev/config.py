@@ -28,6 +28,45 @@ DEFAULT_TIER_MODELS: dict[str, dict[str, str]] = {
     "scripted": {"fast": "scripted-fast", "balanced": "scripted-balanced", "deep": "scripted-deep"},
 }
 
+# Programs the Bash tool may run unless config says otherwise: read-only inspection tools whose
+# dangerous options the Bash tool knows and refuses. Interpreters and shells (python, sh, bash, env,
+# xargs, make, ...) are left out on purpose: they run arbitrary code outside the sandbox. A user may
+# still add them with `bash_allow = [...]`, which replaces this list.
+DEFAULT_BASH_ALLOW: tuple[str, ...] = (
+    "cat", "cut", "diff", "find", "git", "grep", "head", "ls", "rg", "ruff", "sort", "stat", "tail", "uniq", "wc",
+)  # fmt: skip
+
+# Where each built-in agent may write (globs over paths relative to the worktree root; `*` stays within
+# a directory, `**` spans any number; `!glob` excludes). An empty list means read-only. An agent not listed here writes
+# wherever its `tools:` list lets it (`**`). `write_scopes` in config overrides entries one agent at a time.
+TEST_FILE_GLOBS: tuple[str, ...] = ("tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
+# A `!glob` excludes: `*.txt` must not hand the doc-master the project's dependency pins.
+DOC_FILE_GLOBS: tuple[str, ...] = (
+    "*.md", "**/*.md", "*.rst", "**/*.rst", "docs/**", "*.txt", "CHANGELOG*", "LICENSE*",
+    "!requirements*.txt", "!constraints*.txt", "!**/*.py",
+)  # fmt: skip
+DEFAULT_WRITE_SCOPES: dict[str, tuple[str, ...]] = {
+    "implementer": ("**",),
+    "test-master": TEST_FILE_GLOBS,
+    "doc-master": DOC_FILE_GLOBS,
+    "reviewer": (),
+    "security-auditor": (),
+    "researcher": (),
+    "researcher-local": (),
+    "researcher-web": (),
+    "planner": (),
+    "issue-creator": (),
+}
+
+
+def _check_relative_globs(patterns: list[str], where: str) -> list[str]:
+    for pattern in patterns:
+        unified = pattern.replace("\\", "/")
+        if not pattern or unified.startswith("/") or ".." in unified.split("/") or pattern[1:2] == ":":
+            raise ValueError(f"{where}: {pattern!r} must be a glob relative to the repository root")
+    return patterns
+
+
 NO_PROVIDER_HINT = (
     "configure a provider in one of three ways: set ANTHROPIC_API_KEY (Anthropic) or OPENAI_API_KEY / "
     "OPENAI_BASE_URL (OpenAI or a local Ollama, vLLM, llama.cpp or LM Studio server); put "
@@ -72,9 +111,28 @@ class FileConfig(BaseModel):
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    time_budgets: dict[str, float] = Field(default_factory=dict)  # agent -> seconds, for report bottlenecks
     tiers: dict[str, str] = Field(default_factory=dict)
     agents: dict[str, AgentOverride] = Field(default_factory=dict)
     pipeline: dict[str, list[str]] | None = None
+    bash_allow: list[str] | None = None
+    bash_timeout_s: float | None = Field(default=None, gt=0)
+    write_scopes: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("bash_allow")
+    @classmethod
+    def _program_names(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or ():
+            if not name or "/" in name or "\\" in name or name != name.strip() or " " in name:
+                raise ValueError(f"{name!r}: list program names (such as 'git'), not paths or commands")
+        return value
+
+    @field_validator("write_scopes")
+    @classmethod
+    def _relative_scopes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for agent, patterns in value.items():
+            _check_relative_globs(patterns, f"write_scopes.{agent}")
+        return value
 
     @field_validator("provider")
     @classmethod
@@ -122,9 +180,15 @@ class Settings:
     requests_per_minute: int | None = None
     tokens_per_minute: int | None = None
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    time_budgets: dict[str, float] = field(default_factory=dict)
     tiers: dict[str, str] = field(default_factory=dict)
     agents: dict[str, AgentOverride] = field(default_factory=dict)
     pipeline: dict[str, list[str]] | None = None
+    bash_allow: list[str] = field(default_factory=lambda: list(DEFAULT_BASH_ALLOW))
+    bash_timeout_s: float = 60.0
+    write_scopes: dict[str, list[str]] = field(
+        default_factory=lambda: {agent: list(globs) for agent, globs in DEFAULT_WRITE_SCOPES.items()}
+    )
     sources: dict[str, str] = field(default_factory=dict)
 
     def require_provider(self) -> str:
@@ -223,8 +287,13 @@ def load_settings(
         "max_concurrent_requests",
         "requests_per_minute",
         "tokens_per_minute",
+        "bash_allow",
+        "bash_timeout_s",
     ):
         layer(key, getattr(file_cfg, key), src)
+    for agent, patterns in file_cfg.write_scopes.items():
+        settings.write_scopes[agent] = list(patterns)
+        sources[f"write_scopes.{agent}"] = src
     if file_cfg.test_command is not None:
         command = file_cfg.test_command
         layer("test_command", shlex.split(command) if isinstance(command, str) else list(command), src)
@@ -232,6 +301,7 @@ def load_settings(
         layer("script", (repo / file_cfg.script).resolve(), src)
     settings.agents = dict(file_cfg.agents)
     settings.prices = dict(file_cfg.prices)
+    settings.time_budgets = dict(file_cfg.time_budgets)
 
     provider, provider_src = _detect_provider(env)
     if file_cfg.provider:

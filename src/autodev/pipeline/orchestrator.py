@@ -9,7 +9,6 @@ back to the implementer. The run's change ends as one commit on `autodev/<run_id
 from __future__ import annotations
 
 import secrets
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,15 @@ from autodev.pipeline.scheduler import run_graph
 from autodev.pipeline.state import AgentState, RunState, StateStore
 from autodev.pipeline.verdicts import parse_verdict
 from autodev.pricing import Pricer, load_price_table
-from autodev.profiler.metrics import MetricsSink, agent_record, iso, timer_record, utc_now
+from autodev.profiler.metrics import MetricsSink, agent_record, iso, utc_now
+from autodev.profiler.timer import PerformanceTimer, register_sink, unregister_sink
 from autodev.providers import wrap
 from autodev.runtime import AgentInputs, AgentOutcome, run_agent
 from autodev.specs import WEB_TOOLS
 from autodev.testing import TestOutcome, run_tests
 from autodev.tools.files import builtin_tools
+from autodev.tools.names import WRITING_TOOLS as WRITING
+from autodev.tools.permissions import scope_for, tools_for_agent
 from autodev.tools.workspace import Workspace
 
 DIFF_CHARS_FOR_REVIEW = 16_000
@@ -80,7 +82,7 @@ class Orchestrator:
         self.run_id = run_id or new_run_id()
         self.paths = RunPaths.for_run(plan.repo, self.run_id)
         self.use_worktree = use_worktree
-        self.tools = builtin_tools()
+        self.tools = builtin_tools(plan.settings)
         self.strikes: Counter[str] = Counter()  # missing verdicts per agent
         self.review_diff = ""
         root = self.paths.worktree if use_worktree else plan.repo
@@ -110,6 +112,7 @@ class Orchestrator:
     def setup(self) -> None:
         """Create the run directory and the worktree. The user's checkout is not touched."""
         gitops.ensure_excludes(self.plan.repo)
+        register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
         self.paths.sessions.mkdir(parents=True, exist_ok=True)
         if self.use_worktree:
             gitops.add_worktree(self.plan.repo, self.paths.worktree, self.store.state.branch, self.plan.base_commit)
@@ -135,6 +138,7 @@ class Orchestrator:
         return state
 
     def _finish(self) -> None:
+        unregister_sink(self.run_id)
         state = self.store.state
         for agent in state.agents.values():
             if agent.status in ("pending", "running"):
@@ -185,18 +189,15 @@ class Orchestrator:
     async def _run_phase(self, names: tuple[str, ...], label: str) -> None:
         if not names:
             return
-        started, clock = utc_now(), time.perf_counter()
-        results = await run_graph(
-            self.plan.pipeline,
-            names,
-            self._run_named,
-            max_parallel=self.plan.settings.max_parallel,
-            on_blocked=self._blocked,
-            skipped=tuple(self.plan.selection.skips),
-        )
-        self.metrics.write(
-            timer_record(run_id=self.run_id, name=label, started_at=started, duration_s=time.perf_counter() - clock)
-        )
+        async with PerformanceTimer(label, run_id=self.run_id, sink=self.metrics):
+            results = await run_graph(
+                self.plan.pipeline,
+                names,
+                self._run_named,
+                max_parallel=self.plan.settings.max_parallel,
+                on_blocked=self._blocked,
+                skipped=tuple(self.plan.selection.skips),
+            )
         failed = [n for n in names if not results.get(n) and self.store.agent(n).status == "failed"]
         if failed:
             errors = "; ".join(f"{n}: {self.store.agent(n).error}" for n in failed)
@@ -302,14 +303,8 @@ class Orchestrator:
 
     async def _run_tests_once(self) -> TestOutcome:
         assert self.plan.test_command is not None
-        started, clock = utc_now(), time.perf_counter()
-        outcome = await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
-        self.metrics.write(
-            timer_record(
-                run_id=self.run_id, name="test_gate", started_at=started, duration_s=time.perf_counter() - clock
-            )
-        )
-        return outcome
+        async with PerformanceTimer("test_gate", run_id=self.run_id, sink=self.metrics):
+            return await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
 
     async def _tests_for_agent(self) -> str:
         return (await self._run_tests_once()).summary()
@@ -337,7 +332,7 @@ class Orchestrator:
             parts.append(f"# Change\n\n```diff\n{self.review_diff}\n```")
         return "\n\n".join(parts)
 
-    def _task_for(self, name: str, notes: str | None) -> str:
+    def _task_for(self, name: str, notes: str | None, write_scope: str | None = None) -> str:
         """What is this agent's own: the handoffs it depends on and the orchestrator's notes."""
         state = self.store.state
         handoffs = [
@@ -348,6 +343,8 @@ class Orchestrator:
         parts = ["# Handoffs\n\n" + "\n\n".join(handoffs)] if handoffs else []
         if notes:
             parts.append(f"# Notes from the orchestrator\n\n{notes}")
+        if write_scope:
+            parts.append(f"You may write only: {write_scope}.")
         parts.append("Do your part of the request above, as your instructions describe.")
         return "\n\n".join(parts)
 
@@ -371,15 +368,17 @@ class Orchestrator:
         agent.session_file = str(session_path)
         self.store.save()
         self.report(RunEvent("agent_started", name, resolved.model_id, data={"tier": resolved.tier, "run": agent.runs}))
-        offered = {t: self.tools[t] for t in spec.offered_tools() if t in self.tools}
+        scope = scope_for(name, self.plan.settings)
+        view = self.workspace.for_agent(scope)
+        offered = tools_for_agent(spec, self.plan.settings, self.tools, read_only=not self.use_worktree)
         if self.plan.test_command is None or not self.use_worktree:
             offered.pop("RunTests", None)
         outcome = await run_agent(
             AgentInputs(
                 spec=spec,
                 model=self.provider.model(resolved.model_id),
-                task=self._task_for(name, notes),
-                workspace=self.workspace,
+                task=self._task_for(name, notes, scope.describe() if offered.keys() & WRITING else None),
+                workspace=view,
                 tools=offered,
                 run_id=self.run_id,
                 session_path=session_path,
@@ -394,7 +393,7 @@ class Orchestrator:
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
             )
         )
-        self._record(name, outcome)
+        self._record(name, outcome, len(view.refusals))
         return outcome.ok
 
     def _turn_event(self, outcome: AgentOutcome) -> None:
@@ -412,7 +411,7 @@ class Orchestrator:
             )
         )
 
-    def _record(self, name: str, outcome: AgentOutcome) -> None:
+    def _record(self, name: str, outcome: AgentOutcome, refusals: int = 0) -> None:
         agent = self.store.agent(name)
         agent.status = "done" if outcome.ok else "failed"
         agent.model, agent.ended_at = outcome.model, iso(outcome.ended_at)
@@ -421,24 +420,24 @@ class Orchestrator:
         if outcome.ok:
             agent.handoff = outcome.handoff
         self.store.save()
-        self.metrics.write(
-            agent_record(
-                run_id=self.run_id,
-                agent=name,
-                tier=self.plan.models[name].tier,
-                model=outcome.model,
-                provider=self.provider.name,
-                status=agent.status,
-                started_at=outcome.started_at,
-                ended_at=outcome.ended_at,
-                turns=outcome.turns,
-                tool_calls=outcome.tool_calls,
-                usage=outcome.usage,
-                context_tokens=outcome.context_tokens,
-                handoff_tokens=outcome.handoff_tokens,
-                cost_usd=outcome.cost_usd,
-            )
+        record = agent_record(
+            run_id=self.run_id,
+            agent=name,
+            tier=self.plan.models[name].tier,
+            model=outcome.model,
+            provider=self.provider.name,
+            status=agent.status,
+            started_at=outcome.started_at,
+            ended_at=outcome.ended_at,
+            turns=outcome.turns,
+            tool_calls=outcome.tool_calls,
+            usage=outcome.usage,
+            context_tokens=outcome.context_tokens,
+            handoff_tokens=outcome.handoff_tokens,
+            cost_usd=outcome.cost_usd,
         )
+        record["refusals"] = refusals  # tool calls refused by the sandbox (additive to the contract)
+        self.metrics.write(record)
         state = self.store.state
         state.cost_usd = (
             None if state.cost_usd is None or outcome.cost_usd is None else state.cost_usd + outcome.cost_usd

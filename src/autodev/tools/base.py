@@ -37,19 +37,35 @@ class Tool(Protocol):
     async def __call__(self, args: Mapping[str, Any], ctx: ToolContext) -> str: ...
 
 
-def cap_output(text: str, limit: int = DEFAULT_OUTPUT_CAP) -> str:
-    """Keep the head and tail of an oversized result, and say what was left out."""
+DEFAULT_CAP_HINT = "narrow the request (a line range or a path) to see them"
+
+
+def cap_output(text: str, limit: int = DEFAULT_OUTPUT_CAP, hint: str = DEFAULT_CAP_HINT) -> str:
+    """Keep the head and tail of an oversized result, and say what was left out and how to get it.
+
+    Cuts move to a line boundary when one is near, so the model sees whole lines on both sides.
+    """
     if len(text) <= limit:
         return text
-    head, tail = text[: limit * 2 // 3], text[-(limit // 3) :]
+    head_end, tail_start = limit * 2 // 3, len(text) - limit // 3
+    newline = text.rfind("\n", 0, head_end)
+    if newline >= head_end // 2:
+        head_end = newline + 1
+    newline = text.find("\n", tail_start)
+    if newline != -1 and newline < tail_start + (limit // 3) // 2:
+        tail_start = newline + 1
+    head, tail = text[:head_end], text[tail_start:]
     omitted = len(text) - len(head) - len(tail)
-    marker = f"\n[... {omitted} characters omitted; narrow the request (a line range or a path) to see them ...]\n"
+    lines = text.count("\n", head_end, tail_start)
+    counted = f" ({lines} lines)" if lines else ""
+    marker = f"\n[... {omitted} characters omitted{counted}; {hint} ...]\n"
     return head + marker + tail
 
 
 async def invoke(tool: Tool, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
     try:
-        return ToolResult(cap_output(await tool(args, ctx)))
+        text = await tool(args, ctx)
+        return ToolResult(cap_output(text, hint=getattr(tool, "cap_hint", DEFAULT_CAP_HINT)))
     except ToolError as exc:
         return ToolResult(f"Error: {exc}", is_error=True)
     except (OSError, UnicodeError) as exc:  # e.g. a path under a file: the model's to fix, not a crashed run

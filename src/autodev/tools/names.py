@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 
-IMPLEMENTED: frozenset[str] = frozenset({"Read", "Write", "Edit", "Glob", "Grep", "RunTests"})
+IMPLEMENTED: frozenset[str] = frozenset({"Read", "Write", "Edit", "Glob", "Grep", "Bash", "RunTests"})
 
 # Known names that this build does not offer (yet, or ever): listed so their agent files still load.
 NOT_OFFERED: frozenset[str] = frozenset(
     {
-        "Bash",
         "Skill",
         "WebSearch",
         "WebFetch",
