@@ -38,6 +38,11 @@ class ResilientProvider:
     def model(self, model_id: str) -> Model:
         return RetryingModel(LimitedModel(self.inner.model(model_id), self.limiter), self.policy)
 
+    async def aclose(self) -> None:
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
+
 
 def _base_provider(settings: Settings, env: Mapping[str, str]) -> ModelProvider:
     name = settings.require_provider()

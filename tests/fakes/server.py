@@ -8,7 +8,10 @@ thread. Every request is recorded (`fake.requests`) and answered, in this order,
 2. fault injection: with probability `fault_rate` (drawn from a seeded `random.Random`, so runs are
    deterministic) the request is answered with `fault` and the queue is left untouched;
 3. the FIFO queue of scripted responses (`enqueue`, `reply`, `error`, `raw`, `delay`, `disconnect`);
-4. `fake.default` when the queue is empty.
+4. `fake.responder(request)`, when set and the queue is empty: picks the answer from the request itself (e.g. from
+   the system prompt and the number of turns so far), so parallel clients get deterministic answers whatever the
+   order their requests arrive in; returning None falls through to
+5. `fake.default`.
 
 Scripted responses are `Reply`, `Error`, `Raw`, `Delay` and `Disconnect`; the provider subclass turns `Reply` and
 `Error` into its own wire format. Use it as a context manager (`with FakeAnthropic() as fake: ...`) or make a
@@ -27,7 +30,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -176,6 +179,10 @@ class RecordedRequest:
             return json.loads(self.response_body) if self.response_body else None
         except ValueError:
             return None
+
+
+# Picks the answer to a request from the request itself; None: use `fake.default`.
+Responder: TypeAlias = Callable[[RecordedRequest], Scripted | None]
 
 
 @dataclass(frozen=True)
@@ -337,6 +344,9 @@ class FakeServer:
     - `default`: the response when the queue is empty (default `Reply(text="ok")`).
     - `fault_rate` (0..1), `fault` (default: `default_fault`), `seed`: fault injection, see `set_faults`.
     - `validate`: run the provider's request validation (default True).
+    - `responder`: `callable(RecordedRequest) -> Scripted | None`, consulted when the queue is empty (see the module
+      docstring). It runs on the server's request thread, possibly several at once; an exception in it is a fake
+      bug (answered 500 and listed in `internal_errors`).
     """
 
     default_fault: ClassVar[Scripted] = Error(500)
@@ -351,9 +361,12 @@ class FakeServer:
         fault: Scripted | None = None,
         seed: int = 0,
         validate: bool = True,
+        responder: Responder | None = None,
     ) -> None:
         self.default: Scripted = default if default is not None else Reply(text="ok")
         self._initial_default = self.default
+        self.responder: Responder | None = responder
+        self._initial_responder = responder
         self.validate = validate
         self._lock = threading.Lock()
         self._requests_changed = threading.Condition(self._lock)
@@ -519,6 +532,7 @@ class FakeServer:
             self._queue.clear()
             self._fault_rate = 0.0
             self.default = self._initial_default
+            self.responder = self._initial_responder
             self._reset_state()
 
     @property
@@ -580,7 +594,7 @@ class FakeServer:
                 self._validate(request)
             except RequestInvalid as invalid:
                 return self._render_error(invalid.error)
-        scripted = self._next_scripted()
+        scripted = self._next_scripted(request)
         for _ in range(MAX_DELAY_CHAIN):
             if not isinstance(scripted, Delay):
                 break
@@ -589,13 +603,18 @@ class FakeServer:
             scripted = scripted.then if scripted.then is not None else self.default
         return self._materialise(request, scripted)
 
-    def _next_scripted(self) -> Scripted:
+    def _next_scripted(self, request: RecordedRequest) -> Scripted:
         with self._lock:
             if self._fault_rate > 0.0 and self._rng.random() < self._fault_rate:
                 return self._fault
             if self._queue:
                 return self._queue.popleft()
-            return self.default
+            responder, default = self.responder, self.default
+        if responder is not None:  # outside the lock: it may be slow, and parallel requests must not serialise
+            chosen = responder(request)
+            if chosen is not None:
+                return chosen
+        return default
 
     def _materialise(self, request: RecordedRequest, scripted: Scripted) -> HttpResponse | Disconnect:
         if isinstance(scripted, Reply):

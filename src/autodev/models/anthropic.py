@@ -147,6 +147,8 @@ class AnthropicModel:
                 break
             # a long server-side turn was paused: send it back as-is to let the model continue
             params = {**params, "messages": [*params["messages"], {"role": "assistant", "content": content}]}
+        if stop == "pause_turn":
+            raise ModelError(f"the model kept pausing its turn after {MAX_PAUSE_CONTINUATIONS} continuations")
         if stop in FAILING_STOPS:
             raise ModelError(f"{FAILING_STOPS[stop]} ({self.model_id}, stop_reason={stop})")
         return ModelResponse(
@@ -179,3 +181,7 @@ class AnthropicProvider:
 
     def model(self, model_id: str) -> AnthropicModel:
         return AnthropicModel(self._client, model_id)
+
+    async def aclose(self) -> None:
+        """Close the SDK's connection pool in the event loop that used it."""
+        await self._client.close()

@@ -170,3 +170,7 @@ class OpenAIProvider:
 
     def model(self, model_id: str) -> OpenAIModel:
         return OpenAIModel(self._client, model_id, self.official_api)
+
+    async def aclose(self) -> None:
+        """Close the SDK's connection pool in the event loop that used it."""
+        await self._client.close()

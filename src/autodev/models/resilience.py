@@ -106,9 +106,11 @@ class ProviderLimiter:
         self._lock = anyio.Lock()
         self.waited_s = 0.0  # total time requests spent waiting here, for reports
 
+    max_pause_s = RetryPolicy.max_retry_after_s  # as for a retry: a longer retry-after is not honoured
+
     def pause(self, seconds: float) -> None:
         """Everyone waits: the provider told one of us to back off."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._paused_until = max(self._paused_until, self._clock() + min(seconds, self.max_pause_s))
 
     def _refill(self, now: float) -> None:
         elapsed = now - self._refilled_at

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
+
 from autodev import gitops
 from autodev.models import ModelProvider
 from autodev.pipeline.events import Reporter, RunEvent, silent
@@ -133,6 +135,9 @@ class Orchestrator:
             state.status, state.error = "failed", f"interrupted: {type(exc).__name__}: {exc}"
             self._finish()
             raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.provider.aclose()
         self._finish()
         self.report(RunEvent("run_finished", detail=state.status, data={"error": state.error}))
         return state
