@@ -20,6 +20,7 @@ from autodev.pipeline.state import RunState
 from autodev.profiler.overlap import stage_timings
 from autodev.progress import make_progress
 from autodev.specs import load_agents
+from autodev.tools.redact import redact_data
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -253,7 +254,7 @@ def run(
 
 def _finish_run(state: RunState, run_dir: Path, as_json: bool) -> None:
     if as_json:
-        _print_json(state.to_json())
+        _print_json(redact_data(state.to_json()))
     else:
         _print_outcome(state, run_dir)
     if state.status != "done":
@@ -323,7 +324,7 @@ def issue(
     if as_json:
         _print_json(
             {
-                "state": result.state.to_json(),
+                "state": redact_data(result.state.to_json()),
                 "draft": str(result.draft_path) if result.draft_path else None,
                 "url": result.url,
                 "missing_sections": list(result.missing_sections),
@@ -522,6 +523,24 @@ def bench_cost(as_json: bool, min_cache_tokens: int) -> None:
         f"\nWhy: tiering moves the fast and balanced agents' tokens to models that cost less per token than "
         f"{models['deep']}; prompt caching served {result['cache_read_share']:.0%} of input tokens from cache "
         f"(read at a tenth of the input price, written at 1.25x). The research note claimed 40-60 % from tiers."
+    )
+
+
+@bench.command("profiler")
+@_json_option
+@click.option("--iterations", type=click.IntRange(min=100), default=20_000, show_default=True)
+def bench_profiler(as_json: bool, iterations: int) -> None:
+    """The PerformanceTimer's overhead per use (enter + exit + record)."""
+    from autodev.bench.profiler import profiler_benchmark
+
+    result = profiler_benchmark(iterations)
+    if as_json:
+        _print_json(result)
+        return
+    verdict = "within" if result["within_target"] else "OVER"
+    out.print(
+        f"PerformanceTimer overhead: {result['overhead_us_per_use']:.1f} µs per use over {result['iterations']:,} "
+        f"uses ({result['records_written']:,} records written); target < {result['target_us']:.0f} µs: {verdict}"
     )
 
 

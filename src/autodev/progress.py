@@ -7,6 +7,7 @@ so far, done, skipped, failed) and the run's cost so far. Elsewhere (CI, pipes):
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.console import Console
@@ -15,6 +16,7 @@ from rich.markup import escape as esc
 from rich.table import Table
 
 from autodev.pipeline.events import RunEvent
+from autodev.tools.redact import redact, redact_data
 
 _MARKS = {"done": "[green]✓[/]", "failed": "[red]✗[/]"}
 
@@ -26,6 +28,7 @@ class ProgressPrinter:
         self.console = console
 
     def __call__(self, event: RunEvent) -> None:
+        event = replace(event, detail=redact(event.detail), data=redact_data(event.data))
         agent = f"{event.agent or '':<17}"
         data = event.data
         if event.kind == "run_started":
@@ -95,6 +98,7 @@ class LiveProgress:
         self._live.stop()
 
     def __call__(self, event: RunEvent) -> None:
+        event = replace(event, detail=redact(event.detail), data=redact_data(event.data))
         data, row = event.data, self.rows.get(event.agent or "")
         if event.kind == "run_started":
             self.title = f"run {event.detail}"

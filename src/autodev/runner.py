@@ -22,6 +22,7 @@ from autodev.pipeline.orchestrator import Orchestrator
 from autodev.pipeline.plan import RunPlan, prepare
 from autodev.pipeline.state import RunState
 from autodev.providers import build_provider
+from autodev.tools.redact import redact
 
 ISSUE_SECTIONS = ("## Problem", "## Proposal", "## Acceptance criteria")
 
@@ -92,7 +93,7 @@ def run_issue(
     if not draft:
         return IssueResult(state, None, None, ())
     path = orchestrator.paths.run_dir / "issue.md"
-    path.write_text(draft.strip() + "\n", encoding="utf-8")
+    path.write_text(redact(draft.strip()) + "\n", encoding="utf-8")
     missing = tuple(s for s in ISSUE_SECTIONS if s.lower() not in draft.lower())
     url = _create_with_gh(plan.repo, path) if create and not missing else None
     return IssueResult(state, path, url, missing)

@@ -24,13 +24,16 @@ from autodev.models import (
     ModelRequest,
     ModelResponse,
     TextPart,
+    ToolCall,
     ToolResultPart,
     Usage,
 )
 from autodev.models.resilience import request_tokens
+from autodev.profiler import otel
 from autodev.profiler.metrics import MetricsSink, call_record, utc_now
 from autodev.specs import AgentSpec
 from autodev.tools.base import Tool, ToolContext, invoke
+from autodev.tools.redact import redact
 from autodev.tools.workspace import Workspace
 
 FINAL_TURN_NOTE = "You have reached your turn limit. Reply now with your final handoff; no more tool calls."
@@ -89,10 +92,17 @@ class _Session:
 
     def write(self, text: str) -> None:
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(text.rstrip("\n") + "\n\n")
+            handle.write(redact(text).rstrip("\n") + "\n\n")
 
 
 async def _call_model(inputs: AgentInputs, request: ModelRequest, outcome: AgentOutcome) -> ModelResponse:
+    with otel.chat_span(inputs.model.model_id, inputs.model.provider, request.max_tokens) as span:
+        response = await _measured_call(inputs, request, outcome)
+        otel.record_response(span, response.model, response.usage, response.stop_reason)
+        return response
+
+
+async def _measured_call(inputs: AgentInputs, request: ModelRequest, outcome: AgentOutcome) -> ModelResponse:
     started, clock = utc_now(), time.perf_counter()
     try:
         response = await inputs.model.complete(request)
@@ -143,6 +153,36 @@ def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
 
 
 async def run_agent(inputs: AgentInputs) -> AgentOutcome:
+    model = inputs.model
+    with otel.agent_span(inputs.spec.name, model.model_id, model.provider, inputs.run_id) as span:
+        outcome = await _run_agent(inputs)
+        otel.record_response(span, outcome.model, outcome.usage)
+        if not outcome.ok:
+            otel.record_failure(span, "agent_failed", outcome.error or "failed")
+        return outcome
+
+
+async def _run_tool(inputs: AgentInputs, call: ToolCall, ctx: ToolContext) -> tuple[str, bool]:
+    """One tool call -> (result text, is_error); a bad call is an error result for the model, never an exception."""
+    with otel.tool_span(call.name, call.id) as span:
+        tool = inputs.tools.get(call.name)
+        if call.input_error:
+            error_type, text = "invalid_input", f"Error: {call.input_error}. Call {call.name} again with valid JSON."
+        elif tool is None:
+            error_type, text = (
+                "unknown_tool",
+                f"Error: unknown tool {call.name!r}; available: {', '.join(inputs.tools)}",
+            )
+        else:
+            result = await invoke(tool, call.input, ctx)
+            if not result.is_error:
+                return result.content, False
+            error_type, text = "tool_error", result.content
+        otel.record_failure(span, error_type, text)
+        return text, True
+
+
+async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
     spec = inputs.spec
     session = _Session(inputs.session_path)
     outcome = AgentOutcome(spec.name, False, "", inputs.model.model_id, utc_now(), utc_now())
@@ -193,17 +233,7 @@ async def run_agent(inputs: AgentInputs) -> AgentOutcome:
             results = []
             for call in response.tool_calls:
                 outcome.tool_calls[call.name] += 1
-                tool = inputs.tools.get(call.name)
-                if call.input_error:
-                    result_text, is_error = f"Error: {call.input_error}. Call {call.name} again with valid JSON.", True
-                elif tool is None:
-                    result_text, is_error = (
-                        f"Error: unknown tool {call.name!r}; available: {', '.join(inputs.tools)}",
-                        True,
-                    )
-                else:
-                    result = await invoke(tool, call.input, ctx)
-                    result_text, is_error = result.content, result.is_error
+                result_text, is_error = await _run_tool(inputs, call, ctx)
                 results.append(ToolResultPart(call.id, result_text, is_error))
                 shown = (
                     result_text

@@ -23,6 +23,7 @@ from autodev.pipeline.scheduler import run_graph
 from autodev.pipeline.state import AgentState, RunState, StateStore
 from autodev.pipeline.verdicts import parse_verdict
 from autodev.pricing import Pricer, load_price_table
+from autodev.profiler import otel
 from autodev.profiler.metrics import MetricsSink, agent_record, iso, utc_now
 from autodev.profiler.timer import PerformanceTimer, register_sink, unregister_sink
 from autodev.providers import wrap
@@ -79,6 +80,8 @@ class Orchestrator:
         use_worktree: bool = True,
     ) -> None:
         self.plan = plan
+        if plan.settings.otel:
+            otel.enable_tracing()  # before anything is written: a missing package is a usage error
         self.provider = wrap(provider, plan.settings)
         self.report = reporter
         self.run_id = run_id or new_run_id()
@@ -168,6 +171,7 @@ class Orchestrator:
                 state.error = (state.error + "; " if state.error else "") + f"could not commit the result: {exc}"
                 state.status = "failed"
         self.store.save()
+        self.metrics.close()
 
     # ----------------------------------------------------------------- phases
     def _record_skips(self) -> None:
@@ -286,6 +290,13 @@ class Orchestrator:
                 command=list(outcome.command),
                 duration_s=round(outcome.duration_s, 3),
             )
+            report = outcome.report
+            if report is not None:
+                state.gate["tests"] = {
+                    "runner": report.runner, "passed": report.passed, "failed": report.failed,
+                    "errors": report.errors, "skipped": report.skipped, "total": report.total,
+                    "failing": [failure.name for failure in report.failures[:20]],
+                }  # fmt: skip
             self.store.save()
             self.report(
                 RunEvent(
@@ -298,7 +309,7 @@ class Orchestrator:
                 return
             if attempt == retries:
                 raise RunFailed(
-                    f"tests still fail after {retries} fix attempt(s) by {gate_agent}:\n" + outcome.output[-2000:]
+                    f"tests still fail after {retries} fix attempt(s) by {gate_agent}:\n" + outcome.summary(1500)
                 )
             await self._rerun(
                 gate_agent,

@@ -385,7 +385,7 @@ class Grep:
 class RunTests:
     definition = ToolDefinition(
         "RunTests",
-        "Run the project's test suite and return the outcome and the output's tail.",
+        "Run the project's test suite: pass/fail counts, the failing tests and their messages, then the output's tail.",
         _schema({}, []),
     )
 

@@ -24,8 +24,6 @@ github_token        `ghp_` / `gho_` / `ghu_` / `ghs_` / `ghr_` + 30 or more alph
 slack_token         `xoxb-` / `xoxa-` / `xoxp-` / `xoxr-` / `xoxs-` / `xoxe-` + 10 or more of `[A-Za-z0-9-]`
 google_api_key      `AIza` + 35 of `[A-Za-z0-9_-]`
 aws_access_key_id   `AKIA` or `ASIA` + 16 of `[A-Z0-9]`
-aws_secret_key      40 of `[A-Za-z0-9/+]` assigned to `aws_secret_access_key`, `AWS_SECRET_KEY`,
-                    `SecretAccessKey` ... (`=`, `:` or `=>`, quoted or not): only the value goes
 jwt                 `eyJ` + three base64url segments separated by dots, each 10 or more characters
 authorization       the credentials in `Authorization: Bearer <token>` / `Basic <b64>` / `Token <t>`
                     (also as a JSON or Python header entry), and `Bearer <token>` anywhere else when
@@ -33,6 +31,8 @@ authorization       the credentials in `Authorization: Bearer <token>` / `Basic 
 url_credentials     the password in `scheme://user:password@host`
 env:<NAME>          the exact value of an environment variable whose name contains KEY, TOKEN,
                     SECRET or PASSWORD (8 characters or more), as set when `redact` runs
+aws_secret_key      40 of `[A-Za-z0-9/+]` assigned to `aws_secret_access_key`, `AWS_SECRET_KEY`,
+                    `SecretAccessKey` ... (an assignment, below, that names it)
 secret_assignment   the value assigned to a name ending in password, passwd, passphrase, pwd, pass,
                     secret, token, credential(s), api_key / apikey, access_key, secret_key,
                     private_key, auth_key, client_key, signing_key ... in code and config:
@@ -156,15 +156,22 @@ def _name_start(text: str, start: int) -> int:
     return start
 
 
+def _names_itself(text: str, match: re.Match[str], value: str) -> bool:
+    """`TOKEN = "token"`, `PASSWORD = "password"`: a constant naming the field, not its value."""
+    name = text[_name_start(text, match.start("suffix")) : match.end("suffix")]
+    folded = value.lower().replace("-", "_")
+    return folded in (match.group("suffix").lower(), name.lower())
+
+
 def _assignment_valid(text: str, match: re.Match[str]) -> bool:
     if not _name_boundary(text, match.start("suffix")):
         return False
     for group in ("dq", "sq"):
         quoted = match.group(group)
         if quoted is not None:
-            return _plausible_value(quoted)
+            return _plausible_value(quoted) and not _names_itself(text, match, quoted)
     bare = match.group("bare").rstrip(_TRAILING)
-    if not _plausible_value(bare):
+    if not _plausible_value(bare) or _names_itself(text, match, bare):
         return False
     end = match.start("bare") + len(bare)
     if end < len(text) and text[end] in "([":
@@ -363,7 +370,27 @@ def _assignments(text: str, lowered: str) -> Iterator[SecretMatch]:
             yield found
 
 
+_env_cache: tuple[int, list[tuple[str, str]]] | None = None
+
+
 def _env_values() -> list[tuple[str, str]]:
+    """The secret-looking environment values, recomputed only when the environment changed.
+
+    Decoding `os.environ` costs far more than redacting a metric record, so the raw mapping (whose
+    bytes keys and values cache their hashes) is fingerprinted instead of re-read on every call.
+    """
+    global _env_cache
+    raw = getattr(os.environ, "_data", None)
+    fingerprint = hash(tuple(raw.items())) if isinstance(raw, dict) else None
+    if fingerprint is not None and _env_cache is not None and _env_cache[0] == fingerprint:
+        return _env_cache[1]
+    values = _read_env_values()
+    if fingerprint is not None:
+        _env_cache = (fingerprint, values)
+    return values
+
+
+def _read_env_values() -> list[tuple[str, str]]:
     found = []
     for name, value in os.environ.items():
         if not any(marker in name.upper() for marker in ENV_NAME_MARKERS):
@@ -386,8 +413,11 @@ def _environment(text: str, values: list[tuple[str, str]]) -> Iterator[SecretMat
 
 def _add_layer(accepted: list[SecretMatch], candidates: Iterator[SecretMatch]) -> list[SecretMatch]:
     """Merge one kind's matches into the accepted ones; the accepted (earlier kinds) win any overlap."""
+    found = list(candidates)
+    if not found:
+        return accepted  # the common case: most text has no secret of most kinds
     layer: list[SecretMatch] = []
-    for candidate in sorted(candidates, key=lambda m: (m.start, -m.end)):
+    for candidate in sorted(found, key=lambda m: (m.start, -m.end)):
         if layer and candidate.start < layer[-1].end:
             continue  # overlaps a longer or earlier match of the same kind
         layer.append(candidate)
