@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from autodev import gitops
+from autodev import analysers, gitops
 from autodev.models import ModelProvider
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
@@ -90,6 +90,8 @@ class Orchestrator:
         self.tools = builtin_tools(plan.settings)
         self.strikes: Counter[str] = Counter()  # missing verdicts per agent
         self.review_diff = ""
+        self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
+        self.test_summary: str | None = None  # the last test run's summary, for the reviewer's `tests` analyser
         root = self.paths.worktree if use_worktree else plan.repo
         self.workspace = Workspace(root, read_only=not use_worktree)
         self.metrics = MetricsSink(self.paths.metrics_file, self.paths.cache_file)
@@ -225,6 +227,7 @@ class Orchestrator:
         for cycle in range(cycles + 1):
             if self.use_worktree:
                 self.review_diff = self._change_for_review()
+                await self._run_analysers(names)
             await self._run_phase(names, "validation_phase" if cycle == 0 else f"validation_phase_{cycle + 1}")
             requests = self._change_requests(names)
             if not requests:
@@ -320,7 +323,9 @@ class Orchestrator:
     async def _run_tests_once(self) -> TestOutcome:
         assert self.plan.test_command is not None
         async with PerformanceTimer("test_gate", run_id=self.run_id, sink=self.metrics):
-            return await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
+            outcome = await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
+        self.test_summary = outcome.summary()
+        return outcome
 
     async def _tests_for_agent(self) -> str:
         return (await self._run_tests_once()).summary()
@@ -336,6 +341,29 @@ class Orchestrator:
         agent.status, agent.reason = "cancelled", reason
         self.store.save()
         self.report(RunEvent("agent_blocked", name, reason))
+
+    async def _run_analysers(self, names: tuple[str, ...]) -> None:
+        """Tier 0: programs examine the change before the validation agents do, once per round."""
+        kinds = [n for n in names if analysers.is_analysed(n) and n not in self.plan.selection.skips]
+        self.analyser_facts = {}
+        if not kinds:
+            return
+        async with PerformanceTimer("analysers", run_id=self.run_id, sink=self.metrics):
+            inp = await anyio.to_thread.run_sync(
+                analysers.analysis_input, self.paths.worktree, self.plan.base_commit, self.test_summary
+            )
+
+            async def one(kind: analysers.AgentKind) -> None:
+                results = await anyio.to_thread.run_sync(analysers.run_analysers, kind, inp)
+                analysers.save(results, self.paths.run_dir / "analysers" / f"{kind}.json")
+                self.analyser_facts[kind] = analysers.render(results)
+                for result in results:
+                    if result.status in ("missing", "error"):
+                        self._warn(f"analyser {result.name} for {kind}: {result.status}: {result.note}")
+
+            async with anyio.create_task_group() as group:
+                for kind in kinds:
+                    group.start_soon(one, kind)
 
     def _shared_context(self, name: str) -> str:
         """What every agent of a phase receives alike: placed first in the prompt and cached."""
@@ -357,6 +385,8 @@ class Orchestrator:
             if state.agents.get(dep) and state.agents[dep].status == "done" and state.agents[dep].handoff
         ]
         parts = ["# Handoffs\n\n" + "\n\n".join(handoffs)] if handoffs else []
+        if self.analyser_facts.get(name):
+            parts.append(self.analyser_facts[name])
         if notes:
             parts.append(f"# Notes from the orchestrator\n\n{notes}")
         if write_scope:
