@@ -377,10 +377,12 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
     from autodev.profiler import report as rep
     from autodev.profiler.runs import find_run, list_runs, load_state
 
+    if all_runs and timeline is not None:
+        raise UserError("--timeline draws one run", hint="drop --all, or name a run: autodev report RUN_ID")
     root = gitops.find_repo(repo)
     cache = rep.read_records(root / ".autodev" / "cache" / "performance_metrics.jsonl")
-    history = rep.trends(cache)
     if all_runs:
+        history = rep.trends(cache)
         runs = []
         for run_dir in list_runs(root):
             state = load_state(run_dir)
@@ -419,6 +421,8 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
     from autodev.pipeline.graph import Node, Pipeline
 
     pipeline = Pipeline(tuple(Node(agent, tuple(deps)) for agent, deps in needs.items()))
+    # Judged against the other runs: with its own sample in the p95, a slow run would hide itself.
+    history = rep.trends(record for record in cache if record.get("run_id") != one.run_id)
     found = rep.bottlenecks(one, history, settings.time_budgets)
     advice = rep.hints(one, budgets, graph_stages(pipeline) if needs else [], cache)
     if timeline is not None:
@@ -467,6 +471,28 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         out.print(f"[cyan]hint:[/] {esc(line)}")
     if timeline is not None:
         out.print(f"timeline written to {esc(str(timeline))}")
+
+
+# ---------------------------------------------------------------- clean
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@click.option("--purge", is_flag=True, help="Also delete run directories and the branches of done runs.")
+@click.option("--force", is_flag=True, help="Also clean runs still marked running.")
+@_repo_option
+@_json_option
+def clean(run_ids: tuple[str, ...], purge: bool, force: bool, repo: Path, as_json: bool) -> None:
+    """Remove finished runs' worktrees (and, with --purge, their branches and run directories)."""
+    from autodev import gitops
+    from autodev.cleanup import clean as clean_runs
+
+    result = clean_runs(gitops.find_repo(repo), list(run_ids) or None, purge=purge, force=force)
+    if as_json:
+        _print_json(vars(result))
+        return
+    out.print(f"removed {len(result.worktrees)} worktree(s), {len(result.branches)} branch(es), "
+              f"{len(result.run_dirs)} run director(y/ies)")
+    for line in result.kept:
+        out.print(f"[dim]kept {esc(line)}[/]")
 
 
 # ---------------------------------------------------------------- bench
