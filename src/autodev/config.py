@@ -118,6 +118,7 @@ class FileConfig(BaseModel):
     bash_allow: list[str] | None = None
     bash_timeout_s: float | None = Field(default=None, gt=0)
     write_scopes: dict[str, list[str]] = Field(default_factory=dict)
+    otel: bool | None = None  # OpenTelemetry spans (needs the `otel` extra)
 
     @field_validator("bash_allow")
     @classmethod
@@ -189,6 +190,7 @@ class Settings:
     write_scopes: dict[str, list[str]] = field(
         default_factory=lambda: {agent: list(globs) for agent, globs in DEFAULT_WRITE_SCOPES.items()}
     )
+    otel: bool | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
     def require_provider(self) -> str:
@@ -259,6 +261,17 @@ def _int_env(env: Mapping[str, str], key: str) -> int | None:
     return value
 
 
+def _bool_env(env: Mapping[str, str], key: str) -> bool | None:
+    raw = (env.get(key) or "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise UserError(f"{key}={env[key]!r}: use 1 or 0 (true or false)")
+
+
 def load_settings(
     repo: Path | None, cli: CliOverrides = CliOverrides(), env: Mapping[str, str] | None = None
 ) -> Settings:
@@ -289,6 +302,7 @@ def load_settings(
         "tokens_per_minute",
         "bash_allow",
         "bash_timeout_s",
+        "otel",
     ):
         layer(key, getattr(file_cfg, key), src)
     for agent, patterns in file_cfg.write_scopes.items():
@@ -318,6 +332,7 @@ def load_settings(
     layer("base_url", env.get("AUTODEV_BASE_URL") or None, "env AUTODEV_BASE_URL")
     layer("max_parallel", _int_env(env, "AUTODEV_MAX_PARALLEL"), "env AUTODEV_MAX_PARALLEL")
     layer("max_parallel", cli.max_parallel, "--max-parallel")
+    layer("otel", _bool_env(env, "AUTODEV_OTEL"), "env AUTODEV_OTEL")
     if env.get("AUTODEV_SCRIPT"):
         layer("script", Path(env["AUTODEV_SCRIPT"]).resolve(), "env AUTODEV_SCRIPT")
     if cli.script:

@@ -104,12 +104,14 @@ class LiveProgress:
             self.title = f"run {event.detail}"
             for name, info in data.get("agents", {}).items():
                 self.rows[name] = _Row(str(info.get("tier") or ""), str(info.get("model") or ""))
+        elif event.kind in ("gate", "note"):  # a note may name an agent (a remediation cycle): show it all the same
+            self.notes.append(f"{'tests ' if event.kind == 'gate' else ''}{event.detail}")
         elif row is None:
-            if event.kind in ("gate", "note"):
-                self.notes.append(f"{'tests ' if event.kind == 'gate' else ''}{event.detail}")
             return
         elif event.kind == "agent_started":
+            # A rerun starts from zero: its turns, tokens and cost so far are this run's, not the last one's.
             row.status, row.started, row.turns = "running", time.monotonic(), 0
+            row.tokens_in, row.tokens_out, row.cost, row.detail = 0, 0, 0.0, ""
             row.model = event.detail
         elif event.kind == "agent_turn":
             row.turns, row.tokens_in, row.tokens_out = data["turns"], data["input_tokens"], data["output_tokens"]

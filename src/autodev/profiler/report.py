@@ -198,7 +198,7 @@ def bottlenecks(report: RunReport, history: list[AgentTrend], budgets: Mapping[s
             continue
         budget = budgets.get(row.agent)
         if budget is not None and row.duration_s > budget:
-            found.append(f"{row.agent} took {row.duration_s:.1f}s, over its {budget:.0f}s budget")
+            found.append(f"{row.agent} took {row.duration_s:.1f}s, over its {budget:g}s budget")
         trend = by_agent.get(row.agent)
         if trend and trend.samples >= P95_MIN_SAMPLES and row.duration_s > SLOW_FACTOR * trend.p95_s:
             found.append(f"{row.agent} took {row.duration_s:.1f}s, over 1.5 x its p95 of {trend.p95_s:.1f}s")

@@ -7,6 +7,7 @@ with Pillow, so the three formats can't disagree.
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +60,17 @@ def _x(seconds: float, total: float) -> float:
     return LABEL_W + PLOT_W * seconds / total
 
 
+def _ticks(total: float) -> list[tuple[float, str]]:
+    """Axis ticks 1, 2 or 5 x 10^k seconds apart (four to nine of them), each with its label."""
+    if total < 1e-3:
+        return [(0.0, "0s")]
+    raw = total / 8
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return [(i * step, f"{i * step:.{decimals}f}s") for i in range(int(total / step + 1e-9) + 1)]
+
+
 def render_svg(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> str:
     lanes, drawn, total, height = _layout(report, spans)
     width = LABEL_W + PLOT_W + 30
@@ -85,10 +97,9 @@ def render_svg(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> st
             f"<title>{html.escape(bar.agent)} {bar.end_s - bar.start_s:.2f}s ({bar.tier})</title></rect>"
         )
     axis_y = TOP + LANE_H * len(lanes) + 12
-    for step in range(6):
-        seconds = total * step / 5
+    for seconds, label in _ticks(total):
         x = _x(seconds, total)
-        parts.append(f'<text x="{x:.1f}" y="{axis_y}" text-anchor="middle">{seconds:.1f}s</text>')
+        parts.append(f'<text x="{x:.1f}" y="{axis_y}" text-anchor="middle">{label}</text>')
     legend = "  ".join(f"{tier}" for tier in TIER_COLOURS)
     parts.append(
         f'<text x="10" y="{height - 8}" fill="#555">tiers: {legend} (colours as bars); '
@@ -141,9 +152,8 @@ def render_png(report: RunReport, spans: dict[str, list[tuple[str, str]]], path:
             width=3 if bar.critical else 0,
         )
     axis_y = TOP + LANE_H * len(lanes) + 2
-    for step in range(6):
-        seconds = total * step / 5
-        draw.text((_x(seconds, total) - 12, axis_y), f"{seconds:.1f}s", fill="black", font=font)
+    for seconds, label in _ticks(total):
+        draw.text((_x(seconds, total) - 12, axis_y), label, fill="black", font=font)
     legend_x = 10
     for tier, colour in TIER_COLOURS.items():
         draw.rectangle([(legend_x, height - 22), (legend_x + 12, height - 10)], fill=colour)
@@ -155,11 +165,14 @@ def render_png(report: RunReport, spans: dict[str, list[tuple[str, str]]], path:
 
 def write_timeline(report: RunReport, spans: dict[str, list[tuple[str, str]]], path: Path) -> None:
     suffix = path.suffix.lower()
-    if suffix == ".png":
-        render_png(report, spans, path)
-    elif suffix in (".html", ".htm"):
-        path.write_text(render_html(report, spans), encoding="utf-8")
-    elif suffix == ".svg":
-        path.write_text(render_svg(report, spans), encoding="utf-8")
-    else:
+    if suffix not in (".png", ".html", ".htm", ".svg"):
         raise UserError(f"--timeline {path}: use a .png, .html or .svg file name")
+    try:
+        if suffix == ".png":
+            render_png(report, spans, path)
+        elif suffix == ".svg":
+            path.write_text(render_svg(report, spans), encoding="utf-8")
+        else:
+            path.write_text(render_html(report, spans), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--timeline {path}: cannot write it: {exc.strerror or exc}") from exc
