@@ -489,16 +489,75 @@ def clean(run_ids: tuple[str, ...], purge: bool, force: bool, repo: Path, as_jso
     if as_json:
         _print_json(vars(result))
         return
-    out.print(f"removed {len(result.worktrees)} worktree(s), {len(result.branches)} branch(es), "
-              f"{len(result.run_dirs)} run director(y/ies)")
+    out.print(
+        f"removed {len(result.worktrees)} worktree(s), {len(result.branches)} branch(es), "
+        f"{len(result.run_dirs)} run director(y/ies)"
+    )
     for line in result.kept:
         out.print(f"[dim]kept {esc(line)}[/]")
+
+
+@cli.command("context")
+@click.argument("request")
+@click.option("--budget", type=click.IntRange(min=1), default=4000, show_default=True, help="Token budget.")
+@_repo_option
+@_json_option
+def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
+    """Retrieve the code most relevant to REQUEST, packed as snippets within --budget tokens."""
+    from autodev.context.retrieval import build_context
+    from autodev.gitops import find_repo
+
+    pack = build_context(find_repo(repo), request, budget)
+    if as_json:
+        _print_json(pack.to_json())
+        return
+    out.print(f"[bold]autodev context[/]: {len(pack.files)} files, {pack.total_tokens:,} of {budget:,} tokens")
+    for row in pack.files:
+        out.print(f"{row['score']:>9.3f} {row['tokens']:>7,}  {esc(row['path'])}")
 
 
 # ---------------------------------------------------------------- bench
 @cli.group()
 def bench() -> None:
     """Measure performance claims side by side in one run."""
+
+
+@bench.command("context")
+@click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="The repository.")
+@click.option(
+    "--commits",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help='JSONL of {"sha", "message"} records.',
+)
+@click.option("--budget", "budgets", type=click.IntRange(min=1), multiple=True, help="Token budget (repeatable).")
+@click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write JSONL.")
+@_json_option
+def bench_context(repo: Path, commits: Path, budgets: tuple[int, ...], predictions: Path | None, as_json: bool) -> None:
+    """Recall of the files each commit changed, from its message, next to a whole-file BM25 baseline."""
+    from autodev.bench.context import DEFAULT_BUDGETS, context_benchmark
+    from autodev.gitops import find_repo
+
+    result = context_benchmark(find_repo(repo), commits, budgets or DEFAULT_BUDGETS, predictions)
+    if as_json:
+        _print_json(result)
+        return
+    out.print(
+        f"[bold]autodev bench context[/]: {result['measured']} of {result['records']} commits measured "
+        f"({result['skipped_missing']} not in the repository, {result['skipped_no_source_change']} "
+        f"changed no existing non-test source file)"
+    )
+    out.print(f"{'budget':>8} {'recall':>8} {'baseline':>9} {'tokens':>8} {'baseline tokens':>16}")
+
+    def cell(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    for row in result["budgets"]:
+        out.print(
+            f"{row['budget']:>8,} {cell(row['recall'], '.1%'):>8} {cell(row['baseline_recall'], '.1%'):>9} "
+            f"{cell(row['mean_tokens'], ',.0f'):>8} {cell(row['baseline_mean_tokens'], ',.0f'):>16}"
+        )
+    out.print("recall: share of each commit's changed non-test source files in the pack (mean over commits)")
 
 
 @bench.command("cost")

