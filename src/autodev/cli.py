@@ -16,9 +16,11 @@ from autodev import __version__
 from autodev.config import CliOverrides, load_settings, resolve_model
 from autodev.errors import AutodevError, UserError
 from autodev.pipeline.plan import RunPlan, prepare
+from autodev.pipeline.selection import gate_outlook
 from autodev.pipeline.state import RunState
 from autodev.profiler.overlap import stage_timings
 from autodev.progress import make_progress
+from autodev.selection.overrides import SelectionOverrides
 from autodev.specs import load_agents
 from autodev.tools.redact import redact_data
 
@@ -68,6 +70,18 @@ def _overrides(
     provider: str | None, models: tuple[str, ...], max_parallel: int | None, script: str | None
 ) -> CliOverrides:
     return CliOverrides(provider=provider, models=models, max_parallel=max_parallel, script=script)
+
+
+def _selection_options(func: F) -> F:
+    func = click.option(
+        "--only", multiple=True, metavar="AGENT,...", help="Run only these agents (comma-separated, repeatable)."
+    )(func)
+    func = click.option("--skip", multiple=True, metavar="AGENT", help="Skip this agent (repeatable).")(func)
+    return click.option("--full", is_flag=True, help="Skip no agent for the change type: the full pipeline.")(func)
+
+
+def _selection(full: bool, skip: tuple[str, ...], only: tuple[str, ...]) -> SelectionOverrides:
+    return SelectionOverrides.from_flags(full, skip, only)
 
 
 def _print_json(data: Any) -> None:
@@ -137,6 +151,7 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
         "provider": plan.settings.provider,
         "change_type": plan.selection.change_type,
         "reasons": list(plan.selection.reasons),
+        "selection": {"mode": plan.selection.mode, "skips": dict(plan.selection.skips)},
         "max_parallel": plan.settings.max_parallel,
         "stages": [
             [
@@ -152,7 +167,11 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
             ]
             for stage in plan.stages()
         ],
-        "test_gate": {"after": plan.pipeline.gate_after, "command": plan.test_command},
+        "test_gate": {
+            "after": plan.pipeline.gate_after,
+            "command": plan.test_command,
+            "may_skip": gate_outlook(plan.selection),
+        },
     }
 
 
@@ -161,6 +180,7 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
 @_repo_option
 @_json_option
 @_model_options
+@_selection_options
 def plan(
     request: str,
     repo: Path,
@@ -169,15 +189,21 @@ def plan(
     models: tuple[str, ...],
     max_parallel: int | None,
     script: str | None,
+    full: bool,
+    skip: tuple[str, ...],
+    only: tuple[str, ...],
 ) -> None:
     """Show what a run would do, without calling any model."""
-    the_plan = prepare(request, repo, _overrides(provider, models, max_parallel, script))
+    cli_overrides = _overrides(provider, models, max_parallel, script)
+    the_plan = prepare(request, repo, cli_overrides, selection=_selection(full, skip, only))
     if as_json:
         _print_json(_plan_json(the_plan))
         return
     settings = the_plan.settings
     out.print(f"request: {esc(the_plan.request)}")
-    out.print(f"change type: {the_plan.selection.change_type} ({esc('; '.join(the_plan.selection.reasons))})")
+    out.print(f"change type: [bold]{the_plan.selection.change_type}[/]")
+    for reason in the_plan.selection.reasons:
+        out.print(f"  [dim]because {esc(reason)}[/]")
     out.print(f"provider: {settings.provider or 'none configured'}; at most {settings.max_parallel} agents at once")
     for index, stage in enumerate(the_plan.stages(), 1):
         together = " (in parallel)" if len(stage) > 1 else ""
@@ -190,7 +216,9 @@ def plan(
                 out.print(f"  [dim]{name:<17} skipped: {esc(the_plan.selection.skips[name])}[/]")
         if name == the_plan.pipeline.gate_after or the_plan.pipeline.gate_after in stage:
             command = " ".join(the_plan.test_command) if the_plan.test_command else "none found (gate skipped)"
-            out.print(f"  [dim]then the orchestrator runs the tests: {esc(command)}[/]")
+            may_skip = gate_outlook(the_plan.selection) if the_plan.test_command else None
+            outlook = f"; {may_skip}" if may_skip else ""
+            out.print(f"  [dim]then the orchestrator runs the tests: {esc(command)}{outlook}[/]")
     if the_plan.dirty_paths:
         out.print(
             f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "
@@ -227,6 +255,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 @_repo_option
 @_json_option
 @_model_options
+@_selection_options
 def run(
     request: str,
     repo: Path,
@@ -235,12 +264,16 @@ def run(
     models: tuple[str, ...],
     max_parallel: int | None,
     script: str | None,
+    full: bool,
+    skip: tuple[str, ...],
+    only: tuple[str, ...],
 ) -> None:
     """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
     from autodev.providers import build_provider
     from autodev.runner import execute
 
-    the_plan = prepare(request, repo, _overrides(provider, models, max_parallel, script))
+    cli_overrides = _overrides(provider, models, max_parallel, script)
+    the_plan = prepare(request, repo, cli_overrides, selection=_selection(full, skip, only))
     model_provider = build_provider(the_plan.settings)
     if the_plan.dirty_paths:
         err.print(
@@ -558,6 +591,61 @@ def bench_context(repo: Path, commits: Path, budgets: tuple[int, ...], predictio
             f"{cell(row['mean_tokens'], ',.0f'):>8} {cell(row['baseline_mean_tokens'], ',.0f'):>16}"
         )
     out.print("recall: share of each commit's changed non-test source files in the pack (mean over commits)")
+
+
+@bench.command("selection")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--predictions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one JSON line per record: sha, request_class, diff_class, reasons.",
+)
+@_json_option
+def bench_selection(file: Path, predictions: Path | None, as_json: bool) -> None:
+    """The request classifier on commit messages against the diff classifier on the commits' files."""
+    from autodev.bench.selection import selection_benchmark
+
+    result = selection_benchmark(file, predictions)
+    if as_json:
+        _print_json(result)
+        return
+    _print_selection_bench(result)
+
+
+def _print_selection_bench(result: dict[str, Any]) -> None:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    classes = result["classes"]
+    out.print(
+        f"[bold]autodev bench selection[/]: {result['records']:,} commits from {esc(result['file'])}"
+        + (f" ({result['skipped_lines']} unusable lines skipped)" if result["skipped_lines"] else "")
+    )
+    out.print("rows: the request classifier on the message; columns: the diff classifier on the files\n")
+    corner = "request \\ diff"
+    out.print(f"{corner:<15}" + "".join(f"{kind:>9}" for kind in classes) + f"{'total':>9}")
+    for request_class in classes:
+        row = result["confusion"][request_class]
+        out.print(f"{request_class:<15}" + "".join(f"{row[k]:>9,}" for k in classes) + f"{sum(row.values()):>9,}")
+    verdict = "[green]within[/]" if result["within_target"] else "[red]OVER[/]"
+    out.print(
+        f"\nunsafe fast paths: {result['unsafe']:,} of {result['records']:,} commits = {pct(result['unsafe_rate'])} "
+        f"(target <= {result['target_unsafe_rate']:.0%}: {verdict}); {pct(result['unsafe_rate_of_fast_paths'])} of "
+        f"the {result['fast_path_requests']:,} requests sent down a fast path changed code"
+    )
+    shares = ", ".join(f"{kind} {pct(value)}" for kind, value in result["fast_path_share_by_diff_class"].items())
+    out.print(
+        f"fast-path share: {pct(result['fast_path_share'])} of the {result['no_code_commits']:,} commits that "
+        f"changed no code got a fast path ({shares}); {pct(result['own_class_share'])} got their own class"
+    )
+    for repo, figures in result["per_repo"].items():
+        out.print(
+            f"  {esc(repo):<32} {figures['records']:>6,} commits  unsafe {pct(figures['unsafe_rate']):>6}  "
+            f"fast-path share {pct(figures['fast_path_share']):>6}"
+        )
+    if result["predictions"]:
+        out.print(f"predictions written to {esc(result['predictions'])}")
 
 
 @bench.command("cost")

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from autodev.errors import UserError
+from autodev.selection.policy import SelectionConfig
 from autodev.specs import MODEL_ALIASES, TIER_ALIASES, TIERS, AgentSpec
 
 PROVIDERS: tuple[str, ...] = ("anthropic", "openai", "scripted")
@@ -119,6 +120,7 @@ class FileConfig(BaseModel):
     bash_timeout_s: float | None = Field(default=None, gt=0)
     write_scopes: dict[str, list[str]] = Field(default_factory=dict)
     otel: bool | None = None  # OpenTelemetry spans (needs the `otel` extra)
+    selection: SelectionConfig | None = None  # [selection]: skip policy per change type (autodev.selection.policy)
 
     @field_validator("bash_allow")
     @classmethod
@@ -191,6 +193,7 @@ class Settings:
         default_factory=lambda: {agent: list(globs) for agent, globs in DEFAULT_WRITE_SCOPES.items()}
     )
     otel: bool | None = None
+    selection: SelectionConfig | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
     def require_provider(self) -> str:
@@ -303,6 +306,7 @@ def load_settings(
         "bash_allow",
         "bash_timeout_s",
         "otel",
+        "selection",
     ):
         layer(key, getattr(file_cfg, key), src)
     for agent, patterns in file_cfg.write_scopes.items():

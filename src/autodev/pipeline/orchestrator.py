@@ -21,6 +21,7 @@ from autodev.models import ModelProvider
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
 from autodev.pipeline.scheduler import run_graph
+from autodev.pipeline.selection import recheck_diff
 from autodev.pipeline.state import AgentState, RunState, StateStore
 from autodev.pipeline.verdicts import parse_verdict
 from autodev.pricing import Pricer, load_price_table
@@ -93,6 +94,7 @@ class Orchestrator:
         self.tools = builtin_tools(plan.settings)
         self.strikes: Counter[str] = Counter()  # missing verdicts per agent
         self.review_diff = ""
+        self.skips = dict(plan.selection.skips)  # this run's skips: the diff re-check may only remove some
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
         self.test_summary: str | None = None  # the last test run's summary, for the reviewer's `tests` analyser
         self._retrieval: str | None = None  # researcher-local's ranked snippets, built once per run
@@ -211,7 +213,7 @@ class Orchestrator:
                 self._run_named,
                 max_parallel=self.plan.settings.max_parallel,
                 on_blocked=self._blocked,
-                skipped=tuple(self.plan.selection.skips),
+                skipped=tuple(self.skips),
             )
         failed = [n for n in names if not results.get(n) and self.store.agent(n).status == "failed"]
         if failed:
@@ -277,11 +279,39 @@ class Orchestrator:
         if not await self._run_named(name, notes):
             raise RunFailed(f"agent failed: {name}: {self.store.agent(name).error}")
 
+    def _recheck_diff(self, gate_agent: str) -> bool:
+        """Re-classify the change from the worktree's diff; it may only add work back. True: gate due."""
+        state = self.store.state
+        result = recheck_diff(
+            self.plan.selection,
+            self.paths.worktree,
+            self.plan.base_commit,
+            self.skips,
+            self.plan.pipeline.validation_phase(),
+            gate_agent_skipped=gate_agent in self.skips,
+        )
+        state.change_type["after"] = result.after
+        state.change_type["reasons"] += [r for r in result.reasons if r not in state.change_type["reasons"]]
+        for name, why in result.unskip.items():
+            del self.skips[name]
+            agent = self.store.agent(name)
+            agent.status, agent.reason = "pending", why
+            self.report(RunEvent("note", name, why))
+        if result.run_gate:
+            state.gate.pop("reason", None)
+        else:
+            state.gate.update(status="skipped", reason=result.gate_reason)
+            self.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}"))
+        self.store.save()
+        return result.run_gate
+
     async def _test_gate(self) -> None:
         gate_agent = self.plan.pipeline.gate_after
         if gate_agent is None or not self.use_worktree:
             return
         state = self.store.state
+        if not self._recheck_diff(gate_agent):
+            return
         if self.plan.test_command is None:
             state.gate.update(status="skipped", reason="no test command: none configured and no tests found")
             self.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
@@ -348,7 +378,7 @@ class Orchestrator:
 
     async def _run_analysers(self, names: tuple[str, ...]) -> None:
         """Tier 0: programs examine the change before the validation agents do, once per round."""
-        kinds = [n for n in names if analysers.is_analysed(n) and n not in self.plan.selection.skips]
+        kinds = [n for n in names if analysers.is_analysed(n) and n not in self.skips]
         self.analyser_facts = {}
         if not kinds:
             return

@@ -16,6 +16,8 @@ from autodev.errors import UserError
 from autodev.models.scripted import Script
 from autodev.pipeline.graph import Pipeline, pipeline_from_config, stages, validate
 from autodev.pipeline.selection import Selection, select_agents
+from autodev.selection.overrides import SelectionOverrides
+from autodev.selection.policy import SkipPolicy
 from autodev.specs import AgentSpec, load_agents
 from autodev.testing import detect_test_command
 
@@ -63,8 +65,11 @@ def prepare(
     *,
     pipeline: Pipeline | None = None,
     web_search: bool | None = None,
+    selection: SelectionOverrides | None = None,
 ) -> RunPlan:
-    """`web_search`: whether the provider can search the web (None: judge from the settings)."""
+    """`web_search`: whether the provider can search the web (None: judge from the settings).
+    `selection`: `--full`, `--skip`, `--only`. A `pipeline` passed in (the issue drafter's) runs as it is:
+    the request is classified, but no agent is skipped for its change type."""
     text = clean_request(request)
     repo = gitops.find_repo(repo_path)
     base = gitops.head_commit(repo)
@@ -87,6 +92,10 @@ def prepare(
             specs,
             chosen.names,
             web_search=provider_web_search(settings) if web_search is None else web_search,
+            policy=SkipPolicy.from_config(settings.selection),
+            overrides=selection,
+            pipeline=chosen,
+            apply_policy=pipeline is None,
         ),
         test_command=detect_test_command(repo, settings.test_command),
         dirty_paths=tuple(gitops.dirty_paths(repo)),
