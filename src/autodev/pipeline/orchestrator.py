@@ -9,6 +9,7 @@ back to the implementer. The run's change ends as one commit on `autodev/<run_id
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import anyio
 
 from autodev import analysers, gitops
+from autodev.context.counting import count_tokens
 from autodev.context.retrieval import build_context
 from autodev.models import ModelProvider
 from autodev.pipeline.events import Reporter, RunEvent, silent
@@ -126,6 +128,9 @@ class Orchestrator:
         """Create the run directory and the worktree. The user's checkout is not touched."""
         gitops.ensure_excludes(self.plan.repo)
         register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
+        if RETRIEVAL_AGENTS & set(self.plan.pipeline.names) - set(self.plan.selection.skips):
+            # loading the tokenizer takes about a second: do it while the worktree is being made
+            threading.Thread(target=count_tokens, args=("",), name="autodev-tokenizer", daemon=True).start()
         self.paths.sessions.mkdir(parents=True, exist_ok=True)
         if self.use_worktree:
             gitops.add_worktree(self.plan.repo, self.paths.worktree, self.store.state.branch, self.plan.base_commit)
@@ -461,7 +466,8 @@ class Orchestrator:
         agent = self.store.agent(name)
         agent.status, agent.error, agent.reason = "running", None, None
         agent.runs += 1
-        agent.started_at, agent.ended_at = iso(utc_now()), None
+        began = utc_now()
+        agent.started_at, agent.ended_at = iso(began), None
         session_path = self.paths.sessions / f"{name}.md"
         agent.session_file = str(session_path)
         self.store.save()
@@ -496,6 +502,7 @@ class Orchestrator:
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
             )
         )
+        outcome.started_at = began  # the agent's time includes its tier-0 preparation (retrieval, analysers' facts)
         self._record(name, outcome, len(view.refusals))
         return outcome.ok
 
