@@ -117,6 +117,10 @@ def agents(
             raise
         root = None  # outside any repository: built-in and user-level agents only
     settings = load_settings(root, _overrides(provider, models, max_parallel, script))
+    from autodev.tools.files import builtin_tools
+    from autodev.tools.permissions import scope_for, tools_for_agent
+
+    available = builtin_tools(settings)
     rows: list[dict[str, Any]] = []
     for name, spec in sorted(load_agents(root).items()):
         resolved = resolve_model(spec, settings)
@@ -126,7 +130,8 @@ def agents(
                 "tier": resolved.tier,
                 "model": resolved.model_id,
                 "model_source": resolved.source,
-                "tools": list(spec.offered_tools()),
+                "tools": sorted(tools_for_agent(spec, settings, available)),
+                "write_scope": scope_for(name, settings).describe(),
                 "unavailable_tools": list(spec.unavailable_tools()),
                 "file": str(spec.source),
                 "description": spec.description,
@@ -697,6 +702,30 @@ def bench_cost(as_json: bool, min_cache_tokens: int) -> None:
         f"{models['deep']}; prompt caching served {result['cache_read_share']:.0%} of input tokens from cache "
         f"(read at a tenth of the input price, written at 1.25x). The research note claimed 40-60 % from tiers."
     )
+
+
+@bench.command("pipeline")
+@_json_option
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="Multiply every simulated model time by this (1 = the observed timings).",
+)
+@click.option(
+    "--features", type=click.IntRange(min=0), default=4, show_default=True, help="Pipelines at once (0: no scale)."
+)
+def bench_pipeline(as_json: bool, time_scale: float, features: int) -> None:
+    """Speed, fast paths, cost and scale of the real orchestrator with a latency-simulating model."""
+    from autodev.bench.pipeline import pipeline_benchmark, render
+
+    result = pipeline_benchmark(time_scale, features)
+    if as_json:
+        _print_json(result)
+        return
+    for line in render(result):
+        out.print(line, highlight=False, markup=False)
 
 
 @bench.command("profiler")
