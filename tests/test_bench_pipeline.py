@@ -1,0 +1,54 @@
+"""A small-scale run of `autodev bench pipeline`: sanity of its figures, never their timings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from autodev.bench.pipeline import pipeline_benchmark, render
+from autodev.cli import main
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, Any]:
+    return pipeline_benchmark(time_scale=0.002, features=2, with_cost=False)
+
+
+def test_speed_figures_are_sane(result: dict[str, Any]) -> None:
+    speed = result["speed"]
+    for label in ("sequential", "parallel"):
+        run = speed[label]
+        assert run["status"] == "done"
+        assert run["bound_s"] <= run["wall_s"] * 1.05 + 0.05
+        assert 0 < run["efficiency"] <= 1.05
+        assert run["critical_path"][-1] in ("reviewer", "security-auditor", "doc-master")
+    assert speed["sequential"]["wall_s"] >= speed["parallel"]["wall_s"] * 0.9
+
+
+def test_fast_paths_skip_agents(result: dict[str, Any]) -> None:
+    feature = result["speed"]["parallel"]
+    for label, run in result["fast_paths"].items():
+        assert run["status"] == "done", run["error"]
+        assert run["request_class"] == label
+        assert run["agents_run"] < feature["agents_run"]
+        assert run["agents_skipped"]
+
+
+def test_scale_and_rendering(result: dict[str, Any]) -> None:
+    scale = result["scale"]
+    assert scale["all_done"] and scale["features"] == 2
+    assert scale["errors_429"] == 0
+    assert scale["throughput_ratio"] > 0 and scale["peak_memory_mb_per_pipeline"] > 0
+    text = "\n".join(render(result))
+    assert "Fast paths" in text and "Scale" in text
+    json.dumps(result)
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import autodev.bench.pipeline as bench
+
+    monkeypatch.setattr(bench, "pipeline_benchmark", lambda scale, features: {"time_scale": scale, "f": features})
+    assert main(["bench", "pipeline", "--json", "--time-scale", "0.5", "--features", "0"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"time_scale": 0.5, "f": 0}
