@@ -20,6 +20,7 @@ from autodev import analysers, gitops
 from autodev.context.counting import count_tokens
 from autodev.context.retrieval import build_context
 from autodev.models import ModelProvider
+from autodev.pipeline import prompts
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
 from autodev.pipeline.scheduler import run_graph
@@ -39,7 +40,6 @@ from autodev.tools.names import WRITING_TOOLS as WRITING
 from autodev.tools.permissions import scope_for, tools_for_agent
 from autodev.tools.workspace import Workspace
 
-DIFF_CHARS_FOR_REVIEW = 16_000
 RETRIEVAL_AGENTS = frozenset({"researcher-local"})
 RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
 
@@ -405,15 +405,8 @@ class Orchestrator:
                     group.start_soon(one, kind)
 
     def _shared_context(self, name: str) -> str:
-        """What every agent of a phase receives alike: placed first in the prompt and cached."""
-        parts = [
-            f"# Request\n\n{self.plan.request}",
-            "# Repository\n\nYou work in a git worktree of the user's repository. Every path is relative "
-            "to its root; absolute paths, '..', .git/ and .autodev/ are refused.",
-        ]
-        if name in self.plan.pipeline.validation_phase() and self.review_diff:
-            parts.append(f"# Change\n\n```diff\n{self.review_diff}\n```")
-        return "\n\n".join(parts)
+        in_review = name in self.plan.pipeline.validation_phase()
+        return prompts.shared_context(self.plan.request, self.review_diff if in_review else None)
 
     async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
         """Tier 0 for researcher-local: ranked snippets of the repository, packed into a token budget."""
@@ -423,41 +416,28 @@ class Orchestrator:
             budget = int(context_tokens * RETRIEVAL_SHARE)
             async with PerformanceTimer("retrieval", run_id=self.run_id, sink=self.metrics):
                 pack = await anyio.to_thread.run_sync(build_context, self.workspace.root, self.plan.request, budget)
-            self._retrieval = (
-                f"# Repository context (ranked snippets, {pack.total_tokens} tokens; Read the files for more)\n\n"
-                + pack.text
-            )
+            self._retrieval = prompts.retrieved_section(pack.total_tokens, pack.text)
         return self._retrieval
 
     def _task_for(
         self, name: str, notes: str | None, write_scope: str | None = None, retrieved: str | None = None
     ) -> str:
-        """What is this agent's own: the handoffs it depends on and the orchestrator's notes."""
-        state = self.store.state
-        handoffs = [
-            f"## {dep}\n\n{state.agents[dep].handoff}"
-            for dep in self.plan.pipeline.inputs_of(name)
-            if state.agents.get(dep) and state.agents[dep].status == "done" and state.agents[dep].handoff
-        ]
-        parts = ["# Handoffs\n\n" + "\n\n".join(handoffs)] if handoffs else []
-        if self.analyser_facts.get(name):
-            parts.append(self.analyser_facts[name])
-        if retrieved:
-            parts.append(retrieved)
-        if notes:
-            parts.append(f"# Notes from the orchestrator\n\n{notes}")
-        if write_scope:
-            parts.append(f"You may write only: {write_scope}.")
-        parts.append("Do your part of the request above, as your instructions describe.")
-        return "\n\n".join(parts)
+        agents = self.store.state.agents
+        finished = {dep: agents[dep].handoff for dep in agents if agents[dep].status == "done"}
+        return prompts.agent_task(
+            prompts.done_handoffs(self.plan.pipeline.inputs_of(name), finished),
+            facts=self.analyser_facts.get(name),
+            retrieved=retrieved,
+            notes=notes,
+            write_scope=write_scope,
+        )
 
     def _change_for_review(self) -> str:
         base = self.plan.base_commit
-        stat = gitops.diff_against(self.paths.worktree, base, stat=True)
-        full = gitops.diff_against(self.paths.worktree, base, stat=False)
-        if len(full) > DIFF_CHARS_FOR_REVIEW:
-            full = full[:DIFF_CHARS_FOR_REVIEW] + "\n[... diff truncated; Read the changed files for the rest ...]"
-        return f"{stat}\n{full}".strip()
+        return prompts.review_diff(
+            gitops.diff_against(self.paths.worktree, base, stat=True),
+            gitops.diff_against(self.paths.worktree, base, stat=False),
+        )
 
     async def _run_named(self, name: str, notes: str | None = None) -> bool:
         spec = self.plan.specs[name]

@@ -1,0 +1,60 @@
+"""What an agent reads: the shared context (cacheable, the same for a phase) and its own task.
+
+Pure functions of their inputs, so the prompt layout — which decides what prompt caching can share —
+is tested and changed in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+REPOSITORY_NOTE = (
+    "# Repository\n\nYou work in a git worktree of the user's repository. Every path is relative to its "
+    "root; absolute paths, '..', .git/ and .autodev/ are refused."
+)
+CLOSING = "Do your part of the request above, as your instructions describe."
+DIFF_CHARS_FOR_REVIEW = 16_000
+
+
+def shared_context(request: str, review_diff: str | None = None) -> str:
+    """Placed first in the prompt and marked cacheable: identical for every agent of a phase."""
+    parts = [f"# Request\n\n{request}", REPOSITORY_NOTE]
+    if review_diff:
+        parts.append(f"# Change\n\n```diff\n{review_diff}\n```")
+    return "\n\n".join(parts)
+
+
+def review_diff(stat: str, full: str, limit: int = DIFF_CHARS_FOR_REVIEW) -> str:
+    if len(full) > limit:
+        full = full[:limit] + "\n[... diff truncated; Read the changed files for the rest ...]"
+    return f"{stat}\n{full}".strip()
+
+
+def retrieved_section(total_tokens: int, text: str) -> str:
+    return f"# Repository context (ranked snippets, {total_tokens} tokens; Read the files for more)\n\n{text}"
+
+
+def agent_task(
+    handoffs: Mapping[str, str],
+    *,
+    facts: str | None = None,
+    retrieved: str | None = None,
+    notes: str | None = None,
+    write_scope: str | None = None,
+) -> str:
+    """The agent's own message: the handoffs it depends on, tier-0 facts, the orchestrator's notes."""
+    parts: list[str] = []
+    if handoffs:
+        parts.append("# Handoffs\n\n" + "\n\n".join(f"## {name}\n\n{text}" for name, text in handoffs.items()))
+    parts.extend(part for part in (facts, retrieved) if part)
+    if notes:
+        parts.append(f"# Notes from the orchestrator\n\n{notes}")
+    if write_scope:
+        parts.append(f"You may write only: {write_scope}.")
+    parts.append(CLOSING)
+    return "\n\n".join(parts)
+
+
+def done_handoffs(inputs: Sequence[str], handoffs: Mapping[str, str | None]) -> dict[str, str]:
+    """The handoffs of the agents in `inputs` that finished with one, in pipeline order."""
+    return {name: text for name in inputs if (text := handoffs.get(name))}
