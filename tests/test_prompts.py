@@ -30,3 +30,29 @@ def test_done_handoffs_keeps_pipeline_order_and_drops_missing_ones() -> None:
 def test_review_diff_is_capped_with_a_marker() -> None:
     text = prompts.review_diff("stat", "x" * 100, limit=10)
     assert text.startswith("stat\nxxxxxxxxxx") and "diff truncated" in text
+
+
+def test_project_memory_is_capped_in_tokens_and_says_where_the_rest_is() -> None:
+    def count(text: str) -> int:
+        return len(text.split())
+
+    memory = prompts.project_memory({"CLAUDE.md": "word " * 50, "AGENTS.md": "other " * 50}, count, cap=60)
+    assert memory is not None and memory.startswith("# Project memory")
+    assert "## CLAUDE.md" in memory and "## AGENTS.md" in memory
+    assert "AGENTS.md cut to fit 60 tokens" in memory
+    assert prompts.project_memory({"CLAUDE.md": "  "}, count) is None
+
+
+def test_planner_and_implementer_receive_the_project_memory(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from scripts import CALC_FILES, REQUEST, feature_script
+
+    from autodev.config import CliOverrides
+    from autodev.models.scripted import ScriptedProvider
+    from autodev.runner import run_feature
+
+    repo = make_repo({**CALC_FILES, "CLAUDE.md": "Always use type hints in calc."})
+    result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(feature_script()))
+    sessions = result.run_dir / "sessions"
+    for agent in ("planner", "implementer"):
+        assert "Always use type hints in calc." in (sessions / f"{agent}.md").read_text()
+    assert "# Project memory" not in (sessions / "reviewer.md").read_text()

@@ -38,7 +38,7 @@ from autodev.testing import TestOutcome, run_tests
 from autodev.tools.files import builtin_tools
 from autodev.tools.names import WRITING_TOOLS as WRITING
 from autodev.tools.permissions import scope_for, tools_for_agent
-from autodev.tools.workspace import Workspace
+from autodev.tools.workspace import ToolError, Workspace
 
 RETRIEVAL_AGENTS = frozenset({"researcher-local"})
 RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
@@ -427,10 +427,23 @@ class Orchestrator:
         return prompts.agent_task(
             prompts.done_handoffs(self.plan.pipeline.inputs_of(name), finished),
             facts=self.analyser_facts.get(name),
+            memory=self._project_memory() if name in prompts.MEMORY_AGENTS else None,
             retrieved=retrieved,
             notes=notes,
             write_scope=write_scope,
         )
+
+    def _project_memory(self) -> str | None:
+        """CLAUDE.md / AGENTS.md from the run's checkout (symlinks out are not followed)."""
+        texts = {}
+        for name in prompts.MEMORY_FILES:
+            try:
+                path = self.workspace.resolve(name)
+            except ToolError:
+                continue
+            if path.is_file() and not path.is_symlink():
+                texts[name] = path.read_text(encoding="utf-8", errors="replace")
+        return prompts.project_memory(texts, count_tokens)
 
     def _change_for_review(self) -> str:
         base = self.plan.base_commit

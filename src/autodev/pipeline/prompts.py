@@ -6,7 +6,7 @@ is tested and changed in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 REPOSITORY_NOTE = (
     "# Repository\n\nYou work in a git worktree of the user's repository. Every path is relative to its "
@@ -39,6 +39,7 @@ def agent_task(
     *,
     facts: str | None = None,
     retrieved: str | None = None,
+    memory: str | None = None,
     notes: str | None = None,
     write_scope: str | None = None,
 ) -> str:
@@ -46,7 +47,7 @@ def agent_task(
     parts: list[str] = []
     if handoffs:
         parts.append("# Handoffs\n\n" + "\n\n".join(f"## {name}\n\n{text}" for name, text in handoffs.items()))
-    parts.extend(part for part in (facts, retrieved) if part)
+    parts.extend(part for part in (memory, facts, retrieved) if part)
     if notes:
         parts.append(f"# Notes from the orchestrator\n\n{notes}")
     if write_scope:
@@ -58,3 +59,27 @@ def agent_task(
 def done_handoffs(inputs: Sequence[str], handoffs: Mapping[str, str | None]) -> dict[str, str]:
     """The handoffs of the agents in `inputs` that finished with one, in pipeline order."""
     return {name: text for name in inputs if (text := handoffs.get(name))}
+
+
+MEMORY_FILES = ("CLAUDE.md", "AGENTS.md")
+MEMORY_AGENTS = frozenset({"planner", "implementer"})
+MEMORY_CAP_TOKENS = 2000
+
+
+def project_memory(texts: Mapping[str, str], count: Callable[[str], int], cap: int = MEMORY_CAP_TOKENS) -> str | None:
+    """The repository's own instructions for agents (CLAUDE.md, AGENTS.md), cut to `cap` tokens in all."""
+    parts, used = [], 0
+    for name, text in texts.items():
+        text = text.strip()
+        if not text:
+            continue
+        tokens = count(text)
+        if used + tokens > cap:
+            keep = max(0, len(text) * (cap - used) // max(tokens, 1))
+            text = text[:keep].rstrip() + f"\n[... {name} cut to fit {cap} tokens; Read it for the rest ...]"
+            tokens = cap - used
+        parts.append(f"## {name}\n\n{text}")
+        used += tokens
+        if used >= cap:
+            break
+    return "# Project memory\n\n" + "\n\n".join(parts) if parts else None
