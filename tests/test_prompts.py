@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from autodev.pipeline import prompts
 
 
@@ -43,7 +46,7 @@ def test_project_memory_is_capped_in_tokens_and_says_where_the_rest_is() -> None
     assert prompts.project_memory({"CLAUDE.md": "  "}, count) is None
 
 
-def test_planner_and_implementer_receive_the_project_memory(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_planner_and_implementer_receive_the_project_memory(make_repo: Callable[..., Path]) -> None:
     from scripts import CALC_FILES, REQUEST, feature_script
 
     from autodev.config import CliOverrides
