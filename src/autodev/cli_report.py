@@ -95,7 +95,13 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         write_timeline(one, _spans(records), timeline)
     if as_json:
         print_json(
-            {**one.to_json(), "bottlenecks": found, "hints": advice, "timeline": str(timeline) if timeline else None}
+            {
+                **one.to_json(),
+                "handoff_budget": state.get("handoff_budget") or {},
+                "bottlenecks": found,
+                "hints": advice,
+                "timeline": str(timeline) if timeline else None,
+            }
         )
         return
     out.print(f"[bold]run {one.run_id}[/]  {one.status}  {esc(one.request[:80])}")
@@ -127,6 +133,12 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         f"(agent time / wall) {efficiency}"
     )
     out.print(f"critical path {one.critical_path_s:.2f}s: {' -> '.join(one.critical_path) or '-'}")
+    budget = state.get("handoff_budget") or {}
+    if budget:
+        parts = ", ".join(f"{name} {tokens}" for name, tokens in budget.get("per_agent", {}).items())
+        out.print(f"handoffs {budget.get('total')} of {budget.get('budget')} tokens: {parts}")
+        for name, change in budget.get("compacted", {}).items():
+            out.print(f"  {name} compacted {change['from']} -> {change['to']} tokens (full text in its session file)")
     if one.timers:
         out.print("timers: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in sorted(one.timers.items())))
     for line in found:

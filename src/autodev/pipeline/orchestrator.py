@@ -18,6 +18,7 @@ import anyio
 
 from autodev import analysers, gitops
 from autodev.context.counting import count_tokens
+from autodev.context.handoffs import fit_handoffs
 from autodev.context.retrieval import build_context
 from autodev.models import ModelProvider
 from autodev.pipeline import prompts
@@ -499,6 +500,29 @@ class Orchestrator:
         self._record(name, outcome, len(view.refusals))
         return outcome.ok
 
+    def _fit_handoffs(self) -> None:
+        """Keep all handoffs together within `budget_tokens`, compacting the largest first."""
+        agents = self.store.state.agents
+        current = {name: agent.handoff for name, agent in agents.items() if agent.status == "done" and agent.handoff}
+
+        def note(name: str, tokens: int) -> str:
+            return (
+                f"[handoff compacted to ~{tokens} tokens for the run's handoff budget; full text in sessions/{name}.md]"
+            )
+
+        fitted, report = fit_handoffs(current, self.plan.settings.budget_tokens, count_tokens, note)
+        for name, text in fitted.items():
+            agents[name].handoff = text
+        previous = self.store.state.handoff_budget.get("compacted", {})
+        self.store.state.handoff_budget = {
+            "budget": report.budget,
+            "total": report.total,
+            "per_agent": report.per_agent,
+            "compacted": {**previous, **report.compacted},
+        }
+        if report.over:
+            self._warn(f"handoffs total {report.total} tokens, over the {report.budget}-token budget even compacted")
+
     def _turn_event(self, outcome: AgentOutcome) -> None:
         usage = outcome.usage
         self.report(
@@ -522,6 +546,7 @@ class Orchestrator:
         agent.error = outcome.error
         if outcome.ok:
             agent.handoff = outcome.handoff
+            self._fit_handoffs()
         self.store.save()
         record = agent_record(
             run_id=self.run_id,

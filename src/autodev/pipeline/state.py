@@ -55,6 +55,7 @@ class RunState:
     diff: dict[str, Any] | None = None
     cost_usd: float | None = 0.0
     pipeline: dict[str, list[str]] = field(default_factory=dict)  # agent -> the agents it needs
+    handoff_budget: dict[str, Any] = field(default_factory=dict)  # budget, total, per_agent, compacted
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     created_at: str = field(default_factory=lambda: iso(utc_now()))
