@@ -250,7 +250,8 @@ def test_happy_path_commits_on_the_run_branch_and_records_everything(calc_repo: 
     assert sorted(r["agent"] for r in agent_records) == sorted(FEATURE_AGENTS)
     calls = metrics_of(result, "call")
     for record in agent_records:
-        assert set(record) == AGENT_RECORD_KEYS | {"refusals"}  # contract fields, plus the additive refusal count
+        # the contract fields, plus the additive ones: sandbox refusals and working-context compaction
+        assert set(record) == AGENT_RECORD_KEYS | {"refusals", "compactions", "elided_tokens"}
         assert record["schema"] == 1
         assert record["run_id"] == run_id
         assert record["status"] == "done"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from autodev.context.compaction import cached_counter, compact, fixed_tokens
 from autodev.context.tokens import cap_to_tokens, estimate_tokens
 from autodev.models import (
     Message,
@@ -57,6 +58,8 @@ class AgentOutcome:
     handoff_truncated: bool = False
     cost_usd: float | None = 0.0  # None once any call could not be priced: a partial sum would mislead
     calls: int = 0
+    compactions: int = 0  # turns whose context had to be compacted to fit spec.context_tokens
+    elided_tokens: int = 0  # tokens those compactions removed (counted offline, o200k)
 
     def add_cost(self, cost: float | None) -> None:
         self.calls += 1
@@ -189,6 +192,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
     definitions = tuple(inputs.tools[name].definition for name in sorted(inputs.tools))
     ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests)
     messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
+    count = cached_counter()
     session.write(
         f"# {spec.name}{inputs.session_label} — model {inputs.model.model_id}, started {outcome.started_at}\n\n"
         + (f"## Shared context\n\n{inputs.context}\n\n" if inputs.context else "")
@@ -200,11 +204,26 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             if final_turn:
                 last = messages[-1]
                 messages[-1] = Message(last.role, (*last.parts, TextPart(FINAL_TURN_NOTE)))
+            tools = () if final_turn else definitions
+            fixed = fixed_tokens(spec.prompt, inputs.context, tools, count)
+            compaction = compact(messages, budget=spec.context_tokens, fixed=fixed, count=count)
+            if compaction.changed:
+                messages = list(compaction.messages)
+                outcome.compactions += 1
+                outcome.elided_tokens += compaction.elided_tokens
+                session.write(
+                    f"_context compacted before turn {turn}: {compaction.tokens_before:,} → "
+                    f"{compaction.tokens_after:,} tokens (budget {compaction.budget:,}); "
+                    f"{compaction.stubbed} tool result(s) stubbed, {compaction.cut} cut head-and-tail, "
+                    f"{compaction.elided_tokens:,} tokens elided"
+                    + ("" if compaction.within_budget else "; still over budget")
+                    + "_"
+                )
             request = ModelRequest(
                 agent=spec.name,
                 system=spec.prompt,
                 messages=tuple(messages),
-                tools=() if final_turn else definitions,
+                tools=tools,
                 max_tokens=inputs.max_tokens,
                 context=inputs.context,
                 web_search=inputs.web_search and not final_turn,

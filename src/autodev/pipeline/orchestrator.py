@@ -565,6 +565,8 @@ class Orchestrator:
             cost_usd=outcome.cost_usd,
         )
         record["refusals"] = refusals  # tool calls refused by the sandbox (additive to the contract)
+        record["compactions"] = outcome.compactions  # turns whose context was compacted to fit context_tokens
+        record["elided_tokens"] = outcome.elided_tokens
         self.metrics.write(record)
         state = self.store.state
         state.cost_usd = (

@@ -34,7 +34,7 @@ def iso(moment: datetime) -> str:
 GENERATED_FIELDS = frozenset({
     "schema", "kind", "run_id", "status", "tier", "started_at", "ended_at", "duration_s", "attempts", "turns",
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "context_tokens",
-    "handoff_tokens", "refusals", "usage_estimated",
+    "handoff_tokens", "refusals", "usage_estimated", "compactions", "elided_tokens",
 })  # fmt: skip
 
 
