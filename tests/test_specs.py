@@ -130,13 +130,13 @@ def test_tools_as_comma_string_and_as_yaml_list_are_the_same(tmp_path: Path) -> 
 def test_tools_omitted_means_every_implemented_tool(tmp_path: Path) -> None:
     spec = parse_agent_text(tmp_path / "a.md", agent_text("all-tools"))
     assert spec.tools is None
-    assert spec.offered_tools() == ("Bash", "Edit", "Glob", "Grep", "Read", "RunTests", "Write")
+    assert spec.offered_tools() == ("Bash", "Edit", "Glob", "Grep", "Read", "RunTests", "Skill", "Write")
     assert spec.unavailable_tools() == ()
 
 
 def test_disallowed_tools_are_removed_from_the_offer(tmp_path: Path) -> None:
     spec = parse_agent_text(tmp_path / "a.md", agent_text("careful", disallowedTools="Write, Edit"))
-    assert spec.offered_tools() == ("Bash", "Glob", "Grep", "Read", "RunTests")
+    assert spec.offered_tools() == ("Bash", "Glob", "Grep", "Read", "RunTests", "Skill")
 
 
 def test_known_but_unimplemented_tools_are_accepted_not_offered(tmp_path: Path) -> None:

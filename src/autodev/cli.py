@@ -64,10 +64,20 @@ def agents(
             raise
         root = None  # outside any repository: built-in and user-level agents only
     settings = load_settings(root, overrides(provider, models, max_parallel, script))
+    from autodev.skills import SkillTool, load_skills, skill_prompt_tokens
     from autodev.tools.files import builtin_tools
     from autodev.tools.permissions import scope_for, tools_for_agent
 
     available = builtin_tools(settings)
+    skills = load_skills(root)
+    if skills:
+        available["Skill"] = SkillTool(skills)
+    skill_tokens = skill_prompt_tokens(skills)
+    skill_info = {
+        "index_tokens": skill_tokens["index"],
+        "inlined_tokens": skill_tokens["inlined"],
+        "names": list(skills),
+    }
     rows: list[dict[str, Any]] = []
     for name, spec in sorted(load_agents(root).items()):
         resolved = resolve_model(spec, settings)
@@ -85,7 +95,7 @@ def agents(
             }
         )
     if as_json:
-        print_json({"provider": settings.provider, "agents": rows})
+        print_json({"provider": settings.provider, "agents": rows, "skills": skill_info})
         return
     out.print(f"provider: {settings.provider or 'none configured'} ({esc(str(settings.sources.get('provider')))})")
     for row in rows:
@@ -93,6 +103,10 @@ def agents(
         out.print(f"[bold]{row['name']:<17}[/] {row['tier']:<8} {esc(model):<22} {', '.join(row['tools']) or '-'}")
         extra = f"  (not offered here: {', '.join(row['unavailable_tools'])})" if row["unavailable_tools"] else ""
         out.print(f"  [dim]{esc(row['file'] + extra)}[/]")
+    out.print(
+        f"skills: {len(skills)} ({esc(', '.join(skills)) or 'none'}); system prompt "
+        f"{skill_tokens['index']:,} tokens as an index vs {skill_tokens['inlined']:,} with every body inlined"
+    )
 
 
 # ---------------------------------------------------------------- plan

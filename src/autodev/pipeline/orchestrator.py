@@ -34,6 +34,7 @@ from autodev.profiler.metrics import MetricsSink, agent_record, iso, utc_now
 from autodev.profiler.timer import PerformanceTimer, register_sink, unregister_sink
 from autodev.providers import wrap
 from autodev.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.skills import SkillTool, with_skills
 from autodev.specs import WEB_TOOLS
 from autodev.testing import TestOutcome, run_tests
 from autodev.tools.files import builtin_tools
@@ -95,6 +96,8 @@ class Orchestrator:
         self.paths = RunPaths.for_run(plan.repo, self.run_id)
         self.use_worktree = use_worktree
         self.tools = builtin_tools(plan.settings)
+        if plan.skills:  # offered only when there is something to load
+            self.tools["Skill"] = SkillTool(plan.skills)
         self.strikes: Counter[str] = Counter()  # missing verdicts per agent
         self.review_diff = ""
         self.skips = dict(plan.selection.skips)  # this run's skips: the diff re-check may only remove some
@@ -471,6 +474,7 @@ class Orchestrator:
         offered = tools_for_agent(spec, self.plan.settings, self.tools, read_only=not self.use_worktree)
         if self.plan.test_command is None or not self.use_worktree:
             offered.pop("RunTests", None)
+        spec = with_skills(spec, self.plan.skills, index="Skill" in offered)  # index + preloads in the prompt
         outcome = await run_agent(
             AgentInputs(
                 spec=spec,

@@ -7,7 +7,7 @@ repository is a git repository with a commit to start from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autodev import gitops
@@ -18,6 +18,7 @@ from autodev.pipeline.graph import Pipeline, pipeline_from_config, stages, valid
 from autodev.pipeline.selection import Selection, select_agents
 from autodev.selection.overrides import SelectionOverrides
 from autodev.selection.policy import SkipPolicy
+from autodev.skills import Skill, check_agent_skills, load_skills
 from autodev.specs import AgentSpec, load_agents
 from autodev.testing import detect_test_command
 
@@ -34,6 +35,7 @@ class RunPlan:
     selection: Selection
     test_command: list[str] | None
     dirty_paths: tuple[str, ...]
+    skills: dict[str, Skill] = field(default_factory=dict)
 
     def stages(self) -> list[list[str]]:
         return stages(self.pipeline)
@@ -77,6 +79,8 @@ def prepare(
     specs = load_agents(repo)
     chosen = pipeline or pipeline_from_config(settings.pipeline)
     validate(chosen, specs)
+    skills = load_skills(repo)
+    check_agent_skills((specs[name] for name in chosen.names), skills)
     models = {name: resolve_model(specs[name], settings) for name in chosen.names}
     return RunPlan(
         request=text,
@@ -99,4 +103,5 @@ def prepare(
         ),
         test_command=detect_test_command(repo, settings.test_command),
         dirty_paths=tuple(gitops.dirty_paths(repo)),
+        skills=skills,
     )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-IMPLEMENTED: frozenset[str] = frozenset({"Read", "Write", "Edit", "Glob", "Grep", "Bash", "RunTests"})
+# `Skill` is offered only when skills exist (autodev.skills): the orchestrator adds it to the available tools.
+IMPLEMENTED: frozenset[str] = frozenset({"Read", "Write", "Edit", "Glob", "Grep", "Bash", "RunTests", "Skill"})
 
 # Known names that this build does not offer (yet, or ever): listed so their agent files still load.
 NOT_OFFERED: frozenset[str] = frozenset(
     {
-        "Skill",
         "WebSearch",
         "WebFetch",
         "Task",
