@@ -11,8 +11,8 @@ import anyio
 import pytest
 
 from autodev.context.tokens import estimate_tokens
-from autodev.models import ModelRequest, ModelResponse, ToolResultPart, Usage
-from autodev.models.scripted import ScriptedProvider
+from autodev.models import ModelRequest, ToolResultPart, Usage
+from autodev.models.scripted import RecordingModel, ScriptedProvider
 from autodev.profiler.metrics import MetricsSink
 from autodev.runtime import FINAL_TURN_NOTE, AgentInputs, AgentOutcome, run_agent
 from autodev.specs import AgentSpec
@@ -25,27 +25,6 @@ CALL_FIELDS = {
 }  # fmt: skip
 
 MODEL_ID = "scripted-balanced"
-
-
-class RecordingModel:
-    """Wraps a scripted model and keeps every request it was sent."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.requests: list[ModelRequest] = []
-
-    @property
-    def model_id(self) -> str:
-        return str(self.inner.model_id)
-
-    @property
-    def provider(self) -> str:
-        return str(self.inner.provider)
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        self.requests.append(request)
-        response: ModelResponse = await self.inner.complete(request)
-        return response
 
 
 class Harness:

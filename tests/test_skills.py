@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from autodev.cli import cli
 from autodev.errors import UserError
-from autodev.models import ModelRequest, ModelResponse, ToolResultPart
-from autodev.models.scripted import ScriptedProvider
+from autodev.models import ToolResultPart
+from autodev.models.scripted import RecordingModel, ScriptedProvider
 from autodev.profiler.metrics import MetricsSink
 from autodev.runtime import AgentInputs, run_agent
 from autodev.skills import (
@@ -146,29 +146,11 @@ def test_skill_tool_returns_a_body_or_an_error(tmp_path: Path) -> None:
     assert missing.is_error and "unknown skill 'nope'" in missing.content and "test-first" in missing.content
 
 
-class Recording:
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.requests = inner, []
-
-    @property
-    def model_id(self) -> str:
-        return str(self.inner.model_id)
-
-    @property
-    def provider(self) -> str:
-        return str(self.inner.provider)
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        self.requests.append(request)
-        response: ModelResponse = await self.inner.complete(request)
-        return response
-
-
 def test_run_agent_sees_the_index_and_loads_a_skill(tmp_path: Path) -> None:
     skills = load_skills(None)
     agent = with_skills(spec(), skills, index=True)
     replies = [{"tool_calls": [{"name": "Skill", "input": {"name": "python-conventions"}}]}, {"text": "done"}]
-    model = Recording(ScriptedProvider({"agents": {"implementer": replies}}).model("scripted-balanced"))
+    model = RecordingModel(ScriptedProvider({"agents": {"implementer": replies}}).model("scripted-balanced"))
     tools: dict[str, Any] = {"Read": builtin_tools()["Read"], "Skill": SkillTool(skills)}
     inputs = AgentInputs(
         spec=agent,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from autodev.errors import UserError
 from autodev.models import (
     Message,
+    Model,
     ModelError,
     ModelRequest,
     ModelResponse,
@@ -171,4 +172,24 @@ class ScriptedProvider:
         return ScriptedModel(self.queue, model_id, delay_scale=self.delay_scale)
 
 
-__all__ = ["Message", "Script", "ScriptedModel", "ScriptedProvider"]
+__all__ = ["Message", "RecordingModel", "Script", "ScriptedModel", "ScriptedProvider"]
+
+
+@dataclass
+class RecordingModel:
+    """Wraps any `Model` and keeps every request it was sent: for tests that check what a model saw."""
+
+    inner: Model
+    requests: list[ModelRequest] = field(default_factory=list)
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        return await self.inner.complete(request)
