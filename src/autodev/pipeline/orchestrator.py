@@ -551,7 +551,11 @@ class Orchestrator:
         if outcome.ok:
             agent.handoff = outcome.handoff
             self._fit_handoffs()
-        self.store.save()
+        state = self.store.state
+        state.cost_usd = (
+            None if state.cost_usd is None or outcome.cost_usd is None else state.cost_usd + outcome.cost_usd
+        )
+        self.store.save()  # once per agent: the transition, its handoff and the run's cost together
         record = agent_record(
             run_id=self.run_id,
             agent=name,
@@ -572,11 +576,6 @@ class Orchestrator:
         record["compactions"] = outcome.compactions  # turns whose context was compacted to fit context_tokens
         record["elided_tokens"] = outcome.elided_tokens
         self.metrics.write(record)
-        state = self.store.state
-        state.cost_usd = (
-            None if state.cost_usd is None or outcome.cost_usd is None else state.cost_usd + outcome.cost_usd
-        )
-        self.store.save()
         self.report(
             RunEvent(
                 "agent_finished",
