@@ -38,11 +38,10 @@ from autodev.models import (
     ModelError,
     ModelRequest,
     ModelResponse,
-    TextPart,
     ToolCall,
-    ToolResultPart,
     Usage,
 )
+from autodev.models.resilience import request_tokens
 
 
 class ScriptedToolCall(BaseModel):
@@ -88,19 +87,6 @@ class Script(BaseModel):
             raise UserError(f"{path}: not a valid model script: {exc}") from exc
 
 
-def _request_chars(request: ModelRequest) -> int:
-    size = len(request.system) + len(request.context)
-    for message in request.messages:
-        for part in message.parts:
-            if isinstance(part, ToolResultPart):
-                size += len(part.content)
-            elif isinstance(part, ToolCall):
-                size += len(json.dumps(dict(part.input)))
-            elif isinstance(part, TextPart):
-                size += len(part.text)
-    return size + sum(len(json.dumps(dict(t.input_schema))) for t in request.tools)
-
-
 class ScriptQueue:
     """The replies of a script, consumed per agent; shared by every model of one provider."""
 
@@ -140,7 +126,7 @@ class ScriptedModel:
         else:
             out_chars = len(reply.text) + sum(len(json.dumps(c.input)) for c in reply.tool_calls)
             usage = Usage(
-                input_tokens=max(1, (_request_chars(request) + 3) // 4),
+                input_tokens=max(1, request_tokens(request)),
                 output_tokens=max(1, (out_chars + 3) // 4),
             )
         return ModelResponse(
