@@ -419,11 +419,12 @@ def test_gate_exhausted_fails_the_run_but_keeps_the_work(calc_repo: Path) -> Non
     assert state["gate"]["runs"] == 3
     for name in VALIDATION_AGENTS:
         assert state["agents"][name]["status"] == "cancelled"
-    # Nothing lost: the partial work is committed on the run's branch.
-    assert state["commit"]
+    # Nothing lost: every finished writing agent's work is a checkpoint on the run's branch, to resume from.
+    assert state["commit"] == state["checkpoint"]
+    assert [c["agent"] for c in state["checkpoints"]] == ["test-master", "implementer"]
     branch = state["branch"]
     assert git(calc_repo, "rev-parse", branch).strip() == state["commit"]
-    assert "work in progress" in git(calc_repo, "log", "-1", "--format=%s", branch)
+    assert "autodev checkpoint: implementer (run 1)" in git(calc_repo, "log", "-1", "--format=%s", branch)
     assert WRONG_MUL_IMPL.strip() in git(calc_repo, "show", f"{branch}:calc/__init__.py")
     assert "class MulTests" in git(calc_repo, "show", f"{branch}:tests/test_calc.py")
 

@@ -71,8 +71,7 @@ def dirty_paths(repo: Path) -> list[str]:
 
 def ensure_excludes(repo: Path) -> None:
     """Keep the run's own files out of `git status` without editing any tracked file."""
-    common = Path(git(["rev-parse", "--git-common-dir"], repo).stdout.strip())
-    exclude = (common if common.is_absolute() else repo / common) / "info" / "exclude"
+    exclude = common_dir(repo) / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
     existing = exclude.read_text(encoding="utf-8").splitlines() if exclude.exists() else []
     missing = [line for line in EXCLUDES if line not in existing]
@@ -132,3 +131,79 @@ def diff_summary(worktree: Path, base: str, head: str) -> DiffSummary:
         deletions += int(deleted) if deleted.isdigit() else 0
     stat = git(["diff", "--stat=100", base, head], worktree).stdout
     return DiffSummary(files, insertions, deletions, stat)
+
+
+# ----------------------------------------------------------------- shared state, checkpoints, resume
+def common_dir(repo: Path) -> Path:
+    """The git dir every worktree of `repo` shares (where branches and the worktree list live)."""
+    path = Path(git(["rev-parse", "--git-common-dir"], repo).stdout.strip())
+    return path if path.is_absolute() else (repo / path).resolve()
+
+
+def head_of(worktree: Path) -> str:
+    return git(["rev-parse", "HEAD"], worktree).stdout.strip()
+
+
+def commit_paths(worktree: Path, message: str, paths: list[str] | None = None) -> str | None:
+    """Commit `paths` (all changes when None) on the worktree's branch; None when nothing changed.
+
+    Checkpoints use this: when two writing agents run at once, each commits only what it wrote.
+    """
+    if paths is None:
+        return commit_all(worktree, message)
+    if not paths:
+        return None
+    git(["add", "-A", "--", *paths], worktree)
+    if git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
+        return None
+    git([*_identity_flags(worktree), "commit", "--quiet", "--no-verify", "-m", message], worktree)
+    return head_of(worktree)
+
+
+def squash(worktree: Path, base: str, message: str) -> str | None:
+    """Fold every commit since `base` plus uncommitted changes into one commit; None when nothing changed."""
+    git(["reset", "--soft", base], worktree)
+    return commit_all(worktree, message)
+
+
+def save_uncommitted(worktree: Path, dest: Path) -> Path | None:
+    """Write the worktree's uncommitted changes (untracked files included) as a patch; None when clean."""
+    if not worktree.is_dir():
+        return None
+    stage_all(worktree)
+    patch = git(["diff", "--cached", "--binary", "--no-color"], worktree).stdout
+    if not patch.strip():
+        return None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(patch, encoding="utf-8")
+    return dest
+
+
+def reset_to(worktree: Path, commit: str) -> None:
+    """The worktree becomes exactly `commit`: tracked files, untracked and ignored files all."""
+    git(["reset", "--quiet", "--hard", commit], worktree)
+    git(["clean", "-ffdxq"], worktree)
+
+
+def remove_stale_index_lock(worktree: Path) -> bool:
+    """A process killed inside `git add`/`commit` leaves index.lock behind; only call with the run's lock held."""
+    gitdir = Path(git(["rev-parse", "--git-dir"], worktree).stdout.strip())
+    lock = (gitdir if gitdir.is_absolute() else worktree / gitdir) / "index.lock"
+    if lock.exists():
+        lock.unlink()
+        return True
+    return False
+
+
+def branch_exists(repo: Path, branch: str) -> bool:
+    return git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], repo, check=False).returncode == 0
+
+
+def restore_worktree(repo: Path, path: Path, branch: str, commit: str) -> None:
+    """Bring back a run's worktree (removed by `autodev clean`, or never made) on its branch at `commit`."""
+    git(["worktree", "prune"], repo, check=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if branch_exists(repo, branch):
+        git(["worktree", "add", "--quiet", "--force", str(path), branch], repo)
+    else:
+        git(["worktree", "add", "--quiet", "-b", branch, str(path), commit], repo)

@@ -4,15 +4,20 @@ Phases: the build phase (research in parallel, then plan, tests, implementation)
 (the orchestrator itself runs the project's tests; failures go back to the implementer), then the
 validation phase in parallel, with at most `max_remediation_cycles` rounds of REQUEST_CHANGES sent
 back to the implementer. The run's change ends as one commit on `autodev/<run_id>`.
+
+The run is a small state machine (`Step`) whose position is saved in state.json with every
+transition, and each writing agent's work is a checkpoint commit (`pipeline.checkpoints`). A run
+that was killed, interrupted or failed is picked up by `autodev resume`: agents that finished keep
+their handoffs and are not run again, the step it was in starts over from the newest checkpoint.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import anyio
 
@@ -20,8 +25,10 @@ from autodev import analysers, gitops
 from autodev.context.counting import count_tokens
 from autodev.context.handoffs import fit_handoffs
 from autodev.context.retrieval import build_context
+from autodev.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
 from autodev.models import ModelProvider
 from autodev.pipeline import prompts
+from autodev.pipeline.checkpoints import checkpoint_message, reopen
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
 from autodev.pipeline.scheduler import run_graph
@@ -35,8 +42,9 @@ from autodev.profiler.timer import PerformanceTimer, register_sink, unregister_s
 from autodev.providers import wrap
 from autodev.runtime import AgentInputs, AgentOutcome, run_agent
 from autodev.skills import SkillTool, with_skills
-from autodev.specs import WEB_TOOLS
+from autodev.specs import WEB_TOOLS, AgentSpec
 from autodev.testing import TestOutcome, run_tests
+from autodev.tools.base import Tool
 from autodev.tools.files import builtin_tools
 from autodev.tools.names import WRITING_TOOLS as WRITING
 from autodev.tools.permissions import scope_for, tools_for_agent
@@ -44,6 +52,9 @@ from autodev.tools.workspace import ToolError, Workspace
 
 RETRIEVAL_AGENTS = frozenset({"researcher-local"})
 RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
+
+# build -> gate -> validate(0) [-> remediate(0) -> gate -> validate(1) ...] -> finish
+Step = Literal["build", "gate", "validate", "remediate", "finish"]
 
 
 class RunFailed(Exception):
@@ -86,34 +97,45 @@ class Orchestrator:
         *,
         run_id: str | None = None,
         use_worktree: bool = True,
+        resume: RunState | None = None,
     ) -> None:
+        """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch)."""
         self.plan = plan
         if plan.settings.otel:
             otel.enable_tracing()  # before anything is written: a missing package is a usage error
         self.provider = wrap(provider, plan.settings)
         self.report = reporter
-        self.run_id = run_id or new_run_id()
+        self.run_id = resume.run_id if resume is not None else run_id or new_run_id()
         self.paths = RunPaths.for_run(plan.repo, self.run_id)
         self.use_worktree = use_worktree
+        self.resuming = resume is not None
         self.tools = builtin_tools(plan.settings)
         if plan.skills:  # offered only when there is something to load
             self.tools["Skill"] = SkillTool(plan.skills)
-        self.strikes: Counter[str] = Counter()  # missing verdicts per agent
         self.review_diff = ""
-        self.skips = dict(plan.selection.skips)  # this run's skips: the diff re-check may only remove some
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
-        self.test_summary: str | None = None  # the last test run's summary, for the reviewer's `tests` analyser
         self._retrieval: str | None = None  # researcher-local's ranked snippets, built once per run
+        self._writers: dict[str, Workspace] = {}  # writing agents running now -> their views
+        self.lock = FileLock(run_lock_path(self.paths.run_dir))
         root = self.paths.worktree if use_worktree else plan.repo
         self.workspace = Workspace(root, read_only=not use_worktree)
         self.metrics = MetricsSink(self.paths.metrics_file, self.paths.cache_file)
         self.pricer = Pricer(load_price_table(plan.settings.prices), warn=self._warn)
+        state = resume if resume is not None else self._new_state(root)
+        # this run's skips: the diff re-check may only remove some
+        self.skips = {name: agent.reason or "" for name, agent in state.agents.items() if agent.status == "skipped"}
+        if resume is None:
+            self.skips = dict(plan.selection.skips)
+        self.store = StateStore(self.paths.state_file, state)
+
+    def _new_state(self, root: Path) -> RunState:
+        plan = self.plan
         state = RunState(
             run_id=self.run_id,
             request=plan.request,
             repo=str(plan.repo),
             worktree=str(root),
-            branch=f"autodev/{self.run_id}" if use_worktree else "",
+            branch=f"autodev/{self.run_id}" if self.use_worktree else "",
             base_commit=plan.base_commit,
         )
         state.change_type = {
@@ -122,37 +144,59 @@ class Orchestrator:
             "reasons": list(plan.selection.reasons),
         }
         state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
+        state.options = plan.options()
         for name in plan.pipeline.names:
             resolved = plan.models[name]
             state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
-        self.store = StateStore(self.paths.state_file, state)
+        return state
 
     # ----------------------------------------------------------------- lifecycle
     def setup(self) -> None:
-        """Create the run directory and the worktree. The user's checkout is not touched."""
-        gitops.ensure_excludes(self.plan.repo)
+        """Create (or, resuming, reopen) the run directory and the worktree. The user's checkout is not touched."""
+        if not self.resuming:
+            self.paths.run_dir.mkdir(parents=True, exist_ok=False)  # a run id is never reused
+        self.lock = acquire_run_lock(self.paths.run_dir, self.run_id)
+        try:
+            self._open_run()
+        except BaseException:
+            self.lock.release()
+            raise
         register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
-        if RETRIEVAL_AGENTS & set(self.plan.pipeline.names) - set(self.plan.selection.skips):
+        if RETRIEVAL_AGENTS & set(self.plan.pipeline.names) - set(self.skips):
             # loading the tokenizer takes about a second: do it while the worktree is being made
             threading.Thread(target=count_tokens, args=("",), name="autodev-tokenizer", daemon=True).start()
+
+    def _open_run(self) -> None:
         self.paths.sessions.mkdir(parents=True, exist_ok=True)
-        if self.use_worktree:
-            gitops.add_worktree(self.plan.repo, self.paths.worktree, self.store.state.branch, self.plan.base_commit)
+        state = self.store.state
+        if self.resuming:
+            done = reopen(state, self.paths.run_dir, use_worktree=self.use_worktree)
+            if done.saved_patch is not None:
+                self._warn(f"unfinished work of the interrupted agent(s) was saved to {done.saved_patch}")
+            self.store.save()
+            return
+        with repo_lock(gitops.common_dir(self.plan.repo)):
+            gitops.ensure_excludes(self.plan.repo)
+            if self.use_worktree:
+                gitops.add_worktree(self.plan.repo, self.paths.worktree, state.branch, self.plan.base_commit)
         self.store.save()
 
     async def run(self) -> RunState:
         state = self.store.state
         agents = {name: {"tier": agent.tier, "model": agent.model} for name, agent in state.agents.items()}
-        self.report(RunEvent("run_started", detail=self.run_id, data={"worktree": state.worktree, "agents": agents}))
+        data = {"worktree": state.worktree, "agents": agents, "resumed": self.resuming}
+        self.report(RunEvent("run_started", detail=self.run_id, data=data))
         try:
-            self._record_skips()
-            await self._build_phase()
-            await self._validation_phase()
+            if not self.resuming:
+                self._record_skips()
+            await self._drive()
             state.status = "done"
         except RunFailed as exc:
             state.status, state.error = "failed", str(exc)
-        except BaseException as exc:  # interrupted or a bug: still leave an honest state behind
-            state.status, state.error = "failed", f"interrupted: {type(exc).__name__}: {exc}"
+        except BaseException as exc:  # Ctrl-C, a kill signal turned into one, or a bug: leave a resumable state
+            interrupted = isinstance(exc, KeyboardInterrupt | anyio.get_cancelled_exc_class())
+            state.status = "interrupted" if interrupted else "failed"
+            state.error = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}"
             self._finish()
             raise
         finally:
@@ -165,30 +209,40 @@ class Orchestrator:
     def _finish(self) -> None:
         unregister_sink(self.run_id)
         state = self.store.state
+        why = "interrupted; `autodev resume` runs it" if state.status == "interrupted" else None
         for agent in state.agents.values():
             if agent.status in ("pending", "running"):
-                agent.status, agent.reason = (
-                    "cancelled",
-                    agent.reason or "the run ended before this agent ran",
-                )
-        if self.use_worktree:
-            try:
-                prefix = "autodev" if state.status == "done" else "autodev (run failed, work in progress)"
+                agent.status, agent.reason = "cancelled", why or agent.reason or "the run ended before this agent ran"
+        try:
+            if self.use_worktree:
+                self._commit_result()
+        finally:
+            self.store.save()
+            self.metrics.close()
+            self.lock.release()
+
+    def _commit_result(self) -> None:
+        """Done: the checkpoints become one commit. Otherwise the branch keeps its checkpoints, to resume from."""
+        state = self.store.state
+        try:
+            if state.status == "done":
                 title = state.request.splitlines()[0][:72]
-                state.commit = gitops.commit_all(self.paths.worktree, f"{prefix}: {title}\n\nautodev run {self.run_id}")
-                if state.commit:
-                    summary = gitops.diff_summary(self.paths.worktree, self.plan.base_commit, state.commit)
-                    state.diff = {
-                        "files": summary.files,
-                        "insertions": summary.insertions,
-                        "deletions": summary.deletions,
-                        "stat": summary.stat,
-                    }
-            except gitops.GitError as exc:
-                state.error = (state.error + "; " if state.error else "") + f"could not commit the result: {exc}"
-                state.status = "failed"
-        self.store.save()
-        self.metrics.close()
+                state.commit = gitops.squash(
+                    self.paths.worktree, self.plan.base_commit, f"autodev: {title}\n\nautodev run {self.run_id}"
+                )
+            else:
+                state.commit = state.checkpoint
+            if state.commit:
+                summary = gitops.diff_summary(self.paths.worktree, self.plan.base_commit, state.commit)
+                state.diff = {
+                    "files": summary.files,
+                    "insertions": summary.insertions,
+                    "deletions": summary.deletions,
+                    "stat": summary.stat,
+                }
+        except gitops.GitError as exc:
+            state.error = (state.error + "; " if state.error else "") + f"could not commit the result: {exc}"
+            state.status = "failed"
 
     # ----------------------------------------------------------------- phases
     def _record_skips(self) -> None:
@@ -213,7 +267,10 @@ class Orchestrator:
         self.store.save()
 
     async def _run_phase(self, names: tuple[str, ...], label: str) -> None:
-        if not names:
+        """Run `names` as their dependencies allow; an agent already done in this step counts as finished."""
+        agents = self.store.state.agents
+        finished = [n for n in names if n in self.skips or agents[n].status == "done"]
+        if not names or len(finished) == len(names):
             return
         async with PerformanceTimer(label, run_id=self.run_id, sink=self.metrics):
             results = await run_graph(
@@ -222,52 +279,77 @@ class Orchestrator:
                 self._run_named,
                 max_parallel=self.plan.settings.max_parallel,
                 on_blocked=self._blocked,
-                skipped=tuple(self.skips),
+                skipped=tuple(finished),
             )
         failed = [n for n in names if not results.get(n) and self.store.agent(n).status == "failed"]
         if failed:
             errors = "; ".join(f"{n}: {self.store.agent(n).error}" for n in failed)
             raise RunFailed(f"agent failed: {errors}")
 
-    async def _build_phase(self) -> None:
-        await self._run_phase(self.plan.pipeline.build_phase(), "build_phase")
-        await self._test_gate()
+    def _advance(self, step: Step, cycle: int, *, notes: str | None = None, rerun: tuple[str, ...] = ()) -> None:
+        """Move to `step`, marking the agents it (re)runs pending, in one save: a resume starts exactly here."""
+        progress: dict[str, object] = {"step": step, "cycle": cycle}
+        if notes is not None:
+            progress["notes"] = notes
+        self.store.state.progress = progress
+        for name in rerun:
+            if name not in self.skips:
+                agent = self.store.agent(name)
+                agent.status, agent.reason, agent.error = "pending", None, None
+        self.store.save()
 
-    async def _validation_phase(self) -> None:
+    async def _drive(self) -> None:
+        """Run the steps from wherever state.json says the run is."""
         pipeline = self.plan.pipeline
-        names = pipeline.validation_phase()
-        if not names:
-            return
-        cycles = self.plan.settings.max_remediation_cycles
-        for cycle in range(cycles + 1):
-            if self.use_worktree:
-                self.review_diff = self._change_for_review()
-                await self._run_analysers(names)
-            await self._run_phase(names, "validation_phase" if cycle == 0 else f"validation_phase_{cycle + 1}")
-            requests = self._change_requests(names)
-            if not requests:
-                return
-            target = pipeline.remediation_target
-            if target is None or cycle == cycles:
-                who = ", ".join(requests)
-                raise RunFailed(f"{who} still requested changes after {cycle} remediation cycle(s)")
-            notes = "\n\n".join(f"## Findings from {agent}\n\n{text}" for agent, text in requests.items())
-            self.report(
-                RunEvent(
-                    "note",
-                    target,
-                    f"remediation cycle {cycle + 1}: changes requested by {', '.join(requests)}",
+        validation = pipeline.validation_phase()
+        while True:
+            progress = self.store.state.progress
+            step, cycle = progress.get("step", "build"), int(progress.get("cycle", 0))
+            if step == "build":
+                await self._run_phase(pipeline.build_phase(), "build_phase")
+                self._advance("gate", cycle)
+            elif step == "gate":
+                await self._test_gate()
+                self._advance("validate" if validation else "finish", cycle, rerun=validation)
+            elif step == "validate":
+                requests = await self._validate(validation, cycle)
+                if not requests:
+                    self._advance("finish", cycle)
+                    continue
+                target = pipeline.remediation_target
+                if target is None or cycle == self.plan.settings.max_remediation_cycles:
+                    who = ", ".join(requests)
+                    raise RunFailed(f"{who} still requested changes after {cycle} remediation cycle(s)")
+                notes = "\n\n".join(f"## Findings from {agent}\n\n{text}" for agent, text in requests.items())
+                self.report(
+                    RunEvent(
+                        "note", target, f"remediation cycle {cycle + 1}: changes requested by {', '.join(requests)}"
+                    )
                 )
-            )
-            await self._rerun(
-                target,
-                "Reviewers requested changes. Address every finding below, then give "
-                "your handoff with an `## Addressed` section.\n\n" + notes,
-            )
-            await self._test_gate()
+                self._advance("remediate", cycle, notes=notes, rerun=(target,))
+            elif step == "remediate":
+                target = pipeline.remediation_target
+                assert target is not None, "only a pipeline with a remediation target gets here"
+                if self.store.agent(target).status != "done":
+                    await self._rerun(
+                        target,
+                        "Reviewers requested changes. Address every finding below, then give "
+                        "your handoff with an `## Addressed` section.\n\n" + str(progress.get("notes", "")),
+                    )
+                self._advance("gate", cycle + 1)
+            else:
+                return
+
+    async def _validate(self, names: tuple[str, ...], cycle: int) -> dict[str, str]:
+        if self.use_worktree:
+            self.review_diff = self._change_for_review()
+            await self._run_analysers(names)
+        await self._run_phase(names, "validation_phase" if cycle == 0 else f"validation_phase_{cycle + 1}")
+        return self._change_requests(names)
 
     def _change_requests(self, names: tuple[str, ...]) -> dict[str, str]:
         requests: dict[str, str] = {}
+        strikes = self.store.state.strikes
         for name in names:
             agent = self.store.agent(name)
             if name not in self.plan.pipeline.verdict_agents or agent.status != "done":
@@ -276,8 +358,8 @@ class Orchestrator:
             if verdict.decision == "REQUEST_CHANGES":
                 requests[name] = verdict.findings
             elif verdict.decision is None:
-                self.strikes[name] += 1
-                if self.strikes[name] > 1:
+                strikes[name] = strikes.get(name, 0) + 1
+                if strikes[name] > 1:
                     agent.status, agent.error = "failed", "no VERDICT line in its final message, twice"
                     self.store.save()
                     raise RunFailed(f"agent failed: {name}: {agent.error}")
@@ -367,7 +449,7 @@ class Orchestrator:
         assert self.plan.test_command is not None
         async with PerformanceTimer("test_gate", run_id=self.run_id, sink=self.metrics):
             outcome = await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
-        self.test_summary = outcome.summary()
+        self.store.state.test_summary = outcome.summary()
         return outcome
 
     async def _tests_for_agent(self) -> str:
@@ -393,7 +475,7 @@ class Orchestrator:
             return
         async with PerformanceTimer("analysers", run_id=self.run_id, sink=self.metrics):
             inp = await anyio.to_thread.run_sync(
-                analysers.analysis_input, self.paths.worktree, self.plan.base_commit, self.test_summary
+                analysers.analysis_input, self.paths.worktree, self.plan.base_commit, self.store.state.test_summary
             )
 
             async def one(kind: analysers.AgentKind) -> None:
@@ -427,7 +509,8 @@ class Orchestrator:
         self, name: str, notes: str | None, write_scope: str | None = None, retrieved: str | None = None
     ) -> str:
         agents = self.store.state.agents
-        finished = {dep: agents[dep].handoff for dep in agents if agents[dep].status == "done"}
+        # an agent's latest finished handoff (one marked pending for a rerun still has its previous one)
+        finished = {dep: agents[dep].handoff for dep in agents if agents[dep].finished_runs and agents[dep].handoff}
         return prompts.agent_task(
             prompts.done_handoffs(self.plan.pipeline.inputs_of(name), finished),
             facts=self.analyser_facts.get(name),
@@ -463,8 +546,7 @@ class Orchestrator:
         agent = self.store.agent(name)
         agent.status, agent.error, agent.reason = "running", None, None
         agent.runs += 1
-        began = utc_now()
-        agent.started_at, agent.ended_at = iso(began), None
+        agent.started_at, agent.ended_at = iso(utc_now()), None
         session_path = self.paths.sessions / f"{name}.md"
         agent.session_file = str(session_path)
         self.store.save()
@@ -475,20 +557,41 @@ class Orchestrator:
         if self.plan.test_command is None or not self.use_worktree:
             offered.pop("RunTests", None)
         spec = with_skills(spec, self.plan.skills, index="Skill" in offered)  # index + preloads in the prompt
+        writes = self.use_worktree and bool(offered.keys() & WRITING)
+        if writes:
+            self._writers[name] = view
+        try:
+            outcome = await self._run_agent(
+                name, agent, spec, offered, view, scope.describe() if writes else None, notes
+            )
+        finally:
+            self._writers.pop(name, None)
+        checkpoint = self._checkpoint(name, agent.runs, view) if writes and outcome.ok else None
+        self._record(name, outcome, len(view.refusals), checkpoint)
+        return outcome.ok
+
+    async def _run_agent(
+        self,
+        name: str,
+        agent: AgentState,
+        spec: AgentSpec,
+        offered: dict[str, Tool],
+        view: Workspace,
+        write_scope: str | None,
+        notes: str | None,
+    ) -> AgentOutcome:
+        resolved = self.plan.models[name]
+        assert resolved.model_id is not None
+        began = utc_now()
         outcome = await run_agent(
             AgentInputs(
                 spec=spec,
                 model=self.provider.model(resolved.model_id),
-                task=self._task_for(
-                    name,
-                    notes,
-                    scope.describe() if offered.keys() & WRITING else None,
-                    await self._retrieved_context(name, spec.context_tokens),
-                ),
+                task=self._task_for(name, notes, write_scope, await self._retrieved_context(name, spec.context_tokens)),
                 workspace=view,
                 tools=offered,
                 run_id=self.run_id,
-                session_path=session_path,
+                session_path=Path(agent.session_file or self.paths.sessions / f"{name}.md"),
                 metrics=self.metrics,
                 max_tokens=self.plan.settings.max_tokens,
                 run_tests=self._tests_for_agent if "RunTests" in offered else None,
@@ -501,8 +604,19 @@ class Orchestrator:
             )
         )
         outcome.started_at = began  # the agent's time includes its tier-0 preparation (retrieval, analysers' facts)
-        self._record(name, outcome, len(view.refusals))
-        return outcome.ok
+        return outcome
+
+    def _checkpoint(self, name: str, run: int, view: Workspace) -> str | None:
+        """Commit what the agent changed; with another writer running, only the files this one wrote."""
+        others = [other for other in self._writers if other != name]
+        paths = None
+        if others:
+            root = self.paths.worktree
+            paths = sorted(p for p in view.written if (root / p).exists())
+        try:
+            return gitops.commit_paths(self.paths.worktree, checkpoint_message(self.run_id, name, run), paths)
+        except gitops.GitError as exc:
+            raise RunFailed(f"could not commit {name}'s checkpoint: {exc}") from exc
 
     def _fit_handoffs(self) -> None:
         """Keep all handoffs together within `budget_tokens`, compacting the largest first."""
@@ -542,20 +656,24 @@ class Orchestrator:
             )
         )
 
-    def _record(self, name: str, outcome: AgentOutcome, refusals: int = 0) -> None:
+    def _record(self, name: str, outcome: AgentOutcome, refusals: int = 0, checkpoint: str | None = None) -> None:
         agent = self.store.agent(name)
+        state = self.store.state
         agent.status = "done" if outcome.ok else "failed"
         agent.model, agent.ended_at = outcome.model, iso(outcome.ended_at)
         agent.started_at = iso(outcome.started_at)
         agent.error = outcome.error
         if outcome.ok:
             agent.handoff = outcome.handoff
+            agent.finished_runs += 1
             self._fit_handoffs()
-        state = self.store.state
+        if checkpoint is not None:  # saved with the transition: state.json and the branch agree
+            agent.checkpoint = state.checkpoint = checkpoint
+            state.checkpoints.append({"agent": name, "run": agent.runs, "commit": checkpoint, "at": iso(utc_now())})
         state.cost_usd = (
             None if state.cost_usd is None or outcome.cost_usd is None else state.cost_usd + outcome.cost_usd
         )
-        self.store.save()  # once per agent: the transition, its handoff and the run's cost together
+        self.store.save()  # once per agent: the transition, its handoff, its checkpoint and the run's cost together
         record = agent_record(
             run_id=self.run_id,
             agent=name,

@@ -36,6 +36,21 @@ class RunPlan:
     test_command: list[str] | None
     dirty_paths: tuple[str, ...]
     skills: dict[str, Skill] = field(default_factory=dict)
+    overrides: CliOverrides = field(default_factory=CliOverrides)  # replayed by `autodev resume`
+    selection_overrides: SelectionOverrides | None = None
+
+    def options(self) -> dict[str, object]:
+        """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""
+        chosen = self.selection_overrides or SelectionOverrides()
+        return {
+            "provider": self.overrides.provider,
+            "models": list(self.overrides.models),
+            "max_parallel": self.overrides.max_parallel,
+            "script": str(Path(self.overrides.script).resolve()) if self.overrides.script else None,
+            "full": chosen.full,
+            "skip": list(chosen.skip),
+            "only": list(chosen.only),
+        }
 
     def stages(self) -> list[list[str]]:
         return stages(self.pipeline)
@@ -104,4 +119,24 @@ def prepare(
         test_command=detect_test_command(repo, settings.test_command),
         dirty_paths=tuple(gitops.dirty_paths(repo)),
         skills=skills,
+        overrides=cli,
+        selection_overrides=selection,
     )
+
+
+def overrides_from_options(options: dict[str, object]) -> tuple[CliOverrides, SelectionOverrides]:
+    """Inverse of `RunPlan.options`: what `autodev resume` passes to `prepare` again."""
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = options.get(key) or ()
+        return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()
+
+    parallel = options.get("max_parallel")
+    provider, script = options.get("provider"), options.get("script")
+    cli = CliOverrides(
+        provider=str(provider) if provider else None,
+        models=strings("models"),
+        max_parallel=parallel if isinstance(parallel, int) else None,
+        script=str(script) if script else None,
+    )
+    return cli, SelectionOverrides(bool(options.get("full")), strings("skip"), strings("only"))

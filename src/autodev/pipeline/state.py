@@ -2,13 +2,18 @@
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
-agents' `runs`) are
-additive. Secrets are redacted in the file only (`autodev.tools.redact`): the state in memory keeps
-every handoff exactly as the agent wrote it, for the agents that come next.
+`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, agents' `runs`,
+`finished_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
+
+Secrets are redacted in the file only (`autodev.tools.redact`): the state in memory keeps every
+handoff exactly as the agent wrote it, for the agents that come next. A resumed run reads the file,
+so after a resume the agents still to come see redacted handoffs: a secret never travels further
+than the process that first saw it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -20,7 +25,7 @@ from typing import Any, Literal
 from autodev.profiler.metrics import iso, utc_now
 from autodev.tools.redact import redact_data
 
-RunStatus = Literal["running", "done", "failed"]
+RunStatus = Literal["running", "done", "failed", "interrupted"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
 SCHEMA = 1
 
@@ -37,6 +42,8 @@ class AgentState:
     session_file: str | None = None
     error: str | None = None
     runs: int = 0
+    finished_runs: int = 0  # runs that ended `done`: a resumed run knows how far each agent got
+    checkpoint: str | None = None  # the commit of this agent's latest finished run, if it changed files
 
 
 @dataclass
@@ -58,6 +65,14 @@ class RunState:
     handoff_budget: dict[str, Any] = field(default_factory=dict)  # budget, total, per_agent, compacted
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    # Where the run is, so `autodev resume` continues instead of starting over (see orchestrator.Step).
+    progress: dict[str, Any] = field(default_factory=lambda: {"step": "build", "cycle": 0})
+    checkpoint: str | None = None  # the newest checkpoint commit on the branch (None: still at base_commit)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)  # {agent, run, commit, at}
+    options: dict[str, Any] = field(default_factory=dict)  # the command-line overrides, replayed on resume
+    strikes: dict[str, int] = field(default_factory=dict)  # missing verdicts per agent
+    test_summary: str | None = None  # the last test run's summary, for the reviewer's analysers
+    resumes: int = 0  # how many times `autodev resume` picked this run up
     created_at: str = field(default_factory=lambda: iso(utc_now()))
     updated_at: str = field(default_factory=lambda: iso(utc_now()))
 
@@ -67,8 +82,13 @@ class RunState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
-        fields = {k: v for k, v in data.items() if k != "schema"}
-        fields["agents"] = {name: AgentState(**value) for name, value in fields.get("agents", {}).items()}
+        known = {f.name for f in dataclasses.fields(cls)}
+        agent_known = {f.name for f in dataclasses.fields(AgentState)}
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["agents"] = {
+            name: AgentState(**{k: v for k, v in value.items() if k in agent_known})
+            for name, value in fields.get("agents", {}).items()
+        }
         return cls(**fields)
 
 

@@ -72,6 +72,7 @@ class Workspace:
     read_only: bool = False
     refusals: list[str] = field(default_factory=list)
     write_scope: WriteScope | None = None
+    written: set[str] = field(default_factory=set)  # paths this view let a tool write: its agent's checkpoint
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -129,6 +130,8 @@ class Workspace:
                 raise self.refuse(f"{path!r} leads into {part}/, which is off limits to tools (a symlink?)")
         if for_write and self.write_scope is not None and not self.write_scope.allows(relative.as_posix()):
             raise self.refuse(self.write_scope.refusal(path, relative.as_posix()))
+        if for_write:
+            self.written.add(relative.as_posix())
         return candidate
 
     def relative(self, path: Path) -> str:
