@@ -226,7 +226,9 @@ def _read_file_config(repo: Path) -> tuple[FileConfig, str | None]:
             return FileConfig.model_validate(data), str(path)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: "
+                f"{'unknown key' if err['type'] == 'extra_forbidden' else err['msg'].removeprefix('Value error, ')}"
+                for err in exc.errors()
             )
             raise UserError(f"{path}: invalid configuration: {problems}") from exc
     return FileConfig(), None
