@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from autodev.cli_common import (
     selection_flags,
     selection_options,
 )
+from autodev.cli_eval import eval_group
 from autodev.cli_report import report
 from autodev.config import load_settings, resolve_model
 from autodev.errors import AutodevError, UserError
@@ -214,6 +218,8 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
         out.print(f"branch  {state.branch} (no changes were made)")
     out.print(f"run directory  {esc(str(run_dir))}")
     out.print(f"worktree       {esc(state.worktree)}")
+    if state.status != "done" and state.branch:
+        out.print(f"[yellow]resume[/]         autodev resume {state.run_id} --repo {esc(state.repo)}")
 
 
 @cli.command()
@@ -249,6 +255,19 @@ def run(
     with make_progress(err) as progress:
         orchestrator, state = execute(the_plan, model_provider, progress)
     _finish_run(state, orchestrator.paths.run_dir, as_json)
+
+
+@cli.command()
+@click.argument("run_id")
+@repo_option
+@json_option
+def resume(run_id: str, repo: Path, as_json: bool) -> None:
+    """Go on with a killed, interrupted or failed run from its newest checkpoint; finished agents are not re-run."""
+    from autodev.runner import resume_run
+
+    with make_progress(err) as progress:
+        result = resume_run(run_id, repo, progress)
+    _finish_run(result.state, result.run_dir, as_json)
 
 
 def _finish_run(state: RunState, run_dir: Path, as_json: bool) -> None:
@@ -348,7 +367,7 @@ def issue(
 @cli.command()
 @click.argument("run_ids", nargs=-1)
 @click.option("--purge", is_flag=True, help="Also delete run directories and the branches of done runs.")
-@click.option("--force", is_flag=True, help="Also clean runs still marked running.")
+@click.option("--force", is_flag=True, help="Also clean killed or interrupted runs (a live run is never touched).")
 @repo_option
 @json_option
 def clean(run_ids: tuple[str, ...], purge: bool, force: bool, repo: Path, as_json: bool) -> None:
@@ -364,6 +383,8 @@ def clean(run_ids: tuple[str, ...], purge: bool, force: bool, repo: Path, as_jso
         f"removed {len(result.worktrees)} worktree(s), {len(result.branches)} branch(es), "
         f"{len(result.run_dirs)} run director(y/ies)"
     )
+    for patch in result.patches:
+        out.print(f"saved uncommitted work to {esc(patch)}")
     for line in result.kept:
         out.print(f"[dim]kept {esc(line)}[/]")
 
@@ -388,10 +409,27 @@ def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
 
 
 cli.add_command(report)
+cli.add_command(eval_group)
 cli.add_command(bench)
 
 
+def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
+    """`kill PID` stops a run the way Ctrl-C does: cleanly, with its state saved for `autodev resume`."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="autodev", standalone_mode=False)
     except click.exceptions.Abort:

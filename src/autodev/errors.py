@@ -32,3 +32,9 @@ class RunError(AutodevError):
     """A run that started and could not finish: exit 1."""
 
     exit_code = 1
+
+
+class RunInterrupted(RunError):
+    """Ctrl-C (or SIGTERM) stopped a run cleanly: its state is saved and `autodev resume` goes on with it."""
+
+    exit_code = 130

@@ -6,6 +6,7 @@ leaves the user's repository exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -13,15 +14,19 @@ from pathlib import Path
 
 import anyio
 
+from autodev import gitops
 from autodev.config import NO_PROVIDER_HINT, CliOverrides
-from autodev.errors import UserError
+from autodev.errors import RunInterrupted, UserError
+from autodev.locks import holder, run_lock_path
 from autodev.models import ModelProvider
+from autodev.models.scripted import ScriptedProvider
 from autodev.pipeline.events import Reporter, silent
 from autodev.pipeline.graph import ISSUE_PIPELINE
 from autodev.pipeline.orchestrator import Orchestrator
-from autodev.pipeline.plan import RunPlan, prepare
+from autodev.pipeline.plan import RunPlan, overrides_from_options, prepare
 from autodev.pipeline.state import RunState
-from autodev.providers import build_provider
+from autodev.profiler.runs import find_run, load_state
+from autodev.providers import ResilientProvider, build_provider
 from autodev.tools.redact import redact
 
 ISSUE_SECTIONS = ("## Problem", "## Proposal", "## Acceptance criteria")
@@ -40,14 +45,23 @@ def execute(
     *,
     use_worktree: bool = True,
     run_id: str | None = None,
+    resume: RunState | None = None,
 ) -> tuple[Orchestrator, RunState]:
     unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
     if unserved:  # before any write: without a configured provider, no tier has a model id
         who = ", ".join(unserved)
         raise UserError(f"no model provider is configured: no model serves {who}", hint=NO_PROVIDER_HINT)
-    orchestrator = Orchestrator(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree)
+    orchestrator = Orchestrator(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume)
     orchestrator.setup()
-    state = anyio.run(orchestrator.run)
+    try:
+        state = anyio.run(orchestrator.run)
+    except KeyboardInterrupt:
+        raise RunInterrupted(
+            f"interrupted: run {orchestrator.run_id} stopped, its state is saved",
+            hint=f"go on with: autodev resume {orchestrator.run_id} --repo {plan.repo}"
+            if use_worktree
+            else "run it again",
+        ) from None
     return orchestrator, state
 
 
@@ -62,6 +76,55 @@ def run_feature(
     plan = prepare(request, repo, cli, web_search=web)
     provider = provider or build_provider(plan.settings)
     orchestrator, state = execute(plan, provider, reporter)
+    return RunResult(state, orchestrator.paths.run_dir)
+
+
+def load_stopped_run(run_id: str, repo_path: Path) -> RunState:
+    """The saved state of a run that can be resumed, or a clear error saying why it can't."""
+    repo = gitops.find_repo(repo_path)
+    run_dir = find_run(repo, run_id)
+    try:
+        state = RunState.from_json(load_state(run_dir))
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{run_dir / 'state.json'} is not a run's state: {exc}") from exc
+    pid = holder(run_lock_path(run_dir))
+    if pid is not None:
+        who = f"process {pid}" if pid > 0 else "another process"
+        raise UserError(f"run {state.run_id} is still running ({who})", hint="wait for it, or stop that process first")
+    if state.status == "done":
+        raise UserError(f"run {state.run_id} is already done", hint=f"its result is branch {state.branch or '(none)'}")
+    if not state.branch:
+        raise UserError(f"run {state.run_id} drafted an issue, which is not resumable", hint="run autodev issue again")
+    return state
+
+
+def resume_run(
+    run_id: str,
+    repo: Path,
+    reporter: Reporter = silent,
+    provider: ModelProvider | None = None,
+) -> RunResult:
+    """Go on with a stopped run (killed, interrupted or failed) from its newest checkpoint.
+
+    The plan is prepared again from the saved request and command-line options, against the current
+    configuration files and environment (where the API keys live), but from the run's own base commit.
+    """
+    state = load_stopped_run(run_id, repo)
+    cli, selection = overrides_from_options(state.options)
+    web = provider.web_search if provider is not None else None
+    plan = prepare(state.request, Path(state.repo), cli, selection=selection, web_search=web)
+    plan = dataclasses.replace(plan, base_commit=state.base_commit)
+    if set(plan.pipeline.names) != set(state.agents):
+        raise UserError(
+            f"the pipeline changed since run {state.run_id} started: it had {', '.join(state.agents)}, "
+            f"now {', '.join(plan.pipeline.names)}",
+            hint="restore the [pipeline] configuration the run started with, or start a new run",
+        )
+    provider = provider or build_provider(plan.settings)
+    scripted = provider.inner if isinstance(provider, ResilientProvider) else provider
+    if isinstance(scripted, ScriptedProvider):  # a script replays by position: skip what already happened
+        scripted.queue.skip_runs({name: agent.ended_runs for name, agent in state.agents.items()})
+    orchestrator, state = execute(plan, provider, reporter, resume=state)
     return RunResult(state, orchestrator.paths.run_dir)
 
 

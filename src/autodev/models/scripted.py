@@ -100,6 +100,19 @@ class ScriptQueue:
             raise ModelError(f"the model script has no (more) replies for agent {agent!r}")
         return queue.popleft()
 
+    def skip_runs(self, ended: Mapping[str, int]) -> None:
+        """Drop the replies of each agent's first `ended[agent]` invocations, which a resumed run won't repeat.
+
+        An invocation ends with a reply that has no tool calls, or with an error reply.
+        """
+        for agent, count in ended.items():
+            queue = self._queues.get(agent)
+            for _ in range(count):
+                while queue:
+                    reply = queue.popleft()
+                    if reply.error or not reply.tool_calls:
+                        break
+
     def next_id(self) -> str:
         self._counter += 1
         return f"call_{self._counter:04d}"

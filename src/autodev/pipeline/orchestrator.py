@@ -510,7 +510,7 @@ class Orchestrator:
     ) -> str:
         agents = self.store.state.agents
         # an agent's latest finished handoff (one marked pending for a rerun still has its previous one)
-        finished = {dep: agents[dep].handoff for dep in agents if agents[dep].finished_runs and agents[dep].handoff}
+        finished = {dep: agents[dep].handoff for dep in agents if agents[dep].handoff}
         return prompts.agent_task(
             prompts.done_handoffs(self.plan.pipeline.inputs_of(name), finished),
             facts=self.analyser_facts.get(name),
@@ -665,8 +665,8 @@ class Orchestrator:
         agent.error = outcome.error
         if outcome.ok:
             agent.handoff = outcome.handoff
-            agent.finished_runs += 1
             self._fit_handoffs()
+        agent.ended_runs += 1
         if checkpoint is not None:  # saved with the transition: state.json and the branch agree
             agent.checkpoint = state.checkpoint = checkpoint
             state.checkpoints.append({"agent": name, "run": agent.runs, "commit": checkpoint, "at": iso(utc_now())})

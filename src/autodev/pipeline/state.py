@@ -3,7 +3,7 @@
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
 `progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, agents' `runs`,
-`finished_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
+`ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
 
 Secrets are redacted in the file only (`autodev.tools.redact`): the state in memory keeps every
 handoff exactly as the agent wrote it, for the agents that come next. A resumed run reads the file,
@@ -42,7 +42,7 @@ class AgentState:
     session_file: str | None = None
     error: str | None = None
     runs: int = 0
-    finished_runs: int = 0  # runs that ended `done`: a resumed run knows how far each agent got
+    ended_runs: int = 0  # runs that ended, done or failed (not cut off): how far a resumed script has got
     checkpoint: str | None = None  # the commit of this agent's latest finished run, if it changed files
 
 

@@ -42,6 +42,17 @@ def _redacted(record: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value if key in GENERATED_FIELDS else redact_data({key: value})[key] for key, value in record.items()}
 
 
+def drop_partial_line(path: Path) -> None:
+    """Cut a JSON-lines file back to its last complete line (only for a file no other process writes)."""
+    try:
+        with path.open("rb+") as handle:
+            data = handle.read()
+            if data and not data.endswith(b"\n"):
+                handle.truncate(data.rfind(b"\n") + 1)
+    except FileNotFoundError:
+        return
+
+
 class MetricsSink:
     """Appends records to `<run>/metrics.jsonl` and `<repo>/.autodev/cache/performance_metrics.jsonl`.
 
@@ -57,6 +68,7 @@ class MetricsSink:
         self.records: list[dict[str, Any]] = []
 
     def _open(self) -> list[TextIO]:
+        drop_partial_line(self.run_file)  # a resumed run appends after a record its killed process cut short
         handles: list[TextIO] = []
         for path in (self.run_file, self.cache_file):
             if path is not None:
