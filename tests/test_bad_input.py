@@ -289,6 +289,7 @@ SETUPS: dict[str, Setup] = {
     "report-no-runs": nothing,
     "report-timeline-format": Case.a_run,
     "resume-unknown-run": Case.a_run,
+    "clean-unknown-run": Case.a_run,
     "tool-leaves-repo": escape_script,
     "provider-outage": provider_down,
 }

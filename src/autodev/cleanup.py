@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autodev import gitops
+from autodev.errors import UserError
 from autodev.locks import holder, repo_lock, run_lock_path
 from autodev.profiler.runs import list_runs, load_state
 
@@ -35,6 +36,11 @@ def _branch_has_commits(repo: Path, branch: str, base: str) -> bool:
 
 def clean(repo: Path, run_ids: list[str] | None = None, *, purge: bool = False, force: bool = False) -> CleanResult:
     result = CleanResult()
+    known = {run_dir.name for run_dir in list_runs(repo)}
+    unknown = [run_id for run_id in run_ids or () if run_id not in known]
+    if unknown:
+        recent = ", ".join(sorted(known)[-5:]) or "none"
+        raise UserError(f"run {unknown[0]!r} not found", hint=f"recent runs: {recent}")
     with repo_lock(gitops.common_dir(repo)):
         for run_dir in list_runs(repo):
             if not run_ids or run_dir.name in run_ids:

@@ -352,7 +352,7 @@ def load_settings(
         if tier in file_cfg.tiers:
             tiers[tier], sources[f"tiers.{tier}"] = file_cfg.tiers[tier], src
         env_key = f"AUTODEV_MODEL_{tier.upper()}"
-        if env.get(env_key):
+        if env.get(env_key, "").strip():  # blank counts as unset, like empty
             tiers[tier], sources[f"tiers.{tier}"] = env[env_key], f"env {env_key}"
     for tier, model_id in parse_model_flags(cli.models).items():
         tiers[tier], sources[f"tiers.{tier}"] = model_id, "--model"
