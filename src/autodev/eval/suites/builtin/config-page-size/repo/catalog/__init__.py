@@ -1,0 +1,1 @@
+"""A product catalogue browser."""

@@ -1,0 +1,5 @@
+import sys
+
+from greet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+"""Errors raised by the inventory."""
+
+
+class InventoryError(Exception):
+    """Base class of every inventory error."""

@@ -1,0 +1,2 @@
+class UnknownUnit(ValueError):
+    """A unit name the converter does not know."""
