@@ -12,20 +12,23 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import anyio
+
 from autodev.config import Settings
 from autodev.errors import UserError
 from autodev.models import Model, ModelProvider
-from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy
+from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy, Sleep
 from autodev.models.scripted import ScriptedProvider
 
 
 @dataclass
 class ResilientProvider:
-    """Wraps a provider's models in the run's limiter and retry policy."""
+    """Wraps a provider's models in the run's limiter and retry policy (`sleep` waits between attempts)."""
 
     inner: ModelProvider
     limiter: ProviderLimiter
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Sleep = anyio.sleep
 
     @property
     def name(self) -> str:
@@ -36,7 +39,7 @@ class ResilientProvider:
         return self.inner.web_search
 
     def model(self, model_id: str) -> Model:
-        return RetryingModel(LimitedModel(self.inner.model(model_id), self.limiter), self.policy)
+        return RetryingModel(LimitedModel(self.inner.model(model_id), self.limiter), self.policy, self.sleep)
 
     async def aclose(self) -> None:
         close = getattr(self.inner, "aclose", None)

@@ -4,6 +4,13 @@
 `AgentOutcome`; it never raises for a model or tool failure, so the scheduler can decide what a
 failure means for the rest of the graph. This shape is what a durable engine needs later (an agent
 run as one activity).
+
+A model's mistakes cost a turn, not the run: a call with arguments that are not JSON or do not match
+the tool's schema, or to a tool it was not offered, is answered with an error result it can correct.
+A reply cut off at `max_tokens` is not taken as the answer: the model is asked again for a complete
+one (a cut-off tool call is not run), at most `MAX_CUT_OFF_REPLIES` times in a row, after which the
+partial answer is taken, marked as cut off. A model that keeps calling tools gets a last turn without
+them, and fails the agent with a clear error if it still will not stop.
 """
 
 from __future__ import annotations
@@ -33,11 +40,22 @@ from autodev.models.resilience import request_tokens
 from autodev.profiler import otel
 from autodev.profiler.metrics import MetricsSink, call_record, utc_now
 from autodev.specs import AgentSpec
+from autodev.tools.arguments import argument_problems, describe_parameters
 from autodev.tools.base import Tool, ToolContext, invoke
 from autodev.tools.redact import redact
 from autodev.tools.workspace import Workspace
 
 FINAL_TURN_NOTE = "You have reached your turn limit. Reply now with your final handoff; no more tool calls."
+CUT_OFF_NOTE = (
+    "Your last reply was cut off at the output limit ({max_tokens:,} tokens) before it was complete. "
+    "Reply again with your complete answer, more concisely."
+)
+CUT_OFF_CALL = (
+    "Error: this call was cut off at the output limit ({max_tokens:,} tokens) before its arguments were "
+    "complete, so it was not run. Send it again, smaller (several Edit calls instead of one large Write)."
+)
+CUT_OFF_MARK = "[reply cut off at the output limit of {max_tokens:,} tokens]"
+MAX_CUT_OFF_REPLIES = 3  # in a row; then the partial answer is taken, marked
 SESSION_RESULT_CAP = 20_000
 
 
@@ -176,6 +194,12 @@ async def _run_tool(inputs: AgentInputs, call: ToolCall, ctx: ToolContext) -> tu
                 "unknown_tool",
                 f"Error: unknown tool {call.name!r}; available: {', '.join(inputs.tools)}",
             )
+        elif problems := argument_problems(tool.definition.input_schema, call.input):
+            error_type = "invalid_input"
+            text = (
+                f"Error: invalid arguments for {call.name}: {'; '.join(problems)}. Call {call.name} again with "
+                f"its parameters: {describe_parameters(tool.definition.input_schema)}."
+            )
         else:
             result = await invoke(tool, call.input, ctx)
             if not result.is_error:
@@ -193,6 +217,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
     ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests)
     messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
     count = cached_counter()
+    cut_offs = 0  # replies cut off at max_tokens in a row
     session.write(
         f"# {spec.name}{inputs.session_label} — model {inputs.model.model_id}, started {outcome.started_at}\n\n"
         + (f"## Shared context\n\n{inputs.context}\n\n" if inputs.context else "")
@@ -240,9 +265,17 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                 inputs.on_turn(outcome)
             messages.append(response.as_message())
             session.write(f"## Turn {turn}\n\n{response.text}".rstrip())
+            cut_off = response.stop_reason == "max_tokens"
+            cut_offs = cut_offs + 1 if cut_off else 0
+            limit = {"max_tokens": request.max_tokens}
             if not response.tool_calls:
+                if cut_off and turn < spec.max_turns and cut_offs < MAX_CUT_OFF_REPLIES:
+                    session.write(f"_reply cut off at max_tokens={request.max_tokens:,}; asked for a complete one_")
+                    messages.append(Message("user", (TextPart(CUT_OFF_NOTE.format(**limit)),)))
+                    continue
+                text = f"{response.text}\n\n{CUT_OFF_MARK.format(**limit)}".lstrip() if cut_off else response.text
                 note = f"[handoff cut to {spec.output_tokens} tokens; full text in {inputs.session_path.name}]"
-                outcome.handoff, outcome.handoff_truncated = cap_to_tokens(response.text, spec.output_tokens, note)
+                outcome.handoff, outcome.handoff_truncated = cap_to_tokens(text, spec.output_tokens, note)
                 outcome.handoff_tokens = estimate_tokens(outcome.handoff)
                 outcome.ok = True
                 return outcome
@@ -250,17 +283,21 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                 outcome.error = f"did not finish within max_turns={spec.max_turns}"
                 return outcome
             results = []
-            for call in response.tool_calls:
+            for index, call in enumerate(response.tool_calls):
                 outcome.tool_calls[call.name] += 1
-                result_text, is_error = await _run_tool(inputs, call, ctx)
+                if cut_off and index == len(response.tool_calls) - 1:  # its arguments may be incomplete
+                    result_text, is_error = CUT_OFF_CALL.format(**limit), True
+                else:
+                    result_text, is_error = await _run_tool(inputs, call, ctx)
                 results.append(ToolResultPart(call.id, result_text, is_error))
                 shown = (
                     result_text
                     if len(result_text) <= SESSION_RESULT_CAP
                     else result_text[:SESSION_RESULT_CAP] + "\n[...]"
                 )
+                sent = call.raw_arguments if call.input_error and call.raw_arguments is not None else None
                 session.write(
-                    f"→ {call.name} {json.dumps(dict(call.input), ensure_ascii=False)}\n\n"
+                    f"→ {call.name} {sent or json.dumps(dict(call.input), ensure_ascii=False)}\n\n"
                     f"← {'ERROR ' if is_error else ''}{shown}"
                 )
             messages.append(Message("user", tuple(results)))

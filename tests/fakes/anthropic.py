@@ -161,8 +161,8 @@ def prompt_blocks(body: Mapping[str, Any]) -> list[PromptBlock]:
 class FakeAnthropic(FakeServer):
     """Fake Anthropic Messages API.
 
-    Keyword arguments (besides `FakeServer`'s `default`, `fault_rate`, `fault` (default 529 overloaded), `seed`,
-    `validate`):
+    Keyword arguments (besides `FakeServer`'s `default`, `faults`, `fault_rate`, `fault` (default 529 overloaded),
+    `seed`, `validate`, `responder`):
     - `api_key`: the only key accepted (None: any non-empty key); `bad_key`: a key answered with 401.
     - `require_version`: 400 without an `anthropic-version` header, like the real API.
     - `min_cache_tokens` (1024), `cache_lookback` (0): prompt-cache simulation, see the module docstring.
@@ -172,6 +172,10 @@ class FakeAnthropic(FakeServer):
     default_fault: ClassVar[Scripted] = Error(529)
     fixture_name: ClassVar[str] = "fake_anthropic"
     base_path: ClassVar[str] = ""
+    overloaded_status: ClassVar[int] = 529
+    cut_off_stop_reason: ClassVar[str] = "max_tokens"
+    tool_id_prefix: ClassVar[str] = "toolu"
+    malformed_body: ClassVar[str] = '{"id": "msg_fake", "type": "message", "role": "assistant", "content": [{"ty'
 
     def __init__(
         self,
@@ -286,6 +290,10 @@ class FakeAnthropic(FakeServer):
         _validate_tools(body.get("tools"), body.get("tool_choice"))
         _validate_messages(body.get("messages"))
         _validate_cache_control(body)
+
+    def _offered_tools(self, request: RecordedRequest) -> list[tuple[str, Mapping[str, Any]]]:
+        tools = request.body.get("tools") or []
+        return [(t["name"], t["input_schema"]) for t in tools if isinstance(t.get("input_schema"), dict)]
 
     def _render_reply(self, request: RecordedRequest, reply: Reply) -> HttpResponse:
         body: dict[str, Any] = request.body

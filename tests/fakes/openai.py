@@ -8,6 +8,7 @@ Usage is computed offline: `prompt_tokens` = ceil(chars / 4) of the canonical JS
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -69,8 +70,8 @@ LLAMA_CPP_TIMINGS: Mapping[str, Any] = {
 class FakeOpenAI(FakeServer):
     """Fake OpenAI Chat Completions API.
 
-    Keyword arguments (besides `FakeServer`'s `default`, `fault_rate`, `fault` (default 500 server_error), `seed`,
-    `validate`):
+    Keyword arguments (besides `FakeServer`'s `default`, `faults`, `fault_rate`, `fault` (default 500 server_error),
+    `seed`, `validate`, `responder`):
     - `require_key` (True): demand `Authorization: Bearer <key>`; False = a local server that checks nothing.
     - `api_key`: the only key accepted (None: any non-empty key); `bad_key`: a key answered with 401.
     """
@@ -78,6 +79,10 @@ class FakeOpenAI(FakeServer):
     default_fault: ClassVar[Scripted] = Error(500)
     fixture_name: ClassVar[str] = "fake_openai"
     base_path: ClassVar[str] = "/v1"
+    overloaded_status: ClassVar[int] = 503
+    cut_off_stop_reason: ClassVar[str] = "length"
+    tool_id_prefix: ClassVar[str] = "call"
+    malformed_body: ClassVar[str] = '{"id": "chatcmpl-fake", "object": "chat.completion", "choices": [{"index": 0, "me'
 
     def __init__(
         self,
@@ -119,6 +124,18 @@ class FakeOpenAI(FakeServer):
             raise _invalid("you must provide a model parameter", "model")
         _validate_tools(body.get("tools"))
         _validate_messages(body.get("messages"))
+
+    def _offered_tools(self, request: RecordedRequest) -> list[tuple[str, Mapping[str, Any]]]:
+        functions = [t.get("function") or {} for t in request.body.get("tools") or []]
+        return [(f["name"], f.get("parameters") or {}) for f in functions if f.get("name")]
+
+    def _invalid_call(self, name: str, schema: Mapping[str, Any], rng: random.Random) -> ToolCall:
+        """Half the time arguments of the wrong types; else an arguments string cut short, not JSON at all."""
+        if rng.random() < 0.5:
+            return super()._invalid_call(name, schema, rng)
+        names = list(schema.get("required") or ()) or ["path"]
+        cut_short = json.dumps({n: "calc/__init__.py" for n in names})[:-8]
+        return ToolCall(name, raw_arguments=cut_short, id=self._fault_call_id())
 
     def _render_reply(self, request: RecordedRequest, reply: Reply) -> HttpResponse:
         body: dict[str, Any] = request.body

@@ -5,8 +5,9 @@ thread. Every request is recorded (`fake.requests`) and answered, in this order,
 
 1. routing (unknown path -> 404), JSON parsing (-> 400), authentication (-> 401) and request validation (-> 400),
    all provider-specific and done *before* anything scripted is consumed, like the real API;
-2. fault injection: with probability `fault_rate` (drawn from a seeded `random.Random`, so runs are
-   deterministic) the request is answered with `fault` and the queue is left untouched;
+2. fault injection, leaving the queue untouched: a `FaultPlan` (`faults=`, see `fakes.faults`) answers a seeded
+   fraction of requests with a fault of several kinds, counted per kind; the simpler `fault_rate` answers them with
+   one `fault`, drawn from a seeded `random.Random` in arrival order;
 3. the FIFO queue of scripted responses (`enqueue`, `reply`, `error`, `raw`, `delay`, `disconnect`);
 4. `fake.responder(request)`, when set and the queue is empty: picks the answer from the request itself (e.g. from
    the system prompt and the number of turns so far), so parallel clients get deterministic answers whatever the
@@ -36,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeAlias
 from urllib.parse import urlsplit
+
+from .faults import CUT_OFF_TEXT, FAULT_ID_MARK, UNKNOWN_TOOL, FaultPlan, wrong_types
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_CHUNKS = 100_000
@@ -342,7 +345,8 @@ class FakeServer:
 
     Constructor (keyword-only):
     - `default`: the response when the queue is empty (default `Reply(text="ok")`).
-    - `fault_rate` (0..1), `fault` (default: `default_fault`), `seed`: fault injection, see `set_faults`.
+    - `faults`: a `FaultPlan` (several kinds at a seeded rate, counted); also settable as `fake.faults`.
+    - `fault_rate` (0..1), `fault` (default: `default_fault`), `seed`: one kind of fault, see `set_faults`.
     - `validate`: run the provider's request validation (default True).
     - `responder`: `callable(RecordedRequest) -> Scripted | None`, consulted when the queue is empty (see the module
       docstring). It runs on the server's request thread, possibly several at once; an exception in it is a fake
@@ -352,6 +356,11 @@ class FakeServer:
     default_fault: ClassVar[Scripted] = Error(500)
     fixture_name: ClassVar[str] = "fake_server"
     base_path: ClassVar[str] = ""
+    # How the provider says "overloaded" and "cut off", names tool calls, and what its body cut short looks like.
+    overloaded_status: ClassVar[int] = 503
+    cut_off_stop_reason: ClassVar[str] = "length"
+    tool_id_prefix: ClassVar[str] = "call"
+    malformed_body: ClassVar[str] = '{"id": "fake", "choices": [{"ind'
 
     def __init__(
         self,
@@ -362,7 +371,9 @@ class FakeServer:
         seed: int = 0,
         validate: bool = True,
         responder: Responder | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
+        self.faults: FaultPlan | None = faults
         self.default: Scripted = default if default is not None else Reply(text="ok")
         self._initial_default = self.default
         self.responder: Responder | None = responder
@@ -531,6 +542,7 @@ class FakeServer:
             self._requests.clear()
             self._queue.clear()
             self._fault_rate = 0.0
+            self.faults = None
             self.default = self._initial_default
             self.responder = self._initial_responder
             self._reset_state()
@@ -560,6 +572,17 @@ class FakeServer:
 
     def _render_error(self, error: Error) -> HttpResponse:
         raise NotImplementedError
+
+    def _offered_tools(self, request: RecordedRequest) -> list[tuple[str, Mapping[str, Any]]]:
+        """The (name, input schema) of each tool the request offers the model (not server-side tools)."""
+        return []
+
+    def _invalid_call(self, name: str, schema: Mapping[str, Any], rng: random.Random) -> ToolCall:
+        """A call to an offered tool whose arguments do not fit its schema."""
+        return ToolCall(name, wrong_types(schema), id=self._fault_call_id())
+
+    def _fault_call_id(self) -> str:
+        return f"{self.tool_id_prefix}{FAULT_ID_MARK}{self._next_id():06d}"
 
     def _next_id(self) -> int:
         return next(self._ids)
@@ -604,6 +627,12 @@ class FakeServer:
         return self._materialise(request, scripted)
 
     def _next_scripted(self, request: RecordedRequest) -> Scripted:
+        plan = self.faults
+        if plan is not None:
+            tools = self._offered_tools(request)
+            drawn = plan.draw(request, offers_tools=bool(tools))
+            if drawn is not None:
+                return self._injected_fault(drawn[0], drawn[1], plan, tools)
         with self._lock:
             if self._fault_rate > 0.0 and self._rng.random() < self._fault_rate:
                 return self._fault
@@ -615,6 +644,30 @@ class FakeServer:
             if chosen is not None:
                 return chosen
         return default
+
+    def _injected_fault(
+        self, kind: str, rng: random.Random, plan: FaultPlan, tools: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> Scripted:
+        if kind == "rate_limit":
+            return Error(429, headers={"retry-after": plan.retry_after})
+        if kind == "overloaded":
+            return Error(self.overloaded_status)
+        if kind == "server_error":
+            return Error(500)
+        if kind == "timeout":
+            return Delay(plan.timeout_s, Disconnect())
+        if kind == "disconnect":
+            return Disconnect()
+        if kind == "malformed":
+            return Raw(self.malformed_body)
+        if kind == "cut_off":
+            return Reply(text=CUT_OFF_TEXT, stop_reason=self.cut_off_stop_reason)
+        if kind == "unknown_tool":
+            return Reply(tool_calls=(ToolCall(UNKNOWN_TOOL, {"command": "ls"}, id=self._fault_call_id()),))
+        if kind == "invalid_arguments":
+            name, schema = rng.choice(list(tools))
+            return Reply(tool_calls=(self._invalid_call(name, schema, rng),))
+        raise ValueError(f"unknown fault kind {kind!r}")
 
     def _materialise(self, request: RecordedRequest, scripted: Scripted) -> HttpResponse | Disconnect:
         if isinstance(scripted, Reply):

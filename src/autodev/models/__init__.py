@@ -24,12 +24,14 @@ class ToolCall:
 
     `input_error` is set when the provider sent arguments that are not a JSON object (OpenAI-style
     APIs send them as a string that may be invalid): the tool is not run and the model is told.
+    `raw_arguments` is that string as the model wrote it, so the conversation can echo it verbatim.
     """
 
     id: str
     name: str
     input: Mapping[str, Any]
     input_error: str | None = None
+    raw_arguments: str | None = None
     kind: Literal["tool_call"] = "tool_call"
 
 

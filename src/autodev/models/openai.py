@@ -1,7 +1,8 @@
 """OpenAI Chat Completions through the official `openai` SDK — also Ollama, vLLM, llama.cpp, LM Studio.
 
 Quirks handled here rather than in callers: tool arguments arrive as a JSON *string* that may be
-invalid (the call is returned with `input_error`, so the model is told and can retry); usage counts
+invalid (the call is returned with `input_error`, so the model is told and can retry; the string goes
+back in the conversation as the model wrote it, see `_arguments`); usage counts
 cached tokens inside `prompt_tokens` (normalised so `input_tokens` excludes them, as in Anthropic's
 convention); some local servers report no usage at all (counted offline and marked estimated).
 """
@@ -33,11 +34,11 @@ except ImportError:  # pragma: no cover - the SDK is a dependency; this guards b
 LOCAL_KEY = "not-needed"  # local servers ignore the key, but the SDK insists on one
 
 
-def _messages(request: ModelRequest) -> list[dict[str, Any]]:
+def _messages(request: ModelRequest, official_api: bool) -> list[dict[str, Any]]:
     system = "\n\n".join(part for part in (request.context, request.system) if part)
     out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for message in request.messages:
-        out.extend(_user(message) if message.role == "user" else _assistant(message))
+        out.extend(_user(message) if message.role == "user" else _assistant(message, official_api))
     return out
 
 
@@ -53,19 +54,39 @@ def _user(message: Message) -> list[dict[str, Any]]:
     return out
 
 
-def _assistant(message: Message) -> list[dict[str, Any]]:
+def _assistant(message: Message, official_api: bool) -> list[dict[str, Any]]:
     calls = [p for p in message.parts if isinstance(p, ToolCall)]
     entry: dict[str, Any] = {"role": "assistant", "content": message.text or None}
     if calls:
         entry["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(dict(c.input))}}
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _arguments(c, official_api)}}
             for c in calls
         ]
     return [entry]
 
 
+def _arguments(call: ToolCall, official_api: bool) -> str:
+    """The arguments string the model sent, verbatim: what it said, and the same bytes for prefix caching.
+
+    Except to a local server when the string is not JSON: llama.cpp's server parses the arguments in the
+    history and answers 500 when one does not parse (ggml-org/llama.cpp#25510), on every later request, so
+    retrying could not help. There the parsed input stands in; the tool's error result quotes the original."""
+    raw = call.raw_arguments
+    if raw is not None and (official_api or _is_json(raw)):
+        return raw
+    return json.dumps(dict(call.input))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def build_params(request: ModelRequest, model: str, *, official_api: bool) -> dict[str, Any]:
-    params: dict[str, Any] = {"model": model, "messages": _messages(request)}
+    params: dict[str, Any] = {"model": model, "messages": _messages(request, official_api)}
     # OpenAI's own API wants max_completion_tokens (reasoning models reject max_tokens); local servers
     # know max_tokens.
     params["max_completion_tokens" if official_api else "max_tokens"] = request.max_tokens
@@ -129,7 +150,9 @@ class OpenAIModel:
             if function is None:
                 continue
             arguments, problem = parse_arguments(function.arguments)
-            calls.append(ToolCall(raw.id, function.name, arguments, input_error=problem))
+            calls.append(
+                ToolCall(raw.id, function.name, arguments, input_error=problem, raw_arguments=function.arguments)
+            )
         finish = choice.finish_reason or "stop"
         if finish == "content_filter":
             raise ModelError(f"the provider's content filter stopped the reply ({self.model_id})")
