@@ -98,21 +98,15 @@ def load_stopped_run(run_id: str, repo_path: Path) -> RunState:
     return state
 
 
-def resume_run(
-    run_id: str,
-    repo: Path,
-    reporter: Reporter = silent,
-    provider: ModelProvider | None = None,
-) -> RunResult:
-    """Go on with a stopped run (killed, interrupted or failed) from its newest checkpoint.
+def resume_plan(run_id: str, repo: Path, web_search: bool | None = None) -> tuple[RunPlan, RunState]:
+    """The plan of a stopped run, prepared again from its saved request and command-line options.
 
-    The plan is prepared again from the saved request and command-line options, against the current
-    configuration files and environment (where the API keys live), but from the run's own base commit.
+    It uses the current configuration files and environment (where the API keys live), but the
+    run's own base commit, and refuses a pipeline that no longer matches the run's agents.
     """
     state = load_stopped_run(run_id, repo)
     cli, selection = overrides_from_options(state.options)
-    web = provider.web_search if provider is not None else None
-    plan = prepare(state.request, Path(state.repo), cli, selection=selection, web_search=web)
+    plan = prepare(state.request, Path(state.repo), cli, selection=selection, web_search=web_search)
     plan = dataclasses.replace(plan, base_commit=state.base_commit)
     if set(plan.pipeline.names) != set(state.agents):
         raise UserError(
@@ -120,10 +114,26 @@ def resume_run(
             f"now {', '.join(plan.pipeline.names)}",
             hint="restore the [pipeline] configuration the run started with, or start a new run",
         )
-    provider = provider or build_provider(plan.settings)
+    return plan, state
+
+
+def skip_replayed(provider: ModelProvider, state: RunState) -> None:
+    """A scripted model replays by position: skip what the stopped run's agents already got."""
     scripted = provider.inner if isinstance(provider, ResilientProvider) else provider
-    if isinstance(scripted, ScriptedProvider):  # a script replays by position: skip what already happened
+    if isinstance(scripted, ScriptedProvider):
         scripted.queue.skip_runs({name: agent.ended_runs for name, agent in state.agents.items()})
+
+
+def resume_run(
+    run_id: str,
+    repo: Path,
+    reporter: Reporter = silent,
+    provider: ModelProvider | None = None,
+) -> RunResult:
+    """Go on with a stopped run (killed, interrupted or failed) from its newest checkpoint."""
+    plan, state = resume_plan(run_id, repo, provider.web_search if provider is not None else None)
+    provider = provider or build_provider(plan.settings)
+    skip_replayed(provider, state)
     orchestrator, state = execute(plan, provider, reporter, resume=state)
     return RunResult(state, orchestrator.paths.run_dir)
 

@@ -98,8 +98,11 @@ class Orchestrator:
         run_id: str | None = None,
         use_worktree: bool = True,
         resume: RunState | None = None,
+        close_provider: bool = True,
     ) -> None:
-        """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch)."""
+        """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch).
+        `close_provider=False`: the provider is shared with other runs (a batch), which close it."""
+        self.close_provider = close_provider
         self.plan = plan
         if plan.settings.otel:
             otel.enable_tracing()  # before anything is written: a missing package is a usage error
@@ -200,8 +203,9 @@ class Orchestrator:
             self._finish()
             raise
         finally:
-            with anyio.CancelScope(shield=True):
-                await self.provider.aclose()
+            if self.close_provider:
+                with anyio.CancelScope(shield=True):
+                    await self.provider.aclose()
         self._finish()
         self.report(RunEvent("run_finished", detail=state.status, data={"error": state.error}))
         return state
