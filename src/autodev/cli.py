@@ -14,6 +14,7 @@ import click
 from rich.markup import escape as esc
 
 from autodev import __version__
+from autodev.cli_batch import batch, status
 from autodev.cli_bench import bench
 from autodev.cli_common import (
     err,
@@ -409,6 +410,8 @@ def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
 
 
 cli.add_command(report)
+cli.add_command(batch)
+cli.add_command(status)
 cli.add_command(eval_group)
 cli.add_command(bench)
 
