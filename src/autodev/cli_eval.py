@@ -297,6 +297,9 @@ def _print_summary(summary: Mapping[str, Any]) -> None:
     if summary["agents"]:
         out.print(f"\n{'agent':<18} {'runs':>5} {'time s':>8} {'in':>10} {'out':>9} {'cost':>9}")
         for name, row in summary["agents"].items():
+            if not row["runs"]:
+                out.print(f"[dim]{name:<18} {0:>5}  skipped in every run[/]")
+                continue
             out.print(
                 f"{name:<18} {row['runs']:>5} {row['duration_s']:>8.1f} {row['input_tokens']:>10,} "
                 f"{row['output_tokens']:>9,} {money(row['cost_usd']):>9}"

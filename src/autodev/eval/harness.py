@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -184,6 +185,14 @@ def _agent_figures(passes: Sequence[Pass]) -> dict[str, dict[str, Any]]:
     return dict(sorted(merged.items()))
 
 
+def _grade(task: Task, patch: bytes, scratch: Path) -> Grade:
+    """Grade, turning a failure of the grading machinery itself (git, the file system) into a failed grade."""
+    try:
+        return grade(task, patch, scratch)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Grade(False, 0, None, note=f"grading could not run: {describe_exception(exc)}")
+
+
 def _archive(out: Path, task: Task, trial: int, passes: Sequence[Pass], patch: bytes) -> None:
     """Keep each run's state, metrics and sessions, and the graded diff, beside the result."""
     runs = out / task.name / f"{trial}.runs"
@@ -216,7 +225,7 @@ def run_task(
             one = _run_pass(task, repo, request, opts, make_provider, retry=attempt > 1)
             head = one.commit or head
             patch = diff_bytes(repo, base, head)
-            graded = grade(task, patch, scratch / f"grade-{attempt}")
+            graded = _grade(task, patch, scratch / f"grade-{attempt}")
             tries.append((one, graded))
             if graded.passed or attempt == opts.tries:
                 break
