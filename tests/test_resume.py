@@ -164,6 +164,12 @@ def test_ctrl_c_stops_cleanly_saves_state_and_resume_goes_on(make_repo: Any, ref
     resumed = resume_run(run_dir.name, repo, provider=ScriptedProvider(script))
     assert resumed.state.status == "done", resumed.state.error
     assert end_state(repo, run_dir.name) == reference
+    # the cut-off run's call is on record: reports count it as the implementer's `interrupted` run
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    cut_off = [r for r in records if r["kind"] == "agent" and r["status"] == "interrupted"]
+    calls = [r for r in records if r["kind"] == "call" and r["agent"] == "implementer"]
+    assert [(r["agent"], r["turns"]) for r in cut_off] == [("implementer", 1)]
+    assert cut_off[0]["input_tokens"] == calls[2]["input_tokens"]
 
 
 def test_resume_brings_back_a_cleaned_worktree_and_clean_keeps_unfinished_work(

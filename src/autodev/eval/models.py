@@ -10,13 +10,12 @@ however often the pipeline re-runs an agent; the tests build their saboteurs on 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from autodev.models import Model, ModelRequest, ModelResponse, ToolCall, Usage
-from autodev.models.resilience import request_tokens
+from autodev.models import Model, ModelRequest, ModelResponse, ToolCall
+from autodev.models.scripted import estimated_usage
 
 IMPLEMENTER = "implementer"
 VERDICT_AGENTS = frozenset({"reviewer", "security-auditor"})
@@ -49,8 +48,7 @@ class PolicyModel:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         reply = self.respond(request)
         calls = tuple(ToolCall(id=f"call_{next(self._ids):04d}", name=n, input=dict(i)) for n, i in reply.tool_calls)
-        out_chars = len(reply.text) + sum(len(json.dumps(dict(i))) for _, i in reply.tool_calls)
-        usage = Usage(input_tokens=max(1, request_tokens(request)), output_tokens=max(1, (out_chars + 3) // 4))
+        usage = estimated_usage(request, reply.text, [i for _, i in reply.tool_calls])
         return ModelResponse(
             text=reply.text,
             tool_calls=calls,

@@ -118,6 +118,12 @@ class ScriptQueue:
         return f"call_{self._counter:04d}"
 
 
+def estimated_usage(request: ModelRequest, text: str, tool_inputs: list[Mapping[str, Any]]) -> Usage:
+    """Usage for a model that reports none: about four characters per token, never zero."""
+    out_chars = len(text) + sum(len(json.dumps(dict(i))) for i in tool_inputs)
+    return Usage(input_tokens=max(1, request_tokens(request)), output_tokens=max(1, (out_chars + 3) // 4))
+
+
 @dataclass
 class ScriptedModel:
     """A `Model` that answers from a script queue. Behaves like a provider: reports usage and model."""
@@ -137,11 +143,7 @@ class ScriptedModel:
         if reply.usage is not None:
             usage = Usage(**reply.usage.model_dump())
         else:
-            out_chars = len(reply.text) + sum(len(json.dumps(c.input)) for c in reply.tool_calls)
-            usage = Usage(
-                input_tokens=max(1, request_tokens(request)),
-                output_tokens=max(1, (out_chars + 3) // 4),
-            )
+            usage = estimated_usage(request, reply.text, [c.input for c in reply.tool_calls])
         return ModelResponse(
             text=reply.text,
             tool_calls=calls,

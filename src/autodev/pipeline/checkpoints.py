@@ -10,8 +10,10 @@ before the resumed run restarts that agent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autodev import gitops
 from autodev.locks import repo_lock
@@ -56,3 +58,22 @@ def reopen(state: RunState, run_dir: Path, *, use_worktree: bool) -> Reopened:
     state.status, state.error = "running", None
     state.resumes += 1
     return done
+
+
+def cut_off_calls(records: list[dict[str, Any]], agents: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """The call records of each agent's run that was cut off: those after its last agent record.
+
+    They were paid for, so a resumed run accounts for them (an agent record with status `interrupted`)
+    instead of letting reports and the run's cost forget them.
+    """
+    wanted = set(agents)
+    pending: dict[str, list[dict[str, Any]]] = {name: [] for name in wanted}
+    for record in records:
+        name = record.get("agent")
+        if name not in wanted:
+            continue
+        if record.get("kind") == "agent":
+            pending[name] = []
+        elif record.get("kind") == "call":
+            pending[name].append(record)
+    return {name: calls for name, calls in pending.items() if calls}

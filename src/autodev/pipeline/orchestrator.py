@@ -26,9 +26,9 @@ from autodev.context.counting import count_tokens
 from autodev.context.handoffs import fit_handoffs
 from autodev.context.retrieval import build_context
 from autodev.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
-from autodev.models import ModelProvider
+from autodev.models import ModelProvider, Usage
 from autodev.pipeline import prompts
-from autodev.pipeline.checkpoints import checkpoint_message, reopen
+from autodev.pipeline.checkpoints import checkpoint_message, cut_off_calls, reopen
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
 from autodev.pipeline.scheduler import run_graph
@@ -38,6 +38,7 @@ from autodev.pipeline.verdicts import parse_verdict
 from autodev.pricing import Pricer, load_price_table
 from autodev.profiler import otel
 from autodev.profiler.metrics import MetricsSink, agent_record, iso, utc_now
+from autodev.profiler.report import read_records
 from autodev.profiler.timer import PerformanceTimer, register_sink, unregister_sink
 from autodev.providers import wrap
 from autodev.runtime import AgentInputs, AgentOutcome, run_agent
@@ -176,6 +177,7 @@ class Orchestrator:
             done = reopen(state, self.paths.run_dir, use_worktree=self.use_worktree)
             if done.saved_patch is not None:
                 self._warn(f"unfinished work of the interrupted agent(s) was saved to {done.saved_patch}")
+            self._account_cut_off_runs(done.restarted)
             self.store.save()
             return
         with repo_lock(gitops.common_dir(self.plan.repo)):
@@ -183,6 +185,34 @@ class Orchestrator:
             if self.use_worktree:
                 gitops.add_worktree(self.plan.repo, self.paths.worktree, state.branch, self.plan.base_commit)
         self.store.save()
+
+    def _account_cut_off_runs(self, restarted: list[str]) -> None:
+        """Calls an interrupted agent made were paid for: record them as its `interrupted` run."""
+        state = self.store.state
+        for name, calls in cut_off_calls(read_records(self.paths.metrics_file), restarted).items():
+            usage = Usage(
+                input_tokens=sum(int(c.get("input_tokens") or 0) for c in calls),
+                output_tokens=sum(int(c.get("output_tokens") or 0) for c in calls),
+                cache_read_tokens=sum(int(c.get("cache_read_tokens") or 0) for c in calls),
+                cache_write_tokens=sum(int(c.get("cache_write_tokens") or 0) for c in calls),
+            )
+            costs = [c.get("cost_usd") for c in calls]
+            cost = None if any(c is None for c in costs) else sum(float(c or 0.0) for c in costs)
+            state.cost_usd = None if state.cost_usd is None or cost is None else state.cost_usd + cost
+            agent = state.agents[name]
+            self.metrics.write(
+                agent_record(
+                    run_id=self.run_id,
+                    agent=name,
+                    tier=agent.tier or "",
+                    model=agent.model,
+                    provider=self.provider.name,
+                    status="interrupted",
+                    turns=len(calls),
+                    usage=usage,
+                    cost_usd=cost,
+                )
+            )
 
     async def run(self) -> RunState:
         state = self.store.state
