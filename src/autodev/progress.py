@@ -33,6 +33,9 @@ class ProgressPrinter:
         data = event.data
         if event.kind == "run_started":
             self.console.print(f"[bold]run {event.detail}[/] in {esc(str(data.get('worktree')))}")
+            done = [name for name, info in data.get("agents", {}).items() if info.get("status") == "done"]
+            if data.get("resumed"):
+                self.console.print(f"  resumed; already done: {', '.join(done) or 'none'}")
         elif event.kind == "agent_started":
             again = f" (run {data['run']})" if data.get("run", 1) > 1 else ""
             self.console.print(f"  [cyan]▶[/] {agent} {data.get('tier', ''):<8} {esc(event.detail)}{again}")
@@ -104,6 +107,8 @@ class LiveProgress:
             self.title = f"run {event.detail}"
             for name, info in data.get("agents", {}).items():
                 self.rows[name] = _Row(str(info.get("tier") or ""), str(info.get("model") or ""))
+                if info.get("status") in ("done", "skipped"):  # a resumed run: finished before it stopped
+                    self.rows[name].status = str(info["status"])
         elif event.kind in ("gate", "note"):  # a note may name an agent (a remediation cycle): show it all the same
             self.notes.append(f"{'tests ' if event.kind == 'gate' else ''}{event.detail}")
         elif row is None:

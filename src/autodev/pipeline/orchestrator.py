@@ -216,7 +216,10 @@ class Orchestrator:
 
     async def run(self) -> RunState:
         state = self.store.state
-        agents = {name: {"tier": agent.tier, "model": agent.model} for name, agent in state.agents.items()}
+        agents = {
+            name: {"tier": agent.tier, "model": agent.model, "status": agent.status}
+            for name, agent in state.agents.items()
+        }
         data = {"worktree": state.worktree, "agents": agents, "resumed": self.resuming}
         self.report(RunEvent("run_started", detail=self.run_id, data=data))
         try:
