@@ -48,7 +48,9 @@ def make_demo_repo(parent: Path | None = None) -> Path:
 
 def run_demo(reporter: Reporter = silent, parent: Path | None = None, max_parallel: int | None = None) -> RunResult:
     repo = make_demo_repo(parent)
-    provider = ScriptedProvider.from_file(demo_dir() / "script.yaml")
-    # Serve the tiers under Claude model ids so the scripted usage is priced at real list prices.
-    cli = CliOverrides(provider="scripted", max_parallel=max_parallel, models=DEMO_TIER_MODELS)
+    script = demo_dir() / "script.yaml"
+    provider = ScriptedProvider.from_file(script)
+    # Serve the tiers under Claude model ids so the scripted usage is priced at real list prices;
+    # the script is named in the run's options so `autodev resume` can replay the rest of it.
+    cli = CliOverrides(provider="scripted", max_parallel=max_parallel, models=DEMO_TIER_MODELS, script=str(script))
     return run_feature(DEMO_REQUEST, repo, cli, reporter, provider=provider)
