@@ -83,7 +83,16 @@ class Script(BaseModel):
         try:
             data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
             return cls.model_validate(data)
-        except (yaml.YAMLError, json.JSONDecodeError, ValidationError) as exc:
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].lower()
+            raise UserError(
+                f"{path}: not a valid model script: {where}: {problem}{more}",
+                hint="a script is {version: 1, agents: {AGENT: [{text, tool_calls, usage, delay, error}, ...]}}",
+            ) from exc
+        except (yaml.YAMLError, json.JSONDecodeError) as exc:
             raise UserError(f"{path}: not a valid model script: {exc}") from exc
 
 
