@@ -29,6 +29,7 @@ from autodev.cli_common import (
 )
 from autodev.cli_eval import eval_group
 from autodev.cli_report import report
+from autodev.cli_temporal import worker
 from autodev.config import load_settings, resolve_model
 from autodev.errors import AutodevError, UserError
 from autodev.pipeline.plan import RunPlan, prepare
@@ -414,6 +415,7 @@ cli.add_command(batch)
 cli.add_command(status)
 cli.add_command(eval_group)
 cli.add_command(bench)
+cli.add_command(worker)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:

@@ -200,3 +200,31 @@ def bench_profiler(as_json: bool, iterations: int) -> None:
         f"PerformanceTimer overhead: {result['overhead_us_per_use']:.1f} µs per use over {result['iterations']:,} "
         f"uses ({result['records_written']:,} records written); target < {result['target_us']:.0f} µs: {verdict}"
     )
+
+
+@bench.command("batch")
+@json_option
+@click.option("--features", type=click.IntRange(min=1), default=4, show_default=True, help="Features per batch.")
+@click.option(
+    "--activities", type=click.IntRange(min=1), default=2, show_default=True, help="Agent runs at once per worker."
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="Multiply every simulated model time by this (1 = the observed timings).",
+)
+def bench_batch(as_json: bool, features: int, activities: int, time_scale: float) -> None:
+    """Batch throughput on Temporal with 1 and 2 workers, and a cluster-wide rate limit holding (needs the extra)."""
+    from autodev.batch.temporal import require_temporal
+
+    require_temporal()
+    from autodev.bench.batch import batch_benchmark, render
+
+    result = batch_benchmark(features, activities, time_scale)
+    if as_json:
+        print_json(result)
+        return
+    for line in render(result):
+        out.print(line, highlight=False, markup=False)

@@ -92,6 +92,24 @@ class AgentOverride(BaseModel):
         return tier
 
 
+class TemporalConfig(BaseModel):
+    """`[temporal]`: where batch runs go with `--engine temporal` and what every worker shares.
+
+    Only `autodev batch --engine temporal`, `autodev status` and `autodev worker` read it; the extra
+    `autonomous-dev[temporal]` brings the SDK. Rates here hold for all workers together.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    address: str | None = None  # host:port of the Temporal frontend (default localhost:7233)
+    namespace: str | None = None  # default "default"
+    task_queue: str | None = None  # default "autodev"
+    remote: str | None = None  # git URL or path every worker can reach (default: the repository itself)
+    requests_per_minute: int | None = Field(default=None, ge=1)  # model requests, all workers together
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    burst: int | None = Field(default=None, ge=1)  # requests let through at once (default: a minute's worth)
+    heartbeat_timeout_s: float | None = Field(default=None, gt=0)  # a silent worker counts as dead after this
+
+
 class FileConfig(BaseModel):
     """What a config file may say. Unknown keys are errors: a typo should not be silently ignored."""
 
@@ -121,6 +139,7 @@ class FileConfig(BaseModel):
     write_scopes: dict[str, list[str]] = Field(default_factory=dict)
     otel: bool | None = None  # OpenTelemetry spans (needs the `otel` extra)
     selection: SelectionConfig | None = None  # [selection]: skip policy per change type (autodev.selection.policy)
+    temporal: TemporalConfig | None = None  # [temporal]: batch runs on Temporal (autodev.batch.temporal)
 
     @field_validator("bash_allow")
     @classmethod
@@ -194,6 +213,7 @@ class Settings:
     )
     otel: bool | None = None
     selection: SelectionConfig | None = None
+    temporal: TemporalConfig | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
     def require_provider(self) -> str:
@@ -309,6 +329,7 @@ def load_settings(
         "bash_timeout_s",
         "otel",
         "selection",
+        "temporal",
     ):
         layer(key, getattr(file_cfg, key), src)
     for agent, patterns in file_cfg.write_scopes.items():

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from autodev.context.tokens import estimate_tokens
 
 ENCODING = "o200k_base"
+CHUNK_CHARS = 500_000  # counted a piece at a time: bpe-openai refuses 1,000,000 characters at once
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -48,7 +49,18 @@ def count_tokens(text: str) -> int:
     encode = _encode if _loaded else _load()
     if encode is None:
         return estimate_tokens(text)
-    return len(encode(text))
+    if len(text) < CHUNK_CHARS:
+        return len(encode(text))
+    total, start = 0, 0
+    while start < len(text):  # the tokenizer refuses a piece of a million characters or more
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):  # cut after a line break, else before a space: where no token straddles the cut
+            line = text.rfind("\n", start + CHUNK_CHARS // 2, end)
+            space = text.rfind(" ", start + CHUNK_CHARS // 2, end)
+            end = line + 1 if line != -1 else space if space != -1 else end
+        total += len(encode(text[start:end]))
+        start = end
+    return total
 
 
 def exact() -> bool:

@@ -27,7 +27,7 @@ from autodev.context.handoffs import fit_handoffs
 from autodev.context.retrieval import build_context
 from autodev.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
 from autodev.models import ModelProvider, Usage
-from autodev.pipeline import prompts
+from autodev.pipeline import prompts, steps
 from autodev.pipeline.checkpoints import checkpoint_message, cut_off_calls, reopen
 from autodev.pipeline.events import Reporter, RunEvent, silent
 from autodev.pipeline.plan import RunPlan
@@ -100,6 +100,7 @@ class Orchestrator:
         use_worktree: bool = True,
         resume: RunState | None = None,
         close_provider: bool = True,
+        paths: RunPaths | None = None,
     ) -> None:
         """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch).
         `close_provider=False`: the provider is shared with other runs (a batch), which close it."""
@@ -110,7 +111,7 @@ class Orchestrator:
         self.provider = wrap(provider, plan.settings)
         self.report = reporter
         self.run_id = resume.run_id if resume is not None else run_id or new_run_id()
-        self.paths = RunPaths.for_run(plan.repo, self.run_id)
+        self.paths = paths or RunPaths.for_run(plan.repo, self.run_id)  # given: a step of a run driven elsewhere
         self.use_worktree = use_worktree
         self.resuming = resume is not None
         self.tools = builtin_tools(plan.settings)
@@ -354,25 +355,16 @@ class Orchestrator:
                     self._advance("finish", cycle)
                     continue
                 target = pipeline.remediation_target
-                if target is None or cycle == self.plan.settings.max_remediation_cycles:
-                    who = ", ".join(requests)
-                    raise RunFailed(f"{who} still requested changes after {cycle} remediation cycle(s)")
-                notes = "\n\n".join(f"## Findings from {agent}\n\n{text}" for agent, text in requests.items())
-                self.report(
-                    RunEvent(
-                        "note", target, f"remediation cycle {cycle + 1}: changes requested by {', '.join(requests)}"
-                    )
-                )
-                self._advance("remediate", cycle, notes=notes, rerun=(target,))
+                if steps.after_validation(requests, cycle, self.plan.settings.max_remediation_cycles, target) == "fail":
+                    raise RunFailed(steps.still_requesting(requests, cycle))
+                assert target is not None
+                self.report(RunEvent("note", target, steps.remediation_note(requests, cycle)))
+                self._advance("remediate", cycle, notes=steps.findings_notes(requests), rerun=(target,))
             elif step == "remediate":
                 target = pipeline.remediation_target
                 assert target is not None, "only a pipeline with a remediation target gets here"
                 if self.store.agent(target).status != "done":
-                    await self._rerun(
-                        target,
-                        "Reviewers requested changes. Address every finding below, then give "
-                        "your handoff with an `## Addressed` section.\n\n" + str(progress.get("notes", "")),
-                    )
+                    await self._rerun(target, steps.remediation_task(str(progress.get("notes", ""))))
                 self._advance("gate", cycle + 1)
             else:
                 return
@@ -385,23 +377,20 @@ class Orchestrator:
         return self._change_requests(names)
 
     def _change_requests(self, names: tuple[str, ...]) -> dict[str, str]:
-        requests: dict[str, str] = {}
-        strikes = self.store.state.strikes
-        for name in names:
-            agent = self.store.agent(name)
-            if name not in self.plan.pipeline.verdict_agents or agent.status != "done":
-                continue
-            verdict = parse_verdict(agent.handoff or "")
-            if verdict.decision == "REQUEST_CHANGES":
-                requests[name] = verdict.findings
-            elif verdict.decision is None:
-                strikes[name] = strikes.get(name, 0) + 1
-                if strikes[name] > 1:
-                    agent.status, agent.error = "failed", "no VERDICT line in its final message, twice"
-                    self.store.save()
-                    raise RunFailed(f"agent failed: {name}: {agent.error}")
-                requests[name] = "(No VERDICT line; counted as REQUEST_CHANGES.)\n\n" + verdict.findings
-        return requests
+        state = self.store.state
+        handoffs = {
+            name: state.agents[name].handoff or ""
+            for name in names
+            if name in self.plan.pipeline.verdict_agents and self.store.agent(name).status == "done"
+        }
+        verdicts = steps.judge({name: parse_verdict(text).decision for name, text in handoffs.items()}, state.strikes)
+        state.strikes = verdicts.strikes
+        if verdicts.failed is not None:
+            agent = self.store.agent(verdicts.failed)
+            agent.status, agent.error = "failed", steps.MISSING_VERDICT_TWICE
+            self.store.save()
+            raise RunFailed(f"agent failed: {verdicts.failed}: {agent.error}")
+        return {name: steps.findings(handoffs[name]) for name in verdicts.requesting}
 
     async def _rerun(self, name: str, notes: str) -> None:
         if not await self._run_named(name, notes):
@@ -435,52 +424,59 @@ class Orchestrator:
 
     async def _test_gate(self) -> None:
         gate_agent = self.plan.pipeline.gate_after
-        if gate_agent is None or not self.use_worktree:
-            return
-        state = self.store.state
-        if not self._recheck_diff(gate_agent):
-            return
-        if self.plan.test_command is None:
-            state.gate.update(status="skipped", reason="no test command: none configured and no tests found")
-            self.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
-            self.store.save()
+        if gate_agent is None or not self.gate_due():
             return
         retries = self.plan.settings.max_test_retries
         for attempt in range(retries + 1):
-            outcome = await self._run_tests_once()
-            state.gate.update(
-                status="passed" if outcome.passed else "failed",
-                runs=state.gate.get("runs", 0) + 1,
-                exit_code=outcome.exit_code,
-                command=list(outcome.command),
-                duration_s=round(outcome.duration_s, 3),
-            )
-            report = outcome.report
-            if report is not None:
-                state.gate["tests"] = {
-                    "runner": report.runner, "passed": report.passed, "failed": report.failed,
-                    "errors": report.errors, "skipped": report.skipped, "total": report.total,
-                    "failing": [failure.name for failure in report.failures[:20]],
-                }  # fmt: skip
-            self.store.save()
-            self.report(
-                RunEvent(
-                    "gate",
-                    detail="passed" if outcome.passed else "failed",
-                    data={"duration_s": outcome.duration_s, "attempt": attempt + 1},
-                )
-            )
+            outcome = await self.gate_once(attempt)
             if outcome.passed:
                 return
             if attempt == retries:
-                raise RunFailed(
-                    f"tests still fail after {retries} fix attempt(s) by {gate_agent}:\n" + outcome.summary(1500)
-                )
-            await self._rerun(
-                gate_agent,
-                "The project's tests fail with your change. Fix the code so they pass; "
-                "do not delete or weaken tests.\n\n" + outcome.summary(),
+                raise RunFailed(steps.gate_exhausted(retries, gate_agent, outcome.summary(1500)))
+            await self._rerun(gate_agent, steps.gate_fix_task(outcome.summary()))
+
+    def gate_due(self) -> bool:
+        """Whether the test gate runs in this gate step: the diff is re-checked first (it may add agents
+        back), and there must be a test command. A skipped gate is recorded with its reason."""
+        gate_agent = self.plan.pipeline.gate_after
+        if gate_agent is None or not self.use_worktree:
+            return False
+        if not self._recheck_diff(gate_agent):
+            return False
+        if self.plan.test_command is None:
+            self.store.state.gate.update(status="skipped", reason="no test command: none configured and no tests found")
+            self.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
+            self.store.save()
+            return False
+        return True
+
+    async def gate_once(self, attempt: int) -> TestOutcome:
+        """One run of the project's tests in the worktree, recorded in state.json's `gate`."""
+        state = self.store.state
+        outcome = await self._run_tests_once()
+        state.gate.update(
+            status="passed" if outcome.passed else "failed",
+            runs=state.gate.get("runs", 0) + 1,
+            exit_code=outcome.exit_code,
+            command=list(outcome.command),
+            duration_s=round(outcome.duration_s, 3),
+        )
+        report = outcome.report
+        if report is not None:
+            state.gate["tests"] = {
+                "runner": report.runner, "passed": report.passed, "failed": report.failed,
+                "errors": report.errors, "skipped": report.skipped, "total": report.total,
+                "failing": [failure.name for failure in report.failures[:20]],
+            }  # fmt: skip
+        self.store.save()
+        self.report(
+            RunEvent(
+                "gate",
+                detail="passed" if outcome.passed else "failed",
+                data={"duration_s": outcome.duration_s, "attempt": attempt + 1},
             )
+        )
+        return outcome
 
     async def _run_tests_once(self) -> TestOutcome:
         assert self.plan.test_command is not None
@@ -746,3 +742,38 @@ class Orchestrator:
                 },
             )
         )
+
+    # ----------------------------------------------------------------- one step at a time (batch engines)
+    @classmethod
+    def for_step(
+        cls, plan: RunPlan, provider: ModelProvider, state: RunState, paths: RunPaths, reporter: Reporter = silent
+    ) -> Orchestrator:
+        """An orchestrator for one step of a run that another engine drives (`autodev.batch.temporal`).
+
+        The engine decides the order of steps (with `pipeline.steps`, as `_drive` does); a step runs one
+        agent, the test gate or the finish exactly as a local run does, because it is this code. `state`
+        holds what the step needs (agents' statuses and finished handoffs, strikes, the last test
+        summary); `paths` put the worktree and the run directory where the engine's worker keeps them.
+        Nothing is set up, reopened or locked here: the engine owns the run's lifecycle.
+        """
+        orchestrator = cls(plan, provider, reporter, resume=state, paths=paths)
+        orchestrator.paths.sessions.mkdir(parents=True, exist_ok=True)
+        return orchestrator
+
+    async def run_agent_step(self, name: str, notes: str | None = None) -> bool:
+        """Run one agent as `_drive` would: a validation agent first gets the change under review and its
+        analysers' facts. Its handoff, checkpoint and metrics are recorded as in a local run."""
+        if self.use_worktree and name in self.plan.pipeline.validation_phase():
+            self.review_diff = self._change_for_review()
+            await self._run_analysers((name,))
+        return await self._run_named(name, notes)
+
+    def finish_step(self) -> None:
+        """The run's result: done, its checkpoints squashed into one commit; otherwise the newest checkpoint."""
+        self._commit_result()
+        self.store.save()
+
+    async def close_step(self) -> None:
+        self.metrics.close()
+        with anyio.CancelScope(shield=True):
+            await self.provider.aclose()
