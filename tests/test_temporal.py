@@ -112,7 +112,7 @@ def test_a_batch_of_features_completes_through_autodev_worker(server: str, tmp_p
 
 
 def test_a_killed_worker_is_replaced_and_finished_agents_are_not_rerun(server: str, tmp_path: Path) -> None:
-    slow = [tools(edit_mul(), text="Adding mul.", delay=2.0), final("## Changes\n- Added `mul(a, b)`.")]
+    slow = [tools(edit_mul(), text="Adding mul.", delay=3.0), final("## Changes\n- Added `mul(a, b)`.")]
     repo = temporal_repo(tmp_path, feature_script({"implementer": slow}), temporal="heartbeat_timeout_s = 1.5\n")
     log = tmp_path / "calls.jsonl"
     first = stamped_worker(server, "q-kill", tmp_path / "w1", log)
@@ -187,7 +187,7 @@ def test_one_rate_limit_holds_for_two_workers_together(server: str, tmp_path: Pa
     calls = sorted(stamps(log), key=lambda call: call["t"])
     times = [call["t"] for call in calls]
     by_worker = Counter(call["pid"] for call in calls)
-    assert set(by_worker) == {w.pid for w in workers} and min(by_worker.values()) >= len(calls) // 5
+    assert set(by_worker) == {w.pid for w in workers} and min(by_worker.values()) >= 2
     interval = 60.0 / rpm
     # any window of w seconds holds at most w / interval + 1 calls — from both workers together
     for window in (1.0, 2.0, 3.0):

@@ -3,8 +3,8 @@ git as the transport, settings, errors a user meets, and the size of what travel
 
 from __future__ import annotations
 
-import importlib
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from temporal_support import git
 from autodev.batch.temporal import limits, transport
 from autodev.batch.temporal.messages import AgentTask, Bucket, Notes, RunRef, SlotRequest, TextRef
 from autodev.batch.temporal.settings import resolve_remote, temporal_settings
-from autodev.config import load_settings
+from autodev.config import CliOverrides, load_settings
 from autodev.context.counting import count_tokens
 from autodev.errors import UserError
 from autodev.models.scripted import ScriptedProvider
@@ -165,20 +165,29 @@ def test_a_typo_in_the_temporal_table_is_an_error(make_repo: MakeRepo) -> None:
 
 
 # ----------------------------------------------------------------------------- what a user meets
-def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import autodev.batch.temporal as package
+def test_without_the_extra_the_commands_say_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from autodev.batch.features import Feature
+    from autodev.batch.temporal.client import run_batch_on_temporal, temporal_status
+    from autodev.cli import main
 
-    real = importlib.import_module
-
-    def missing(name: str, *args: object) -> object:
-        if name == "temporalio":
-            raise ImportError("No module named 'temporalio'")
-        return real(name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(package.importlib, "import_module", missing)
-    with pytest.raises(UserError) as caught:
-        package.require_temporal()
-    assert "autonomous-dev[temporal]" in str(caught.value.hint)
+    monkeypatch.setitem(sys.modules, "temporalio", None)  # as if the extra were not installed
+    assert main(["worker"]) == 2
+    assert main(["bench", "batch"]) == 2
+    assert "pip install 'autonomous-dev[temporal]'" in capsys.readouterr().err
+    with pytest.raises(UserError, match="needs the temporalio package"):
+        temporal_status(None, address=None, namespace=None)
+    with pytest.raises(UserError, match="needs the temporalio package"):
+        run_batch_on_temporal(
+            [Feature("f1", "x", tmp_path)],
+            CliOverrides(),
+            address=None,
+            namespace=None,
+            task_queue=None,
+            features_at_once=1,
+            reporter=print,
+        )
 
 
 def test_an_unreachable_server_is_a_usage_error_naming_the_address(
@@ -227,3 +236,10 @@ def test_counting_tokens_of_a_text_over_the_tokenizers_limit() -> None:
     line = "step 1: keep going with the plan\n"
     text = line * 40_000  # 1.3 million characters: the tokenizer refuses that much at once
     assert count_tokens(text) == count_tokens(line * 10_000) * 4
+
+
+def test_the_bench_counts_calls_in_a_window_with_both_ends_included() -> None:
+    from autodev.bench.batch import peak_calls
+
+    assert peak_calls([0.0, 0.5, 1.0, 1.5, 3.0], 1.0) == 3
+    assert peak_calls([0.0, 2.0, 4.0], 1.0) == 1

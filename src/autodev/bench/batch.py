@@ -175,15 +175,15 @@ class Workers:
         self.procs.clear()
 
 
-def peak_rate(times: list[float], span_s: float) -> float:
-    """The most calls in any window of `span_s` seconds, per minute."""
+def peak_calls(times: list[float], span_s: float) -> int:
+    """The most calls in any window of `span_s` seconds (both ends included)."""
     times = sorted(times)
     best, start = 0, 0
     for end, moment in enumerate(times):
         while moment - times[start] > span_s:
             start += 1
         best = max(best, end - start + 1)
-    return best / span_s * 60.0
+    return best
 
 
 def _configure(repo: Path, text: str) -> None:
@@ -296,7 +296,8 @@ def batch_benchmark(features: int = 4, activities: int = 2, time_scale: float = 
         limited.update(
             requests_per_minute=rpm,
             limit_bound_s=(len(times) - 1) * 60.0 / rpm if times else None,
-            peak_rate_per_minute=peak_rate(times, window) if times else None,
+            peak_calls=peak_calls(times, window) if times else None,
+            allowed_calls=int(window * rpm / 60.0) + 1,  # burst 1: one at the window's start, then one per interval
             peak_window_s=window,
             min_gap_s=min(gaps) if gaps else None,
             median_gap_s=statistics.median(gaps) if gaps else None,
@@ -334,8 +335,8 @@ def render(result: dict[str, Any]) -> list[str]:
         f"Rate limit (2 workers, one cluster-wide limit: {rate['requests_per_minute']} requests/min, burst 1)",
         f"  {rate['model_calls']} calls ({'/'.join(map(str, rate['calls_by_worker'].values()))} by worker) "
         f"in {rate['wall_s']:.2f} s; limit-bound {rate['limit_bound_s']:.2f} s for the calls alone",
-        f"  peak rate {rate['peak_rate_per_minute']:.1f}/min over any {rate['peak_window_s']:.1f} s window "
-        f"(limit {rate['requests_per_minute']}); gaps between calls: min {rate['min_gap_s']:.3f} s, "
+        f"  at most {rate['peak_calls']} calls in any {rate['peak_window_s']:.1f} s window, from both workers "
+        f"together (the limit allows {rate['allowed_calls']}); gaps between calls: min {rate['min_gap_s']:.3f} s, "
         f"median {rate['median_gap_s']:.3f} s (interval {rate['interval_s']:.3f} s); all done: {rate['all_done']}",
     ]
     return lines
