@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,6 @@ from autodev.cli_common import (
 from autodev.errors import RunError
 
 ENGINES = click.Choice(["local", "temporal"])
-
-
-def _temporal_client() -> Any:
-    """Imported only when asked for: Temporal is an optional extra."""
-    return importlib.import_module("autodev.batch.temporal.client")
 
 
 def temporal_options(func: Any) -> Any:
@@ -79,7 +73,9 @@ def batch(
     cli = overrides(provider, models, max_parallel, script)
     say = err.print if not as_json else (lambda line: err.print(line))
     if engine == "temporal":
-        results = _temporal_client().run_batch_on_temporal(
+        from autodev.batch.temporal.client import run_batch_on_temporal
+
+        results = run_batch_on_temporal(
             features,
             cli,
             address=address,
@@ -87,6 +83,9 @@ def batch(
             task_queue=task_queue,
             features_at_once=features_at_once,
             reporter=say,
+            selection=selection_flags(full, skip, only),
+            batch_file=batch_file,
+            repo=root,
         )
     else:
         from autodev.batch.local import LocalBatch, run_batch_local
@@ -165,7 +164,9 @@ def status(
 ) -> None:
     """Each run's stage and each agent's state (all recent runs, or RUN_ID)."""
     if engine == "temporal":
-        rows = _temporal_client().temporal_status(run_id, address=address, namespace=namespace)
+        from autodev.batch.temporal.client import temporal_status
+
+        rows = temporal_status(run_id, address=address, namespace=namespace, repo=repo)
     else:
         from autodev import gitops
         from autodev.batch.status import local_status
