@@ -16,35 +16,21 @@ import anyio
 
 from autodev.config import Settings
 from autodev.errors import UserError
-from autodev.models import Model, ModelProvider
+from autodev.models import Model, ModelProvider, ProviderWrapper
 from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy, Sleep
 from autodev.models.scripted import ScriptedProvider
 
 
 @dataclass
-class ResilientProvider:
+class ResilientProvider(ProviderWrapper):
     """Wraps a provider's models in the run's limiter and retry policy (`sleep` waits between attempts)."""
 
-    inner: ModelProvider
     limiter: ProviderLimiter
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Sleep = anyio.sleep
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def web_search(self) -> bool:
-        return self.inner.web_search
-
-    def model(self, model_id: str) -> Model:
-        return RetryingModel(LimitedModel(self.inner.model(model_id), self.limiter), self.policy, self.sleep)
-
-    async def aclose(self) -> None:
-        close = getattr(self.inner, "aclose", None)
-        if close is not None:
-            await close()
+    def wrap(self, model: Model) -> Model:
+        return RetryingModel(LimitedModel(model, self.limiter), self.policy, self.sleep)
 
 
 def _base_provider(settings: Settings, env: Mapping[str, str]) -> ModelProvider:

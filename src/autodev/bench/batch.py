@@ -35,7 +35,7 @@ from typing import Any
 from autodev import gitops
 from autodev.config import CliOverrides, Settings
 from autodev.demo import DEMO_IDENTITY, DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse
+from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ProviderWrapper
 from autodev.models.resilience import request_tokens
 from autodev.models.scripted import Script, ScriptedProvider
 from autodev.models.simulated import SimulatedLatencyProvider
@@ -70,20 +70,11 @@ class StampedModel:
 
 
 @dataclass
-class StampedProvider:
-    inner: ModelProvider
+class StampedProvider(ProviderWrapper):
     log: Path
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def web_search(self) -> bool:
-        return self.inner.web_search
-
-    def model(self, model_id: str) -> Model:
-        return StampedModel(self.inner.model(model_id), self.log)
+    def wrap(self, model: Model) -> Model:
+        return StampedModel(model, self.log)
 
 
 def stamped_factory(time_scale: float | None, log: Path | None) -> Any:

@@ -39,7 +39,7 @@ import anyio
 from autodev import gitops
 from autodev.config import CliOverrides
 from autodev.demo import DEMO_IDENTITY, DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ProviderError
+from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ProviderError, ProviderWrapper
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
 from autodev.models.scripted import Script, ScriptedProvider
 from autodev.models.simulated import AGENT_SECONDS, TIER_SPEEDS, LatencyLog, SimulatedLatencyProvider
@@ -180,20 +180,11 @@ class _Counting:
 
 
 @dataclass
-class _CountingProvider:
-    inner: ModelProvider
+class _CountingProvider(ProviderWrapper):
     counter: _Counter
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def web_search(self) -> bool:
-        return self.inner.web_search
-
-    def model(self, model_id: str) -> Model:
-        return _Counting(self.inner.model(model_id), self.counter)
+    def wrap(self, model: Model) -> Model:
+        return _Counting(model, self.counter)
 
 
 @dataclass

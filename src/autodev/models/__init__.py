@@ -164,6 +164,33 @@ class ModelProvider(Protocol):
     def model(self, model_id: str) -> Model: ...
 
 
+@dataclass
+class ProviderWrapper:
+    """A provider that serves `inner`'s models, each wrapped by `wrap`: the seam for limits, retries,
+    counters and simulated latency, so each of those is only its `wrap` and its own fields."""
+
+    inner: ModelProvider
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def web_search(self) -> bool:
+        return self.inner.web_search
+
+    def model(self, model_id: str) -> Model:
+        return self.wrap(self.inner.model(model_id))
+
+    def wrap(self, model: Model) -> Model:
+        return model
+
+    async def aclose(self) -> None:
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
+
+
 class ModelError(Exception):
     """A request that could not be answered (after whatever retries were made)."""
 

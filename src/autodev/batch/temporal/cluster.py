@@ -11,7 +11,6 @@ with the worker's next request. Per-process concurrency (`max_concurrent_request
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from temporalio.client import Client
@@ -20,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from autodev.batch.temporal.messages import SlotGrant, SlotRequest
 from autodev.batch.temporal.workflows import LIMITER_WORKFLOW, RateLimiterWorkflow, limiter_id
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ProviderError
+from autodev.models import Model, ModelRequest, ModelResponse, ProviderError, ProviderWrapper
 from autodev.models.resilience import request_tokens
 
 ACQUIRE_TRIES = 8
@@ -123,22 +122,8 @@ class ClusterLimitedModel:
 
 
 @dataclass
-class ClusterLimitedProvider:
-    inner: ModelProvider
+class ClusterLimitedProvider(ProviderWrapper):
     limiter: ClusterLimiter
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def web_search(self) -> bool:
-        return self.inner.web_search
-
-    def model(self, model_id: str) -> Model:
-        return ClusterLimitedModel(self.inner.model(model_id), self.limiter)
-
-    async def aclose(self) -> None:
-        close: Any = getattr(self.inner, "aclose", None)
-        if close is not None:
-            await close()
+    def wrap(self, model: Model) -> Model:
+        return ClusterLimitedModel(model, self.limiter)
