@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.markup import escape as esc
 from rich.table import Table
 
@@ -121,9 +122,13 @@ def totals(results: list[FeatureResult]) -> dict[str, Any]:
 
 
 def print_summary(results: list[FeatureResult]) -> None:
-    table = Table(title="batch", show_lines=False)
-    for column in ("feature", "status", "run", "time", "tokens in", "tokens out", "cost", "request"):
-        table.add_column(column, justify="right" if column in ("time", "tokens in", "tokens out", "cost") else "left")
+    table = Table(title="batch", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    wide = out.width >= 120  # the request column only where it fits: ids and figures never wrap
+    for column in ("feature", "status", "run", "time", "in", "out", "cost"):  # in, out: tokens
+        numeric = column in ("time", "in", "out", "cost")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    if wide:
+        table.add_column("request", no_wrap=True, overflow="ellipsis", max_width=out.width - 100)
     for r in results:
         colour = "green" if r.status == "done" else "red"
         table.add_row(
@@ -134,7 +139,7 @@ def print_summary(results: list[FeatureResult]) -> None:
             f"{r.input_tokens:,}",
             f"{r.output_tokens:,}",
             money(r.cost_usd),
-            esc(r.request[:50]),
+            *([esc(r.request)] if wide else []),
         )
     out.print(table)
     t = totals(results)

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -118,8 +119,9 @@ class LocalBatch:
             run_dir = feature.repo / ".autodev" / "runs" / known
             if (run_dir / "state.json").is_file():
                 state = RunState.from_json(load_state(run_dir))
-                if state.status == "done":
-                    return feature_result(feature, state, run_dir, 0.0)
+                if state.status == "done":  # its time is the run's own, from its state
+                    took = datetime.fromisoformat(state.updated_at) - datetime.fromisoformat(state.created_at)
+                    return feature_result(feature, state, run_dir, took.total_seconds())
                 plan, state = resume_plan(known, feature.repo, provider.web_search)
                 skip_replayed(provider, state)
                 orchestrator = Orchestrator(plan, provider, resume=state, close_provider=False)
