@@ -35,7 +35,7 @@ from typing import Any
 from autodev import gitops
 from autodev.config import CliOverrides, Settings
 from autodev.demo import DEMO_IDENTITY, DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ProviderWrapper
+from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ModelWrapper, ProviderWrapper
 from autodev.models.resilience import request_tokens
 from autodev.models.scripted import Script, ScriptedProvider
 from autodev.models.simulated import SimulatedLatencyProvider
@@ -46,19 +46,10 @@ READY = "autodev-bench-worker-ready"
 
 # ----------------------------------------------------------------------------- the workers' side
 @dataclass
-class StampedModel:
+class StampedModel(ModelWrapper):
     """Logs each request as it reaches the model (after every limiter): who, when, from which process."""
 
-    inner: Model
     log: Path
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         line = json.dumps(

@@ -39,7 +39,15 @@ import anyio
 from autodev import gitops
 from autodev.config import CliOverrides
 from autodev.demo import DEMO_IDENTITY, DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ProviderError, ProviderWrapper
+from autodev.models import (
+    Model,
+    ModelProvider,
+    ModelRequest,
+    ModelResponse,
+    ModelWrapper,
+    ProviderError,
+    ProviderWrapper,
+)
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
 from autodev.models.scripted import Script, ScriptedProvider
 from autodev.models.simulated import AGENT_SECONDS, TIER_SPEEDS, LatencyLog, SimulatedLatencyProvider
@@ -155,19 +163,11 @@ class _Counter:
     calls: int = 0
 
 
-class _Counting:
+@dataclass
+class _Counting(ModelWrapper):
     """A model wrapper that counts the 429s the pipelines see."""
 
-    def __init__(self, inner: Model, counter: _Counter) -> None:
-        self.inner, self.counter = inner, counter
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
+    counter: _Counter
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.counter.calls += 1

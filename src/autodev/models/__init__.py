@@ -165,6 +165,22 @@ class ModelProvider(Protocol):
 
 
 @dataclass
+class ModelWrapper:
+    """A model that answers through `inner` (adding a limit, retries, a log...): subclasses define
+    `complete`; the model's identity is always the inner one's."""
+
+    inner: Model
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+
+@dataclass
 class ProviderWrapper:
     """A provider that serves `inner`'s models, each wrapped by `wrap`: the seam for limits, retries,
     counters and simulated latency, so each of those is only its `wrap` and its own fields."""

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field, replace
 import anyio
 
 from autodev.context.tokens import CHARS_PER_TOKEN
-from autodev.models import Model, ModelRequest, ModelResponse, ProviderError, TextPart, ToolCall, ToolResultPart
+from autodev.models import (
+    ModelRequest,
+    ModelResponse,
+    ModelWrapper,
+    ProviderError,
+    TextPart,
+    ToolCall,
+    ToolResultPart,
+)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -39,19 +47,10 @@ class RetryPolicy:
 
 
 @dataclass
-class RetryingModel:
-    inner: Model
+class RetryingModel(ModelWrapper):
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Sleep = anyio.sleep
     rng: random.Random = field(default_factory=random.Random)
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         attempt = 1
@@ -160,21 +159,18 @@ class ProviderLimiter:
             yield
 
 
+def estimated_tokens(request: ModelRequest) -> int:
+    """What a request will count against a tokens-per-minute limit before its usage is known:
+    its size, plus a quarter of the output it may produce."""
+    return request_tokens(request) + request.max_tokens // 4
+
+
 @dataclass
-class LimitedModel:
-    inner: Model
+class LimitedModel(ModelWrapper):
     limiter: ProviderLimiter
 
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        estimated = request_tokens(request) + request.max_tokens // 4
+        estimated = estimated_tokens(request)
         async with self.limiter.slot(estimated):
             try:
                 response = await self.inner.complete(request)

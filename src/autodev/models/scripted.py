@@ -34,10 +34,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from autodev.errors import UserError
 from autodev.models import (
     Message,
-    Model,
     ModelError,
     ModelRequest,
     ModelResponse,
+    ModelWrapper,
     ToolCall,
     Usage,
 )
@@ -186,19 +186,10 @@ __all__ = ["Message", "RecordingModel", "Script", "ScriptedModel", "ScriptedProv
 
 
 @dataclass
-class RecordingModel:
+class RecordingModel(ModelWrapper):
     """Wraps any `Model` and keeps every request it was sent: for tests that check what a model saw."""
 
-    inner: Model
     requests: list[ModelRequest] = field(default_factory=list)
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.requests.append(request)

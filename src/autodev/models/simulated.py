@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse
+from autodev.models import ModelProvider, ModelRequest, ModelResponse, ModelWrapper
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,13 @@ class LatencyLog:
 
 
 @dataclass
-class SimulatedLatencyModel:
-    inner: Model
+class SimulatedLatencyModel(ModelWrapper):
     tier: str
     calls_per_agent: Mapping[str, int]
     time_scale: float = 1.0
     agent_seconds: Mapping[str, float] = field(default_factory=lambda: dict(AGENT_SECONDS))
     speeds: Mapping[str, TierSpeed] = field(default_factory=lambda: dict(TIER_SPEEDS))
     log: LatencyLog = field(default_factory=LatencyLog)
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
 
     def reply_seconds(self, agent: str, scripted_output_tokens: int) -> tuple[float, int]:
         """(unscaled seconds, output tokens) of one reply for `agent`."""

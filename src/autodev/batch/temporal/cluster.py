@@ -19,8 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from autodev.batch.temporal.messages import SlotGrant, SlotRequest
 from autodev.batch.temporal.workflows import LIMITER_WORKFLOW, RateLimiterWorkflow, limiter_id
-from autodev.models import Model, ModelRequest, ModelResponse, ProviderError, ProviderWrapper
-from autodev.models.resilience import request_tokens
+from autodev.models import Model, ModelRequest, ModelResponse, ModelWrapper, ProviderError, ProviderWrapper
+from autodev.models.resilience import estimated_tokens
 
 ACQUIRE_TRIES = 8
 RETRIED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNAVAILABLE)
@@ -96,20 +96,11 @@ class ClusterLimiter:
 
 
 @dataclass
-class ClusterLimitedModel:
-    inner: Model
+class ClusterLimitedModel(ModelWrapper):
     limiter: ClusterLimiter
 
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        estimated = request_tokens(request) + request.max_tokens // 4  # as LimitedModel estimates
+        estimated = estimated_tokens(request)
         await self.limiter.admit(estimated)
         try:
             response = await self.inner.complete(request)
