@@ -22,8 +22,13 @@ class GitError(RunError):
     pass
 
 
+def git_env() -> dict[str, str]:
+    """Never prompt for credentials (a run has no terminal), and messages in one language to parse."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+
 def git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = git_env()
     try:
         result = subprocess.run(
             ["git", *args],

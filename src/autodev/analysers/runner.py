@@ -5,8 +5,6 @@ a capped markdown block for the agent's prompt, and the full results as JSON in 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +18,7 @@ from autodev.analysers.base import DEFAULT_TIMEOUT_S, Analyser, AnalyserResult, 
 from autodev.analysers.deps import dependencies
 from autodev.analysers.review import diff_stat, ruff, tests
 from autodev.analysers.security import bandit, secrets
+from autodev.pipeline.state import write_json_atomic
 from autodev.tools.redact import redact
 
 AgentKind = Literal["reviewer", "security-auditor", "doc-master"]
@@ -161,18 +160,7 @@ def from_json(data: Mapping[str, Any]) -> list[AnalyserResult]:
 
 def save(results: Sequence[AnalyserResult], path: Path) -> None:
     """Write every result, uncapped, to `path` atomically (temp file, then `os.replace`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(to_json(results), handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, to_json(results))
 
 
 def load(path: Path) -> list[AnalyserResult]:

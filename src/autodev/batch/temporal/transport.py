@@ -45,10 +45,6 @@ def run_refs(run_id: str) -> str:
     return f"refs/autodev/{run_id}/"
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-
-
 def git_bytes(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     """`git args` with optional stdin, returning stdout as bytes (artifact contents may be anything)."""
     try:
@@ -58,7 +54,7 @@ def git_bytes(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
             input=data,
             capture_output=True,
             timeout=gitops.GIT_TIMEOUT_S,
-            env=_env(),
+            env=gitops.git_env(),
             check=False,
         )
     except subprocess.TimeoutExpired:
