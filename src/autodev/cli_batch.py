@@ -24,6 +24,7 @@ from autodev.cli_common import (
     selection_options,
 )
 from autodev.errors import RunError
+from autodev.pricing import total_cost
 
 ENGINES = click.Choice(["local", "temporal"])
 
@@ -117,7 +118,7 @@ def totals(results: list[FeatureResult]) -> dict[str, Any]:
         "failed": sum(r.status != "done" for r in results),
         "input_tokens": sum(r.input_tokens for r in results),
         "output_tokens": sum(r.output_tokens for r in results),
-        "cost_usd": None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6),
+        "cost_usd": None if (cost := total_cost(*costs)) is None else round(cost, 6),
     }
 
 

@@ -78,6 +78,13 @@ def _parse(models: Mapping[str, Any], where: str) -> dict[str, ModelPrice]:
         raise UserError(f"{where}: invalid price entry: {exc}") from exc
 
 
+def total_cost(*costs: float | None) -> float | None:
+    """The sum of costs, or None when any is unknown: a partial sum would pass for the whole."""
+    if any(cost is None for cost in costs):
+        return None
+    return sum(float(cost or 0.0) for cost in costs)
+
+
 def load_price_table(extra: Mapping[str, Any] | None = None) -> PriceTable:
     """The bundled table, with `[prices."model"]` entries from config layered on top."""
     raw = tomllib.loads((resources.files("autodev") / "data" / "prices.toml").read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ from autodev.models import (
     Usage,
 )
 from autodev.models.resilience import request_tokens
+from autodev.pricing import total_cost
 from autodev.profiler import otel
 from autodev.profiler.metrics import MetricsSink, call_record, utc_now
 from autodev.specs import AgentSpec
@@ -81,7 +82,7 @@ class AgentOutcome:
 
     def add_cost(self, cost: float | None) -> None:
         self.calls += 1
-        self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
+        self.cost_usd = total_cost(self.cost_usd, cost)
 
 
 @dataclass

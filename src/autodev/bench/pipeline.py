@@ -53,6 +53,7 @@ from autodev.models.scripted import Script, ScriptedProvider
 from autodev.models.simulated import AGENT_SECONDS, TIER_SPEEDS, LatencyLog, SimulatedLatencyProvider
 from autodev.pipeline.orchestrator import Orchestrator
 from autodev.pipeline.plan import prepare
+from autodev.pricing import total_cost
 from autodev.profiler.report import agent_rows, critical_path
 from autodev.providers import ResilientProvider, limiter_for
 
@@ -295,7 +296,7 @@ def figures(prepared: Prepared, wall: float) -> dict[str, Any]:
         "model_call_errors_429": 0,
         "input_tokens": sum(int(c.get("input_tokens") or 0) for c in calls),
         "output_tokens": sum(int(c.get("output_tokens") or 0) for c in calls),
-        "cost_usd": None if any(c is None for c in costs) else sum(float(c or 0.0) for c in costs),
+        "cost_usd": total_cost(*costs),
         "timers": timers,
     }
 

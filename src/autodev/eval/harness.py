@@ -39,6 +39,7 @@ from autodev.eval.workspace import advance, diff_bytes, make_task_repo
 from autodev.models import ModelProvider
 from autodev.pipeline.plan import prepare
 from autodev.pipeline.state import RunState, write_json_atomic
+from autodev.pricing import total_cost
 from autodev.profiler.metrics import iso, utc_now
 from autodev.profiler.report import agent_rows, read_records
 from autodev.providers import build_provider
@@ -251,7 +252,8 @@ def _result(
         for key in ("input", "output", "cache_read", "cache_write")
     }
     costs = [row["cost_usd"] for row in agents.values() if row["runs"]]
-    cost = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 8)
+    cost = total_cost(*costs)
+    cost = round(cost, 8) if cost is not None else None
     first_state = passes[0].state
     crashed = any(one.status == "error" for one in passes)
     return {

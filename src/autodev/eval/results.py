@@ -23,6 +23,7 @@ from typing import Any
 
 from autodev.errors import UserError
 from autodev.pipeline.state import write_json_atomic
+from autodev.pricing import total_cost
 from autodev.profiler.report import percentile
 
 SCHEMA = 1
@@ -127,7 +128,7 @@ def _agent_totals(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
             total["input_tokens"] += int(row.get("input_tokens") or 0)
             total["output_tokens"] += int(row.get("output_tokens") or 0)
             cost = row.get("cost_usd")
-            total["cost_usd"] = None if cost is None or total["cost_usd"] is None else total["cost_usd"] + cost
+            total["cost_usd"] = total_cost(total["cost_usd"], cost)
     return dict(sorted(totals.items()))
 
 

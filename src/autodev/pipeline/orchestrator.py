@@ -35,7 +35,7 @@ from autodev.pipeline.scheduler import run_graph
 from autodev.pipeline.selection import recheck_diff
 from autodev.pipeline.state import AgentState, RunState, StateStore
 from autodev.pipeline.verdicts import parse_verdict
-from autodev.pricing import Pricer, load_price_table
+from autodev.pricing import Pricer, load_price_table, total_cost
 from autodev.profiler import otel
 from autodev.profiler.metrics import MetricsSink, agent_record, iso, utc_now
 from autodev.profiler.report import read_records
@@ -198,8 +198,8 @@ class Orchestrator:
                 cache_write_tokens=sum(int(c.get("cache_write_tokens") or 0) for c in calls),
             )
             costs = [c.get("cost_usd") for c in calls]
-            cost = None if any(c is None for c in costs) else sum(float(c or 0.0) for c in costs)
-            state.cost_usd = None if state.cost_usd is None or cost is None else state.cost_usd + cost
+            cost = total_cost(*costs)
+            state.cost_usd = total_cost(state.cost_usd, cost)
             agent = state.agents[name]
             self.metrics.write(
                 agent_record(
@@ -703,9 +703,7 @@ class Orchestrator:
         if checkpoint is not None:  # saved with the transition: state.json and the branch agree
             agent.checkpoint = state.checkpoint = checkpoint
             state.checkpoints.append({"agent": name, "run": agent.runs, "commit": checkpoint, "at": iso(utc_now())})
-        state.cost_usd = (
-            None if state.cost_usd is None or outcome.cost_usd is None else state.cost_usd + outcome.cost_usd
-        )
+        state.cost_usd = total_cost(state.cost_usd, outcome.cost_usd)
         self.store.save()  # once per agent: the transition, its handoff, its checkpoint and the run's cost together
         record = agent_record(
             run_id=self.run_id,

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from autodev.pricing import total_cost
+
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 P95_MIN_SAMPLES = 10
 SLOW_FACTOR = 1.5
@@ -76,7 +78,7 @@ def agent_rows(records: Iterable[Mapping[str, Any]]) -> list[AgentRow]:
         for key in TOKEN_FIELDS:
             setattr(row, key, getattr(row, key) + int(record.get(key) or 0))
         cost = record.get("cost_usd")
-        row.cost_usd = None if cost is None or row.cost_usd is None else row.cost_usd + float(cost)
+        row.cost_usd = total_cost(row.cost_usd, cost)
         tools = Counter(row.tool_calls)
         tools.update(record.get("tool_calls") or {})
         row.tool_calls = dict(tools)
