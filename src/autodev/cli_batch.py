@@ -73,7 +73,7 @@ def batch(
     root = gitops.find_repo(repo)
     features = parse_batch(batch_file, root)
     cli = overrides(provider, models, max_parallel, script)
-    say = err.print if not as_json else (lambda line: err.print(line))
+    say = err.print  # progress on stderr, so --json output stays clean
     if engine == "temporal":
         from autodev.batch.temporal.client import run_batch_on_temporal
 

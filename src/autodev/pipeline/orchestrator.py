@@ -127,10 +127,12 @@ class Orchestrator:
         self.metrics = MetricsSink(self.paths.metrics_file, self.paths.cache_file)
         self.pricer = Pricer(load_price_table(plan.settings.prices), warn=self._warn)
         state = resume if resume is not None else self._new_state(root)
-        # this run's skips: the diff re-check may only remove some
-        self.skips = {name: agent.reason or "" for name, agent in state.agents.items() if agent.status == "skipped"}
-        if resume is None:
-            self.skips = dict(plan.selection.skips)
+        # this run's skips (a resumed run's are in its state): the diff re-check may only remove some
+        self.skips = (
+            dict(plan.selection.skips)
+            if resume is None
+            else {name: agent.reason or "" for name, agent in state.agents.items() if agent.status == "skipped"}
+        )
         self.store = StateStore(self.paths.state_file, state)
 
     def _new_state(self, root: Path) -> RunState:
