@@ -10,6 +10,7 @@ with the worker's next request. Per-process concurrency (`max_concurrent_request
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import anyio
@@ -54,10 +55,13 @@ class ClusterLimiter:
         self._correction = 0
         grant = await self._acquire(request)
         self.grants += 1
-        if grant.wait_s > 0:
-            self.waited_s += grant.wait_s
-            await anyio.sleep(grant.wait_s)
-        return max(grant.wait_s, 0.0)
+        # Wait for the slot's own time: a wait counted from when the reply arrived would add the reply's
+        # varying latency to every call, letting two calls land closer together than the limit allows.
+        wait = grant.at - time.time() if grant.at else grant.wait_s
+        if wait > 0:
+            self.waited_s += wait
+            await anyio.sleep(wait)
+        return max(wait, 0.0)
 
     def settle(self, estimated: int, actual: int) -> None:
         if self.tokens_per_minute:

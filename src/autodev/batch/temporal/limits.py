@@ -8,7 +8,7 @@ limiter: requests per minute and tokens per minute, each bucket starting full wi
 (or `burst` requests), a 429's retry-after pausing everybody, and token estimates settled against
 what the provider reported.
 
-A grant reserves a future slot instead of saying "try again later": the caller sleeps for the wait
+A grant reserves a future slot instead of saying "try again later": the caller sleeps until the slot
 and then calls, so there is no polling and no thundering herd. Nothing here reads a clock; the
 workflow passes its deterministic `workflow.now()`.
 """

@@ -240,6 +240,7 @@ class SlotRequest:
 class SlotGrant:
     wait_s: float
     granted: int  # grants so far in this limiter run, for tests and reports
+    at: float = 0.0  # the slot itself, in epoch seconds: callers wait for it, not for `wait_s` after the reply
 
 
 @dataclass

@@ -491,8 +491,9 @@ class RateLimiterWorkflow:
     @workflow.update(name="acquire")
     def acquire(self, request: SlotRequest) -> SlotGrant:
         self._granted += 1
-        wait = limits.grant(self._bucket, workflow.now().timestamp(), request)
-        return SlotGrant(wait_s=wait, granted=self._granted)
+        now = workflow.now().timestamp()
+        wait = limits.grant(self._bucket, now, request)
+        return SlotGrant(wait_s=wait, granted=self._granted, at=now + wait)
 
     @workflow.signal(name="pause")
     def pause(self, seconds: float) -> None:
