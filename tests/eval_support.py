@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from autodev.eval.models import (
+from autodev.apps.eval.models import (
     IMPLEMENTER,
     PolicyModel,
     PolicyProvider,
@@ -23,7 +23,7 @@ from autodev.eval.models import (
     is_first_turn,
     oracle_responder,
 )
-from autodev.eval.tasks import Task
+from autodev.apps.eval.tasks import Task
 from autodev.models import Model, ModelRequest, ProviderError, TextPart, ToolResultPart
 
 HIDDEN_MARKER = "HIDDEN-MARKER-7f3a"  # only in the hidden tests: must never reach an agent

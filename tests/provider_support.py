@@ -1,6 +1,6 @@
 """Helpers for the provider tests: one agent run against a real adapter, a fake clock, a spying tool.
 
-`run_one_agent` drives `autodev.runtime.run_agent` (the real tool loop) with any `Model` — usually a real
+`run_one_agent` drives `autodev.agent.runtime.run_agent` (the real tool loop) with any `Model` — usually a real
 adapter whose SDK points at a fake server — and returns its outcome and the metric records it wrote; pass the
 adapter's provider as `close=[provider]` so its SDK client is closed in the loop that used it.
 """
@@ -18,13 +18,13 @@ import anyio
 import anyio.lowlevel
 import httpcore2
 
+from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.agent.specs import AgentSpec
+from autodev.core.metrics import MetricsSink
 from autodev.models import Model, ToolDefinition, Usage
-from autodev.profiler.metrics import MetricsSink
-from autodev.runtime import AgentInputs, AgentOutcome, run_agent
-from autodev.specs import AgentSpec
+from autodev.sandbox.workspace import Workspace
 from autodev.tools.base import Tool, ToolContext
 from autodev.tools.files import builtin_tools
-from autodev.tools.workspace import Workspace
 
 GREET = 'def greet(name):\n    return "Hello " + name\n'
 LONG_SYSTEM = "You are a careful engineer who reads before editing and tests every change. " * 70  # ~1,400 tokens

@@ -1,6 +1,6 @@
 """Builders for scripted-model replies and a small calculator repository, shared by the end-to-end tests.
 
-A script is the dict `autodev.models.scripted.ScriptedProvider` accepts: `{"version": 1, "agents":
+A script is the dict `autodev.models.fakes.scripted.ScriptedProvider` accepts: `{"version": 1, "agents":
 {agent: [reply, ...]}}`. Each agent invocation consumes replies until one without tool calls, so a
 rerun agent (gate retry, remediation cycle) needs one more final reply per rerun; the defaults below
 carry spares for the agents that can be rerun.

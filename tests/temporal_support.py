@@ -1,7 +1,7 @@
 """Helpers for the Temporal tests: repositories with a scripted provider, and worker processes.
 
 Workers run as real processes (so one can be killed with SIGKILL, and two can prove a limit is not
-per process). `stamped_worker` runs the bench's worker (`python -m autodev.bench.batch worker
+per process). `stamped_worker` runs the bench's worker (`python -m autodev.apps.bench.batch worker
 --scripted`): the repository's script, with every model request logged as it reaches the model —
 after every limiter — with its time, agent and process id. `cli_worker` runs `autodev worker`.
 """
@@ -79,7 +79,7 @@ def stamped_worker(
     address: str, queue: str, workdir: Path, log: Path, *, activities: int = 4, sticky_s: float = 1.0
 ) -> subprocess.Popen[str]:
     command = [
-        sys.executable, "-m", "autodev.bench.batch", "worker", "--scripted", "--address", address,
+        sys.executable, "-m", "autodev.apps.bench.batch", "worker", "--scripted", "--address", address,
         "--task-queue", queue, "--workdir", str(workdir), "--log", str(log), "--activities", str(activities),
         "--sticky-s", str(sticky_s),
     ]  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import MakeRepo, git
 
-from autodev.analysers import (
+from autodev.agent.analysers import (
     FOR_AGENT,
     AnalyserResult,
     AnalysisInput,
@@ -22,13 +22,13 @@ from autodev.analysers import (
     run_analysers,
     save,
 )
-from autodev.analysers import base as analyser_base
-from autodev.analysers.api import doc_mentions, public_api, public_names
-from autodev.analysers.base import added_lines, unquote_c
-from autodev.analysers.deps import dependencies, parse_go_mod, parse_package_json, parse_requirements_txt
-from autodev.analysers.review import diff_stat, ruff
-from autodev.analysers.review import tests as analyse_tests
-from autodev.analysers.security import bandit, secrets
+from autodev.agent.analysers import base as analyser_base
+from autodev.agent.analysers.api import doc_mentions, public_api, public_names
+from autodev.agent.analysers.base import added_lines, unquote_c
+from autodev.agent.analysers.deps import dependencies, parse_go_mod, parse_package_json, parse_requirements_txt
+from autodev.agent.analysers.review import diff_stat, ruff
+from autodev.agent.analysers.review import tests as analyse_tests
+from autodev.agent.analysers.security import bandit, secrets
 
 PASSWORD = "s3cr3t-Passw0rd-2024"
 
@@ -313,7 +313,7 @@ def test_run_analysers_reports_a_crash_and_a_hang(seeded: AnalysisInput, monkeyp
         time.sleep(timeout_s + 3)
         return AnalyserResult("diff", "ok")
 
-    from autodev.analysers import runner
+    from autodev.agent.analysers import runner
 
     monkeypatch.setattr(runner, "GRACE_S", 0.2)
     monkeypatch.setitem(runner.ANALYSERS, "diff", hang)

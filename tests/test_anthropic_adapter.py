@@ -19,6 +19,7 @@ from fakes.anthropic import FakeAnthropic, prompt_blocks
 from fakes.server import Reply, ToolCall
 from provider_support import GREET, LONG_SYSTEM, AgentRun, close_clients, run_one_agent, shared_tls_context
 
+from autodev.agent.runtime import FINAL_TURN_NOTE
 from autodev.models import (
     Message,
     ModelError,
@@ -32,10 +33,9 @@ from autodev.models import (
     Usage,
 )
 from autodev.models import ToolCall as NeutralToolCall
-from autodev.models.anthropic import CACHE, WEB_SEARCH_TOOL, AnthropicProvider, build_params
+from autodev.models.adapters.anthropic import CACHE, WEB_SEARCH_TOOL, AnthropicProvider, build_params
+from autodev.models.pricing import load_price_table
 from autodev.models.resilience import RetryingModel, RetryPolicy
-from autodev.pricing import load_price_table
-from autodev.runtime import FINAL_TURN_NOTE
 
 MODEL = "claude-sonnet-5-5"
 SCHEMA = {"type": "object", "properties": {"path": {"type": "string"}}}

@@ -24,10 +24,10 @@ from fakes.anthropic import FakeAnthropic
 from fakes.server import Error
 from scripts import CALC_FILES, REQUEST, call, edit_mul, feature_script, final, git, settle, tools, tree_snapshot
 
-from autodev.cli import cli, main
-from autodev.config import CliOverrides
-from autodev.models.scripted import ScriptedProvider
-from autodev.runner import run_feature
+from autodev.apps.cli.main import cli, main
+from autodev.config.settings import CliOverrides
+from autodev.engines.local.runner import run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
 COLUMNS = ["id", "what the user did", "command", "exit", "shown on", "what they see", "hint"]

@@ -14,9 +14,9 @@ import anyio
 import pytest
 from conftest import MakeRepo
 
+from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext, ToolResult, invoke
 from autodev.tools.bash import BASH_OUTPUT_CAP, Bash, CappedOutput, split_command, tool_environment
-from autodev.tools.workspace import ToolError, Workspace
 
 needs_rg = pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep is not installed")
 

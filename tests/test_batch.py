@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from scripts import CALC_FILES, error, feature_script, final, git
 
-from autodev.cli import main
+from autodev.apps.cli.main import main
 from autodev.models import ModelRequest, ModelResponse
-from autodev.models.scripted import ScriptedModel
+from autodev.models.fakes.scripted import ScriptedModel
 
 REQUESTS = (
     "Add a mul(a, b) function to calc that multiplies two numbers",

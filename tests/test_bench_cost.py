@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from autodev.bench.cache_sim import PromptCacheSimulator
-from autodev.cli import main
+from autodev.apps.bench.cache_sim import PromptCacheSimulator
+from autodev.apps.cli.main import main
 
 
 def test_bench_cost_json_is_consistent(capsys: pytest.CaptureFixture[str]) -> None:

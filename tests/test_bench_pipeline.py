@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from autodev.bench.pipeline import pipeline_benchmark, render
-from autodev.cli import main
+from autodev.apps.bench.pipeline import pipeline_benchmark, render
+from autodev.apps.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_scale_and_rendering(result: dict[str, Any]) -> None:
 
 
 def test_cli_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import autodev.bench.pipeline as bench
+    import autodev.apps.bench.pipeline as bench
 
     monkeypatch.setattr(bench, "pipeline_benchmark", lambda scale, features: {"time_scale": scale, "f": features})
     assert main(["bench", "pipeline", "--json", "--time-scale", "0.5", "--features", "0"]) == 0

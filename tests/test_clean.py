@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from scripts import CALC_FILES, REQUEST, error, feature_script, git
 
-from autodev.cli import main
-from autodev.config import CliOverrides
-from autodev.models.scripted import ScriptedProvider
-from autodev.runner import run_feature
+from autodev.apps.cli.main import main
+from autodev.config.settings import CliOverrides
+from autodev.engines.local.runner import run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
 
 
 def _run(repo: Path, script: dict[str, object]) -> str:

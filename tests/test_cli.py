@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from scripts import CALC_FILES, FEATURE_AGENTS, REQUEST, error, feature_script, git, issue_script, settle, tree_snapshot
 
-from autodev.cli import main
-from autodev.models.scripted import ScriptedModel
+from autodev.apps.cli.main import main
+from autodev.models.fakes.scripted import ScriptedModel
 
 AGENT_NAMES = {*FEATURE_AGENTS, "issue-creator"}
 STAGES = [

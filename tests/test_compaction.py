@@ -7,7 +7,7 @@ from pathlib import Path
 
 import anyio
 
-from autodev.context.compaction import (
+from autodev.agent.context.compaction import (
     STUB_PREFIX,
     compact,
     cut_head_and_tail,
@@ -15,13 +15,13 @@ from autodev.context.compaction import (
     fixed_tokens,
     messages_tokens,
 )
-from autodev.context.counting import count_tokens
+from autodev.agent.context.counting import count_tokens
+from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.agent.specs import AgentSpec
+from autodev.core.metrics import MetricsSink
 from autodev.models import Message, ModelRequest, ModelResponse, TextPart, ToolCall, ToolResultPart, Usage
-from autodev.profiler.metrics import MetricsSink
-from autodev.runtime import AgentInputs, AgentOutcome, run_agent
-from autodev.specs import AgentSpec
+from autodev.sandbox.workspace import Workspace
 from autodev.tools.files import builtin_tools
-from autodev.tools.workspace import Workspace
 
 TASK = "Find where the totals are computed and explain it."
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from autodev.config import (
+from autodev.agent.specs import AgentSpec, load_agents
+from autodev.config.settings import (
     DEFAULT_TIER_MODELS,
     AgentOverride,
     CliOverrides,
@@ -14,8 +15,7 @@ from autodev.config import (
     parse_model_flags,
     resolve_model,
 )
-from autodev.errors import UserError
-from autodev.specs import AgentSpec, load_agents
+from autodev.core.errors import UserError
 
 
 def make_project(tmp_path: Path, config: str | None = None, pyproject: str | None = None) -> Path:

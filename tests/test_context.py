@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from conftest import git
 
-from autodev.cli import main
-from autodev.context.counting import count_tokens
-from autodev.context.ranking import split_identifier, terms
-from autodev.context.repomap import map_worktree, python_symbols
-from autodev.context.retrieval import build_context
+from autodev.agent.context.counting import count_tokens
+from autodev.agent.context.ranking import split_identifier, terms
+from autodev.agent.context.repomap import map_worktree, python_symbols
+from autodev.agent.context.retrieval import build_context
+from autodev.apps.cli.main import main
 
 FILES = {
     "src/shop/text.py": (

@@ -26,16 +26,16 @@ from eval_support import (
     write_tree,
 )
 
-from autodev.cli import main
-from autodev.config import CliOverrides
-from autodev.errors import UserError
-from autodev.eval.grading import grade
-from autodev.eval.harness import EvalOptions, run_eval
-from autodev.eval.models import PolicyProvider
-from autodev.eval.results import compare, summarize, wilson, write_result
-from autodev.eval.tasks import FAST_PATH_CATEGORIES, Task, load_suite, select_tasks
-from autodev.eval.workspace import dump_toml, merged_config
-from autodev.selection.overrides import SelectionOverrides
+from autodev.apps.cli.main import main
+from autodev.apps.eval.grading import grade
+from autodev.apps.eval.harness import EvalOptions, run_eval
+from autodev.apps.eval.models import PolicyProvider
+from autodev.apps.eval.results import compare, summarize, wilson, write_result
+from autodev.apps.eval.tasks import FAST_PATH_CATEGORIES, Task, load_suite, select_tasks
+from autodev.apps.eval.workspace import dump_toml, merged_config
+from autodev.config.settings import CliOverrides
+from autodev.core.errors import UserError
+from autodev.run.selection.overrides import SelectionOverrides
 
 PRICED = CliOverrides(
     provider="scripted", models=("fast=claude-haiku-5-5", "balanced=claude-sonnet-5-5", "deep=claude-opus-5-5")

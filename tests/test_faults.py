@@ -32,16 +32,16 @@ from provider_support import SpyTool, run_one_agent, shared_tls_context
 from scripts import CALC_FILES, REQUEST, git, settle
 from test_providers_e2e import agent_of, assert_committed_mul, assert_costs_add_up, feature_replies, records
 
-from autodev.cli import main
-from autodev.config import CliOverrides
+from autodev.agent.runtime import CUT_OFF_MARK, CUT_OFF_NOTE
+from autodev.apps.cli.main import main
+from autodev.config.providers import ResilientProvider
+from autodev.config.settings import CliOverrides
+from autodev.engines.local.runner import run_feature
 from autodev.models import Message, ModelRequest, TextPart
 from autodev.models import ToolCall as ModelToolCall
-from autodev.models.anthropic import AnthropicProvider
-from autodev.models.openai import OpenAIProvider, build_params
+from autodev.models.adapters.anthropic import AnthropicProvider
+from autodev.models.adapters.openai import OpenAIProvider, build_params
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
-from autodev.providers import ResilientProvider
-from autodev.runner import run_feature
-from autodev.runtime import CUT_OFF_MARK, CUT_OFF_NOTE
 from autodev.tools.arguments import argument_problems, describe_parameters
 
 RATE = 0.3

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autodev.pipeline.graph import (
+from autodev.agent.specs import load_agents
+from autodev.run.graph import (
     FEATURE_PIPELINE,
     ISSUE_PIPELINE,
     Node,
@@ -16,7 +17,6 @@ from autodev.pipeline.graph import (
     topological_order,
     validate,
 )
-from autodev.specs import load_agents
 
 BUILTIN_NAMES = sorted(load_agents(None))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from autodev.context.handoffs import MIN_HANDOFF_TOKENS, fit_handoffs
+from autodev.agent.context.handoffs import MIN_HANDOFF_TOKENS, fit_handoffs
 
 
 def words(text: str) -> int:
@@ -41,9 +41,9 @@ def test_handoffs_are_never_cut_below_the_minimum() -> None:
 def test_a_run_keeps_its_handoffs_within_budget_tokens(make_repo: Callable[..., Path]) -> None:
     from scripts import CALC_FILES, REQUEST, feature_script, final
 
-    from autodev.config import CliOverrides
-    from autodev.models.scripted import ScriptedProvider
-    from autodev.runner import run_feature
+    from autodev.config.settings import CliOverrides
+    from autodev.engines.local.runner import run_feature
+    from autodev.models.fakes.scripted import ScriptedProvider
 
     files = {**CALC_FILES, ".autodev/config.toml": CALC_FILES[".autodev/config.toml"] + "budget_tokens = 600\n"}
     repo = make_repo(files)

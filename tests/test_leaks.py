@@ -27,8 +27,8 @@ import pytest
 import yaml
 from scripts import git
 
-from autodev.cli import main
-from autodev.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
+from autodev.apps.cli.main import main
+from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
 
 LEAK_RUNS = int(os.environ.get("AUTODEV_LEAK_RUNS", "50"))
 FD_SLACK = 4  # lazily opened, then kept: e.g. a log handler or /dev/urandom

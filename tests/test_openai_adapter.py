@@ -18,10 +18,10 @@ from fakes.openai import LLAMA_CPP_TIMINGS, FakeOpenAI
 from fakes.server import ToolCall
 from provider_support import GREET, AgentRun, SpyTool, close_clients, run_one_agent, shared_tls_context
 
+from autodev.agent.runtime import FINAL_TURN_NOTE
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ProviderError, TextPart, Usage
-from autodev.models.openai import LOCAL_KEY, OpenAIModel, OpenAIProvider, build_params, parse_arguments
-from autodev.pricing import load_price_table
-from autodev.runtime import FINAL_TURN_NOTE
+from autodev.models.adapters.openai import LOCAL_KEY, OpenAIModel, OpenAIProvider, build_params, parse_arguments
+from autodev.models.pricing import load_price_table
 
 MODEL = "gpt-5-mini"
 

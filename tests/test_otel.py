@@ -19,16 +19,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from scripts import CALC_FILES, REQUEST, feature_script
 
-from autodev.config import CliOverrides, load_settings
-from autodev.errors import UserError
-from autodev.models.scripted import ScriptedProvider
-from autodev.profiler import otel
-from autodev.profiler.metrics import MetricsSink
-from autodev.runner import run_feature
-from autodev.runtime import AgentInputs, AgentOutcome, run_agent
-from autodev.specs import AgentSpec
+from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.agent.specs import AgentSpec
+from autodev.config.settings import CliOverrides, load_settings
+from autodev.core import otel
+from autodev.core.errors import UserError
+from autodev.core.metrics import MetricsSink
+from autodev.engines.local.runner import run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.sandbox.workspace import Workspace
 from autodev.tools.files import builtin_tools
-from autodev.tools.workspace import Workspace
 
 MODEL_ID = "claude-sonnet-5-5"
 
@@ -219,8 +219,8 @@ def test_disabled_means_no_spans(tmp_path: Path) -> None:
 def test_off_by_default_imports_nothing_from_opentelemetry() -> None:
     code = (
         "import sys\n"
-        "import autodev.cli, autodev.runtime, autodev.pipeline.orchestrator\n"
-        "from autodev.profiler import otel\n"
+        "import autodev.apps.cli.main, autodev.agent.runtime, autodev.run.orchestrator\n"
+        "from autodev.core import otel\n"
         "assert not otel.enabled()\n"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n"
     )

@@ -32,10 +32,10 @@ from scripts import (
     verdict,
 )
 
-from autodev.config import CliOverrides
-from autodev.errors import UserError
-from autodev.models.scripted import ScriptedProvider
-from autodev.runner import RunResult, run_feature
+from autodev.config.settings import CliOverrides
+from autodev.core.errors import UserError
+from autodev.engines.local.runner import RunResult, run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
 
 STATE_KEYS = {
     "schema",

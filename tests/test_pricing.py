@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from autodev.config import load_settings
-from autodev.errors import UserError
+from autodev.config.settings import load_settings
+from autodev.core.errors import UserError
 from autodev.models import Usage
-from autodev.pricing import Pricer, PriceTable, load_price_table
+from autodev.models.pricing import Pricer, PriceTable, load_price_table
 
 M = 1_000_000
 
@@ -23,7 +23,7 @@ def table() -> PriceTable:
 
 
 def test_the_bundled_table_is_dated_and_complete(table: PriceTable) -> None:
-    raw = tomllib.loads((resources.files("autodev") / "data" / "prices.toml").read_text(encoding="utf-8"))
+    raw = tomllib.loads((resources.files("autodev.models") / "prices.toml").read_text(encoding="utf-8"))
     assert table.read_on == raw["read_on"] and table.read_on[:2] == "20"
     for name in ("claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5", "gpt-4o", "gpt-5", "gpt-5-nano"):
         price = table.lookup(name)

@@ -9,11 +9,11 @@ from typing import Any
 from rich.console import Console
 from scripts import CALC_FILES, REQUEST, feature_script
 
-from autodev.config import CliOverrides
-from autodev.models.scripted import ScriptedProvider
-from autodev.pipeline.events import RunEvent
-from autodev.progress import LiveProgress, ProgressPrinter, make_progress
-from autodev.runner import run_feature
+from autodev.apps.cli.progress import LiveProgress, ProgressPrinter, make_progress
+from autodev.config.settings import CliOverrides
+from autodev.engines.local.runner import run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.run.events import RunEvent
 
 AGENTS = {
     "researcher-local": {"tier": "fast", "model": "claude-haiku-5-5"},

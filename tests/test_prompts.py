@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from autodev.pipeline import prompts
+from autodev.agent import prompts
 
 
 def test_shared_context_is_the_same_for_every_agent_and_carries_the_diff_only_in_review() -> None:
@@ -49,9 +49,9 @@ def test_project_memory_is_capped_in_tokens_and_says_where_the_rest_is() -> None
 def test_planner_and_implementer_receive_the_project_memory(make_repo: Callable[..., Path]) -> None:
     from scripts import CALC_FILES, REQUEST, feature_script
 
-    from autodev.config import CliOverrides
-    from autodev.models.scripted import ScriptedProvider
-    from autodev.runner import run_feature
+    from autodev.config.settings import CliOverrides
+    from autodev.engines.local.runner import run_feature
+    from autodev.models.fakes.scripted import ScriptedProvider
 
     repo = make_repo({**CALC_FILES, "CLAUDE.md": "Always use type hints in calc."})
     result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(feature_script()))

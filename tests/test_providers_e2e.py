@@ -20,15 +20,15 @@ from fakes.server import Error, FakeServer, RecordedRequest, Reply, Scripted, To
 from provider_support import shared_tls_context
 from scripts import CALC_FILES, FEATURE_AGENTS, REQUEST, default_replies, git
 
-from autodev.cli import main
-from autodev.config import CliOverrides, load_settings
-from autodev.errors import UserError
-from autodev.models.anthropic import AnthropicProvider
-from autodev.models.openai import OpenAIProvider
-from autodev.pipeline.selection import NO_WEB_SEARCH
-from autodev.providers import ResilientProvider, build_provider
-from autodev.runner import RunResult, run_feature
-from autodev.specs import load_agents
+from autodev.agent.specs import load_agents
+from autodev.apps.cli.main import main
+from autodev.config.providers import ResilientProvider, build_provider
+from autodev.config.settings import CliOverrides, load_settings
+from autodev.core.errors import UserError
+from autodev.engines.local.runner import RunResult, run_feature
+from autodev.models.adapters.anthropic import AnthropicProvider
+from autodev.models.adapters.openai import OpenAIProvider
+from autodev.run.selection.decide import NO_WEB_SEARCH
 
 PROMPTS = {name: spec.prompt for name, spec in load_agents(None).items()}
 ANTHROPIC_MODELS = {"fast": "claude-haiku-5-5", "balanced": "claude-sonnet-5-5", "deep": "claude-opus-5-5"}

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from autodev.pipeline.state import RunState, StateStore
-from autodev.profiler.metrics import MetricsSink
-from autodev.tools.redact import find_secrets, is_secret_name, redact, redact_data
+from autodev.core.metrics import MetricsSink
+from autodev.core.redact import find_secrets, is_secret_name, redact, redact_data
+from autodev.run.state import RunState, StateStore
 
 ALNUM = "aB3dE5fG7hJ9kL2mN4pQ6rS8tU0vW1xY"  # 32 characters, mixed case and digits
 B64 = "MIIEowIBAAKCAQEA" + ALNUM + "+/" + ALNUM[::-1]

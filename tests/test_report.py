@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from autodev.cli import main
-from autodev.config import CliOverrides, load_settings
-from autodev.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
+from autodev.apps.cli.main import main
+from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
+from autodev.config.settings import CliOverrides, load_settings
+from autodev.core.metrics import agent_record
+from autodev.engines.local.runner import run_feature
 from autodev.models import Usage
-from autodev.models.scripted import ScriptedProvider
-from autodev.pipeline.graph import FEATURE_PIPELINE, stages
-from autodev.profiler import report as rep
-from autodev.profiler.metrics import agent_record
-from autodev.runner import run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.run import report as rep
+from autodev.run.graph import FEATURE_PIPELINE, stages
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

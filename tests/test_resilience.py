@@ -22,11 +22,11 @@ from fakes.openai import FakeOpenAI
 from fakes.server import Delay, Disconnect, Error, FakeServer, Raw, RecordedRequest, Reply, Scripted, ToolCall
 from provider_support import AgentRun, FakeClock, close_clients, run_one_agent, shared_tls_context
 
-from autodev.config import Settings
+from autodev.config.providers import ResilientProvider, build_provider
+from autodev.config.settings import Settings
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ProviderError, TextPart, Usage
+from autodev.models.adapters.sdk_errors import parse_retry_after
 from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy, request_tokens
-from autodev.models.sdk_errors import parse_retry_after
-from autodev.providers import ResilientProvider, build_provider
 
 MODELS = {"anthropic": "claude-haiku-5-5", "openai": "gpt-5-nano"}
 

@@ -34,13 +34,13 @@ from scripts import (
     verdict,
 )
 
-from autodev.cli import main
-from autodev.config import CliOverrides
-from autodev.errors import RunInterrupted
-from autodev.locks import FileLock, holder, run_lock_path
+from autodev.apps.cli.main import main
+from autodev.config.settings import CliOverrides
+from autodev.core.errors import RunInterrupted
+from autodev.core.locks import FileLock, holder, run_lock_path
+from autodev.engines.local.runner import resume_run, run_feature
 from autodev.models import ModelRequest, ModelResponse
-from autodev.models.scripted import ScriptedModel, ScriptedProvider
-from autodev.runner import resume_run, run_feature
+from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider
 
 SCRIPTED = CliOverrides(provider="scripted")
 

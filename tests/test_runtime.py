@@ -10,14 +10,14 @@ from typing import Any
 import anyio
 import pytest
 
-from autodev.context.tokens import estimate_tokens
+from autodev.agent.runtime import FINAL_TURN_NOTE, AgentInputs, AgentOutcome, run_agent
+from autodev.agent.specs import AgentSpec
+from autodev.core.metrics import MetricsSink
+from autodev.core.tokens import estimate_tokens
 from autodev.models import ModelRequest, ToolResultPart, Usage
-from autodev.models.scripted import RecordingModel, ScriptedProvider
-from autodev.profiler.metrics import MetricsSink
-from autodev.runtime import FINAL_TURN_NOTE, AgentInputs, AgentOutcome, run_agent
-from autodev.specs import AgentSpec
+from autodev.models.fakes.scripted import RecordingModel, ScriptedProvider
+from autodev.sandbox.workspace import Workspace
 from autodev.tools.files import builtin_tools
-from autodev.tools.workspace import Workspace
 
 CALL_FIELDS = {
     "schema", "kind", "run_id", "agent", "model", "started_at", "duration_s", "attempts", "status",

@@ -10,13 +10,14 @@ from typing import Any
 import anyio
 import pytest
 
-from autodev.config import DEFAULT_WRITE_SCOPES, load_settings
-from autodev.errors import UserError
-from autodev.specs import AgentSpec, load_agents
+from autodev.agent.specs import AgentSpec, load_agents
+from autodev.config.settings import load_settings
+from autodev.core.errors import UserError
+from autodev.run.toolset import configured_tools, scope_for, tools_for_agent
+from autodev.sandbox.scopes import DEFAULT_WRITE_SCOPES, WriteScope
+from autodev.sandbox.workspace import ToolError, Workspace, protected_name
 from autodev.tools.base import ToolContext, ToolResult, invoke
 from autodev.tools.files import MAX_READ_BYTES, Edit, Read, Write, builtin_tools
-from autodev.tools.permissions import WriteScope, scope_for, tools_for_agent
-from autodev.tools.workspace import ToolError, Workspace, protected_name
 
 
 @pytest.fixture
@@ -290,7 +291,7 @@ def test_read_only_agents_are_never_offered_writing_tools(tmp_path: Path) -> Non
 def test_a_bash_that_can_write_goes_only_to_unrestricted_agents(tmp_path: Path) -> None:
     settings = load_settings(None, env={})
     settings.bash_allow = [*settings.bash_allow, "python"]
-    available = builtin_tools(settings)
+    available = configured_tools(settings)
     assert available["Bash"].can_write
     tools = ("Read", "Write", "Bash")
     assert "Bash" in tools_for_agent(spec("implementer", tools), settings, available)

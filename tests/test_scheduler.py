@@ -9,8 +9,8 @@ from collections.abc import Collection, Sequence
 import anyio
 import pytest
 
-from autodev.pipeline.graph import FEATURE_PIPELINE, Node, Pipeline
-from autodev.pipeline.scheduler import run_graph
+from autodev.run.graph import FEATURE_PIPELINE, Node, Pipeline
+from autodev.run.scheduler import run_graph
 
 NAP = 0.05
 

@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from autodev.config import load_settings
-from autodev.errors import UserError
-from autodev.pipeline.graph import FEATURE_PIPELINE
-from autodev.pipeline.selection import select_agents
-from autodev.selection.diff import ChangedFile, classify_diff, files_from_numstat, python_change
-from autodev.selection.overrides import SelectionOverrides, check_needs
-from autodev.selection.paths import expand_numstat_path, path_kind, security_words
-from autodev.selection.policy import DEFAULT_SKIPS, SkipPolicy, recheck
-from autodev.selection.repo import repo_lookup
-from autodev.selection.request import PathFacts, classify_request
-from autodev.specs import load_agents
+from autodev.agent.specs import load_agents
+from autodev.config.settings import load_settings
+from autodev.core.errors import UserError
+from autodev.run.graph import FEATURE_PIPELINE
+from autodev.run.selection.decide import select_agents
+from autodev.run.selection.diff import ChangedFile, classify_diff, files_from_numstat, python_change
+from autodev.run.selection.overrides import SelectionOverrides, check_needs
+from autodev.run.selection.paths import expand_numstat_path, path_kind, security_words
+from autodev.run.selection.policy import DEFAULT_SKIPS, SkipPolicy, recheck
+from autodev.run.selection.repo import repo_lookup
+from autodev.run.selection.request import PathFacts, classify_request
 
 FEATURE_NAMES = FEATURE_PIPELINE.names
 

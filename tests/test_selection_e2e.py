@@ -26,10 +26,10 @@ from scripts import (
     tree_snapshot,
 )
 
-from autodev.cli import main
-from autodev.config import CliOverrides
-from autodev.models.scripted import ScriptedModel, ScriptedProvider
-from autodev.runner import RunResult, run_feature
+from autodev.apps.cli.main import main
+from autodev.config.settings import CliOverrides
+from autodev.engines.local.runner import RunResult, run_feature
+from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider
 
 TYPO_FILES = {**CALC_FILES, "README.md": "# calc\n\nA tiny calculater.\n"}
 TYPO_REQUEST = "Fix the typo in README.md: calculater should be calculator"

@@ -10,13 +10,8 @@ import anyio
 import pytest
 from click.testing import CliRunner
 
-from autodev.cli import cli
-from autodev.errors import UserError
-from autodev.models import ToolResultPart
-from autodev.models.scripted import RecordingModel, ScriptedProvider
-from autodev.profiler.metrics import MetricsSink
-from autodev.runtime import AgentInputs, run_agent
-from autodev.skills import (
+from autodev.agent.runtime import AgentInputs, run_agent
+from autodev.agent.skills import (
     INDEX_HEADING,
     SkillFileError,
     SkillTool,
@@ -25,10 +20,15 @@ from autodev.skills import (
     skill_prompt_tokens,
     with_skills,
 )
-from autodev.specs import AgentSpec, load_agents
+from autodev.agent.specs import AgentSpec, load_agents
+from autodev.apps.cli.main import cli
+from autodev.core.errors import UserError
+from autodev.core.metrics import MetricsSink
+from autodev.models import ToolResultPart
+from autodev.models.fakes.scripted import RecordingModel, ScriptedProvider
+from autodev.sandbox.workspace import Workspace
 from autodev.tools.base import ToolContext, invoke
 from autodev.tools.files import builtin_tools
-from autodev.tools.workspace import Workspace
 
 BUILTIN = {"docs-style", "git-hygiene", "python-conventions", "security-checklist", "test-first"}
 

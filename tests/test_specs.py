@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autodev.specs import AgentFileError, AgentSpec, agent_dirs, load_agent_file, load_agents, parse_agent_text
+from autodev.agent.specs import AgentFileError, AgentSpec, agent_dirs, load_agent_file, load_agents, parse_agent_text
 
 BUILTIN_TIERS = {
     "researcher-local": ("fast", "haiku"),

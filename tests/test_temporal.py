@@ -25,11 +25,11 @@ from temporal_support import cli_worker, git, running, stamped_worker, stamps, s
 
 pytest.importorskip("temporalio")
 
-from autodev.batch.features import Feature, FeatureResult
-from autodev.batch.temporal.client import run_batch_on_temporal, temporal_status
-from autodev.batch.temporal.devserver import DevServer
-from autodev.config import CliOverrides
-from autodev.errors import UserError
+from autodev.config.settings import CliOverrides
+from autodev.core.errors import UserError
+from autodev.engines.batch_file import Feature, FeatureResult
+from autodev.engines.temporal.client import run_batch_on_temporal, temporal_status
+from autodev.engines.temporal.devserver import DevServer
 
 BEFORE_IMPLEMENTER = ("researcher-local", "researcher-web", "planner", "test-master")
 VALIDATION = ("reviewer", "security-auditor", "doc-master")
@@ -59,7 +59,7 @@ def batch(
 def history_of(address: str, run_id: str) -> Any:
     import asyncio
 
-    from autodev.batch.temporal.client import connect
+    from autodev.engines.temporal.client import connect
 
     async def fetch() -> Any:
         client = await connect(address, "default")

@@ -11,14 +11,14 @@ import pytest
 from conftest import MakeRepo
 from temporal_support import git
 
-from autodev.batch.temporal import limits, transport
-from autodev.batch.temporal.messages import AgentTask, Bucket, Notes, RunRef, SlotRequest, TextRef
-from autodev.batch.temporal.settings import resolve_remote, temporal_settings
-from autodev.config import CliOverrides, load_settings
-from autodev.context.counting import count_tokens
-from autodev.errors import UserError
-from autodev.models.scripted import ScriptedProvider
-from autodev.pipeline import steps
+from autodev.agent.context.counting import count_tokens
+from autodev.config.settings import CliOverrides, load_settings
+from autodev.core.errors import UserError
+from autodev.engines.temporal import limits, transport
+from autodev.engines.temporal.messages import AgentTask, Bucket, Notes, RunRef, SlotRequest, TextRef
+from autodev.engines.temporal.settings import resolve_remote, temporal_settings
+from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.run import steps
 
 
 # ----------------------------------------------------------------------------- the cluster limit
@@ -168,9 +168,9 @@ def test_a_typo_in_the_temporal_table_is_an_error(make_repo: MakeRepo) -> None:
 def test_without_the_extra_the_commands_say_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from autodev.batch.features import Feature
-    from autodev.batch.temporal.client import run_batch_on_temporal, temporal_status
-    from autodev.cli import main
+    from autodev.apps.cli.main import main
+    from autodev.engines.batch_file import Feature
+    from autodev.engines.temporal.client import run_batch_on_temporal, temporal_status
 
     monkeypatch.setitem(sys.modules, "temporalio", None)  # as if the extra were not installed
     assert main(["worker"]) == 2
@@ -194,7 +194,7 @@ def test_an_unreachable_server_is_a_usage_error_naming_the_address(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("temporalio")
-    from autodev.cli import main
+    from autodev.apps.cli.main import main
 
     code = main(["worker", "--address", "127.0.0.1:1", "--repo", str(tmp_path), "--workdir", str(tmp_path / "w")])
     err = capsys.readouterr().err
@@ -224,8 +224,8 @@ def test_a_task_stays_small_however_large_its_texts() -> None:
 
 
 def test_a_scripted_queue_is_found_through_wrappers() -> None:
-    from autodev.batch.temporal.activities import script_queue
-    from autodev.bench.batch import StampedProvider
+    from autodev.apps.bench.batch import StampedProvider
+    from autodev.engines.temporal.activities import script_queue
 
     scripted = ScriptedProvider({"agents": {"planner": [{"text": "plan"}]}})
     assert script_queue(StampedProvider(scripted, Path("log"))) is scripted.queue
@@ -239,7 +239,7 @@ def test_counting_tokens_of_a_text_over_the_tokenizers_limit() -> None:
 
 
 def test_the_bench_counts_calls_in_a_window_with_both_ends_included() -> None:
-    from autodev.bench.batch import peak_calls
+    from autodev.apps.bench.batch import peak_calls
 
     assert peak_calls([0.0, 0.5, 1.0, 1.5, 3.0], 1.0) == 3
     assert peak_calls([0.0, 2.0, 4.0], 1.0) == 1

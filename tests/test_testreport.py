@@ -13,8 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from autodev.testing import TestOutcome, run_tests
-from autodev.testreport import (
+from autodev.run.gate.results import (
     TestReport,
     detect_runner,
     parse_junit,
@@ -22,6 +21,7 @@ from autodev.testreport import (
     prepare_command,
     read_report,
 )
+from autodev.run.gate.runner import TestOutcome, run_tests
 
 PY = sys.executable
 
@@ -134,7 +134,7 @@ def test_unittest_json_report() -> None:
 
 
 def test_describe_leads_with_counts_and_caps_the_list() -> None:
-    from autodev.testreport import FailedTest
+    from autodev.run.gate.results import FailedTest
 
     failures = [FailedTest(f"t.test_{i}", "x" * 1000, detail="trace\n" * 500) for i in range(40)]
     report = TestReport("pytest", 0, 40, 0, 0, 40, failures)

@@ -11,8 +11,10 @@ import anyio
 import pytest
 from conftest import MakeRepo
 
+from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
 from autodev.models import ToolDefinition
-from autodev.tools.base import DEFAULT_OUTPUT_CAP, ToolContext, ToolResult, cap_output, invoke
+from autodev.sandbox.workspace import ToolError, Workspace
+from autodev.tools.base import ToolContext, ToolResult, invoke
 from autodev.tools.files import (
     MAX_MATCHES,
     Edit,
@@ -25,7 +27,6 @@ from autodev.tools.files import (
     builtin_tools,
     grep_candidates,
 )
-from autodev.tools.workspace import ToolError, Workspace
 
 
 @pytest.fixture

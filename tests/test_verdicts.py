@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autodev.pipeline.verdicts import parse_verdict
+from autodev.agent.verdicts import parse_verdict
 
 
 def test_approve() -> None:

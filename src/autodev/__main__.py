@@ -2,6 +2,6 @@
 
 import sys
 
-from autodev.cli import main
+from autodev.apps.cli.main import main
 
 sys.exit(main())

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from autodev.core.usage import Usage as Usage  # re-exported: part of the model protocol
+
 
 @dataclass(frozen=True)
 class TextPart:
@@ -73,29 +75,6 @@ class ToolDefinition:
     name: str
     description: str
     input_schema: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens as the provider reported them. `input_tokens` never includes cached tokens."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.cache_read_tokens + other.cache_read_tokens,
-            self.cache_write_tokens + other.cache_write_tokens,
-        )
-
-    @property
-    def context_tokens(self) -> int:
-        """Everything the model read for this request, cached or not."""
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
-from autodev.context.tokens import CHARS_PER_TOKEN
-from autodev.models import (
-    ModelRequest,
-    ModelResponse,
-    ModelWrapper,
-    ProviderError,
-    TextPart,
-    ToolCall,
-    ToolResultPart,
-)
+from autodev.core.tokens import CHARS_PER_TOKEN
+from autodev.models import ModelRequest, ModelResponse, ModelWrapper, ProviderError, TextPart, ToolCall, ToolResultPart
 
 Sleep = Callable[[float], Awaitable[None]]
 

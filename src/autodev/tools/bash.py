@@ -33,11 +33,10 @@ from typing import Any
 import anyio
 from anyio.abc import Process
 
-from autodev.config import DEFAULT_BASH_ALLOW
+from autodev.core.process import scrubbed_environment
 from autodev.models import ToolDefinition
-from autodev.testing import scrubbed_environment
+from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext
-from autodev.tools.workspace import ToolError, Workspace
 
 DEFAULT_TIMEOUT_S = 60.0
 BASH_OUTPUT_CAP = 20_000  # bytes of output kept: the first two thirds and the last third
@@ -64,6 +63,15 @@ class ProgramRule:
     words: tuple[str, ...] = ()  # refused exact arguments (find's -exec style)
     check: Check | None = None  # anything else about the arguments
     extra: Callable[[list[str]], list[str]] | None = None  # arguments added for safety
+
+
+# Programs the Bash tool may run unless config says otherwise: read-only inspection tools whose
+# dangerous options the Bash tool knows and refuses. Interpreters and shells (python, sh, bash, env,
+# xargs, make, ...) are left out on purpose: they run arbitrary code outside the sandbox. A user may
+# still add them with `bash_allow = [...]`, which replaces this list.
+DEFAULT_BASH_ALLOW: tuple[str, ...] = (
+    "cat", "cut", "diff", "find", "git", "grep", "head", "ls", "rg", "ruff", "sort", "stat", "tail", "uniq", "wc",
+)  # fmt: skip
 
 
 def _check_git(args: list[str]) -> str | None:

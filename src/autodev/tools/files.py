@@ -20,17 +20,16 @@ import stat
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
+from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
 from autodev.models import ToolDefinition
-from autodev.tools.base import DEFAULT_OUTPUT_CAP, ToolContext, cap_output, optional_int, require_str
+from autodev.sandbox.scopes import glob_regex
+from autodev.sandbox.workspace import ToolError, Workspace, is_protected
+from autodev.tools.base import ToolContext, optional_int, require_str
 from autodev.tools.bash import Bash, tool_environment
-from autodev.tools.workspace import ToolError, Workspace, is_protected
-
-if TYPE_CHECKING:
-    from autodev.config import Settings
 
 MAX_READ_BYTES = 2_000_000
 MAX_LINE_CHARS = 2000  # longer lines (minified code, data) are cut in Read's output
@@ -177,33 +176,6 @@ def _walk(workspace: Workspace, start: Path) -> Iterator[Path]:
             continue
         if path.is_file() and not path.is_symlink():
             yield path
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Shell-style glob: `*` and `?` stay within one directory, `**/` spans any number of them."""
-    out, index = [], 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-        elif pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif pattern[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            out.append("[^/]")
-            index += 1
-        elif pattern[index] == "[" and "]" in pattern[index + 1 :]:
-            end = pattern.index("]", index + 1)
-            body = pattern[index + 1 : end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-            index = end + 1
-        else:
-            out.append(re.escape(pattern[index]))
-            index += 1
-    return re.compile("".join(out))
 
 
 class Glob:
@@ -395,8 +367,7 @@ class RunTests:
         return await ctx.run_tests()
 
 
-def builtin_tools(settings: Settings | None = None) -> dict[str, Any]:
-    """Every implemented tool, Bash configured from `settings` (the defaults when None)."""
-    bash = Bash() if settings is None else Bash(settings.bash_allow, settings.bash_timeout_s)
-    tools: tuple[Any, ...] = (Read(), Write(), Edit(), Glob(), Grep(), RunTests(), bash)
+def builtin_tools(bash: Bash | None = None) -> dict[str, Any]:
+    """Every implemented tool; Bash as given (its defaults when None)."""
+    tools: tuple[Any, ...] = (Read(), Write(), Edit(), Glob(), Grep(), RunTests(), bash or Bash())
     return {tool.definition.name: tool for tool in tools}

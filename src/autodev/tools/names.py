@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-# `Skill` is offered only when skills exist (autodev.skills): the orchestrator adds it to the available tools.
+# `Skill` is offered only when skills exist (autodev.agent.skills): the orchestrator adds it to the available tools.
 IMPLEMENTED: frozenset[str] = frozenset({"Read", "Write", "Edit", "Glob", "Grep", "Bash", "RunTests", "Skill"})
 
 # Known names that this build does not offer (yet, or ever): listed so their agent files still load.

@@ -1,0 +1,190 @@
+"""`autodev batch FILE` and `autodev status [RUN_ID]`: a backlog of features, and where each one is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.markup import escape as esc
+from rich.table import Table
+
+from autodev.apps.cli.common import (
+    err,
+    json_option,
+    model_options,
+    money,
+    out,
+    overrides,
+    print_json,
+    repo_option,
+    selection_flags,
+    selection_options,
+)
+from autodev.core.errors import RunError
+from autodev.engines.batch_file import FeatureResult, parse_batch
+from autodev.models.pricing import total_cost
+
+ENGINES = click.Choice(["local", "temporal"])
+
+
+def temporal_options(func: Any) -> Any:
+    func = click.option("--task-queue", default=None, help="Temporal task queue (default: from config).")(func)
+    func = click.option("--namespace", default=None, help="Temporal namespace (default: from config).")(func)
+    return click.option("--address", default=None, help="Temporal server host:port (default: from config).")(func)
+
+
+@click.command()
+@click.argument("batch_file", type=click.Path(path_type=Path, dir_okay=False))
+@repo_option
+@json_option
+@model_options
+@selection_options
+@click.option(
+    "--features", "features_at_once", type=click.IntRange(min=1), default=2, show_default=True,
+    help="Features running at once.",
+)  # fmt: skip
+@click.option("--engine", type=ENGINES, default="local", show_default=True, help="Where the features run.")
+@temporal_options
+def batch(
+    batch_file: Path,
+    repo: Path,
+    as_json: bool,
+    provider: str | None,
+    models: tuple[str, ...],
+    max_parallel: int | None,
+    script: str | None,
+    full: bool,
+    skip: tuple[str, ...],
+    only: tuple[str, ...],
+    features_at_once: int,
+    engine: str,
+    address: str | None,
+    namespace: str | None,
+    task_queue: str | None,
+) -> None:
+    """Run every request in BATCH_FILE (one per line, or JSON lines with request, repo, id).
+
+    Run the same command again after an interruption: finished features are kept, the rest resume.
+    """
+    from autodev.core import gitops
+
+    root = gitops.find_repo(repo)
+    features = parse_batch(batch_file, root)
+    cli = overrides(provider, models, max_parallel, script)
+    say = err.print  # progress on stderr, so --json output stays clean
+    if engine == "temporal":
+        from autodev.engines.temporal.client import run_batch_on_temporal
+
+        results = run_batch_on_temporal(
+            features,
+            cli,
+            address=address,
+            namespace=namespace,
+            task_queue=task_queue,
+            features_at_once=features_at_once,
+            reporter=say,
+            selection=selection_flags(full, skip, only),
+            batch_file=batch_file,
+            repo=root,
+        )
+    else:
+        from autodev.engines.local.batch import LocalBatch, run_batch_local
+
+        local = LocalBatch(
+            features,
+            cli,
+            repo=root,
+            batch_file=batch_file,
+            features_at_once=features_at_once,
+            say=say,
+            selection=selection_flags(full, skip, only),
+        )
+        results = run_batch_local(local)
+    if as_json:
+        print_json({"engine": engine, "features": [r.to_json() for r in results], "totals": totals(results)})
+    else:
+        print_summary(results)
+    if any(r.status != "done" for r in results):
+        raise SystemExit(1)
+
+
+def totals(results: list[FeatureResult]) -> dict[str, Any]:
+    costs = [r.cost_usd for r in results]
+    return {
+        "features": len(results),
+        "done": sum(r.status == "done" for r in results),
+        "failed": sum(r.status != "done" for r in results),
+        "input_tokens": sum(r.input_tokens for r in results),
+        "output_tokens": sum(r.output_tokens for r in results),
+        "cost_usd": None if (cost := total_cost(*costs)) is None else round(cost, 6),
+    }
+
+
+def print_summary(results: list[FeatureResult]) -> None:
+    table = Table(title="batch", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    wide = out.width >= 120  # the request column only where it fits: ids and figures never wrap
+    for column in ("feature", "status", "run", "time", "in", "out", "cost"):  # in, out: tokens
+        numeric = column in ("time", "in", "out", "cost")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    if wide:
+        table.add_column("request", no_wrap=True, overflow="ellipsis", max_width=out.width - 100)
+    for r in results:
+        colour = "green" if r.status == "done" else "red"
+        table.add_row(
+            r.id,
+            f"[{colour}]{r.status}[/]",
+            r.run_id or "-",
+            f"{r.duration_s:.1f} s",
+            f"{r.input_tokens:,}",
+            f"{r.output_tokens:,}",
+            money(r.cost_usd),
+            *([esc(r.request)] if wide else []),
+        )
+    out.print(table)
+    t = totals(results)
+    out.print(
+        f"{t['done']}/{t['features']} done, {t['input_tokens']:,} tokens in, {t['output_tokens']:,} out, "
+        f"cost {money(t['cost_usd'])}"
+    )
+    for r in results:
+        if r.status != "done" and r.error:
+            out.print(f"[red]{r.id}:[/] {esc(r.error.splitlines()[0][:200])}")
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@repo_option
+@json_option
+@click.option("--engine", type=ENGINES, default="local", show_default=True, help="Where to look.")
+@temporal_options
+def status(
+    run_id: str | None,
+    repo: Path,
+    as_json: bool,
+    engine: str,
+    address: str | None,
+    namespace: str | None,
+    task_queue: str | None,
+) -> None:
+    """Each run's stage and each agent's state (all recent runs, or RUN_ID)."""
+    if engine == "temporal":
+        from autodev.engines.temporal.client import temporal_status
+
+        rows = temporal_status(run_id, address=address, namespace=namespace, repo=repo)
+    else:
+        from autodev.core import gitops
+        from autodev.run.status import local_status
+
+        rows = local_status(gitops.find_repo(repo), run_id)
+    if as_json:
+        print_json({"runs": rows})
+        return
+    if not rows:
+        raise RunError("no runs to show", hint='start one with autodev run "..." or autodev batch FILE')
+    for row in rows:
+        stage = row["stage"]
+        out.print(f"[bold]{row['run_id']}[/]  {row['status']:<12} {stage:<14} {esc(str(row['request'])[:60])}")
+        marks = "  ".join(f"{name}:{state}" for name, state in row["agents"].items())
+        out.print(f"  [dim]{esc(marks)}[/]")

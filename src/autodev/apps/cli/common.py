@@ -1,0 +1,82 @@
+"""What every `autodev` command shares: the consoles, the common options, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from autodev.config.settings import CliOverrides
+from autodev.run.selection.overrides import SelectionOverrides
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def repo_option(func: F) -> F:
+    return click.option(
+        "--repo",
+        type=click.Path(path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="The git repository to work on.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
+
+
+def model_options(func: F) -> F:
+    func = click.option(
+        "--provider",
+        type=click.Choice(["anthropic", "openai", "scripted"]),
+        default=None,
+        help="Model provider (default: config, then detected from API key variables).",
+    )(func)
+    func = click.option(
+        "--model",
+        "models",
+        multiple=True,
+        metavar="TIER=ID",
+        help="Serve a tier with a model id, e.g. --model deep=claude-opus-5-5.",
+    )(func)
+    func = click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Agents running at once.")(
+        func
+    )
+    return click.option(
+        "--script", type=click.Path(dir_okay=False), default=None, help="Reply script for the scripted provider."
+    )(func)
+
+
+def overrides(
+    provider: str | None, models: tuple[str, ...], max_parallel: int | None, script: str | None
+) -> CliOverrides:
+    return CliOverrides(provider=provider, models=models, max_parallel=max_parallel, script=script)
+
+
+def selection_options(func: F) -> F:
+    func = click.option(
+        "--only", multiple=True, metavar="AGENT,...", help="Run only these agents (comma-separated, repeatable)."
+    )(func)
+    func = click.option("--skip", multiple=True, metavar="AGENT", help="Skip this agent (repeatable).")(func)
+    return click.option("--full", is_flag=True, help="Skip no agent for the change type: the full pipeline.")(func)
+
+
+def selection_flags(full: bool, skip: tuple[str, ...], only: tuple[str, ...]) -> SelectionOverrides:
+    return SelectionOverrides.from_flags(full, skip, only)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def money(value: float | None) -> str:
+    return f"${value:.4f}" if value is not None else "n/a"

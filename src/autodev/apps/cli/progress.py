@@ -1,0 +1,176 @@
+"""Progress of a run as it happens, on stderr so `--json` output stays clean.
+
+On a terminal: a live table, one line per agent (waiting, running with elapsed time, turns and tokens
+so far, done, skipped, failed) and the run's cost so far. Elsewhere (CI, pipes): plain lines.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import ClassVar
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape as esc
+from rich.table import Table
+
+from autodev.core.redact import redact, redact_data
+from autodev.run.events import RunEvent
+
+_MARKS = {"done": "[green]✓[/]", "failed": "[red]✗[/]"}
+
+
+class ProgressPrinter:
+    """One line per agent transition; works the same on a terminal and in a pipe."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, event: RunEvent) -> None:
+        event = replace(event, detail=redact(event.detail), data=redact_data(event.data))
+        agent = f"{event.agent or '':<17}"
+        data = event.data
+        if event.kind == "run_started":
+            self.console.print(f"[bold]run {event.detail}[/] in {esc(str(data.get('worktree')))}")
+            done = [name for name, info in data.get("agents", {}).items() if info.get("status") == "done"]
+            if data.get("resumed"):
+                self.console.print(f"  resumed; already done: {', '.join(done) or 'none'}")
+        elif event.kind == "agent_started":
+            again = f" (run {data['run']})" if data.get("run", 1) > 1 else ""
+            self.console.print(f"  [cyan]▶[/] {agent} {data.get('tier', ''):<8} {esc(event.detail)}{again}")
+        elif event.kind == "agent_finished":
+            mark = _MARKS.get(event.detail, "?")
+            figures = (
+                f"{data['duration_s']:6.2f}s  {data['turns']} turns  "
+                f"{data['input_tokens']:,} in / {data['output_tokens']:,} out"
+            )
+            cost = data.get("cost_usd")
+            figures += f"  ${cost:.4f}" if cost is not None else "  $ n/a"
+            error = f"  [red]{esc(str(data['error']))}[/]" if data.get("error") else ""
+            self.console.print(f"  {mark} {agent} {figures}{error}", highlight=False)
+        elif event.kind == "agent_skipped":
+            self.console.print(f"  [dim]- {agent} skipped: {esc(event.detail)}[/]")
+        elif event.kind == "agent_blocked":
+            self.console.print(f"  [yellow]- {agent} {esc(event.detail)}[/]")
+        elif event.kind == "gate":
+            colour = "green" if event.detail == "passed" else "yellow"
+            self.console.print(f"  [{colour}]■ tests {esc(event.detail)}[/]")
+        elif event.kind == "note":
+            self.console.print(f"  [yellow]↻ {agent} {esc(event.detail)}[/]")
+
+
+class _Row:
+    def __init__(self, tier: str, model: str) -> None:
+        self.tier, self.model = tier, model
+        self.status = "waiting"
+        self.detail = ""
+        self.started = 0.0
+        self.elapsed = 0.0
+        self.turns = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost: float | None = 0.0
+
+
+class LiveProgress:
+    """A live table on a terminal: one line per agent, updated as turns come in, and the cost so far."""
+
+    STYLES: ClassVar[dict[str, str]] = {
+        "waiting": "dim",
+        "running": "cyan",
+        "done": "green",
+        "failed": "red",
+        "skipped": "dim",
+        "cancelled": "yellow",
+    }
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.rows: dict[str, _Row] = {}
+        self.finished_cost: float | None = 0.0
+        self.notes: list[str] = []
+        self.title = ""
+        self._live = Live(console=console, get_renderable=self._render, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveProgress:
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.stop()
+
+    def __call__(self, event: RunEvent) -> None:
+        event = replace(event, detail=redact(event.detail), data=redact_data(event.data))
+        data, row = event.data, self.rows.get(event.agent or "")
+        if event.kind == "run_started":
+            self.title = f"run {event.detail}"
+            for name, info in data.get("agents", {}).items():
+                self.rows[name] = _Row(str(info.get("tier") or ""), str(info.get("model") or ""))
+                if info.get("status") in ("done", "skipped"):  # a resumed run: finished before it stopped
+                    self.rows[name].status = str(info["status"])
+        elif event.kind in ("gate", "note"):  # a note may name an agent (a remediation cycle): show it all the same
+            self.notes.append(f"{'tests ' if event.kind == 'gate' else ''}{event.detail}")
+        elif row is None:
+            return
+        elif event.kind == "agent_started":
+            # A rerun starts from zero: its turns, tokens and cost so far are this run's, not the last one's.
+            row.status, row.started, row.turns = "running", time.monotonic(), 0
+            row.tokens_in, row.tokens_out, row.cost, row.detail = 0, 0, 0.0, ""
+            row.model = event.detail
+        elif event.kind == "agent_turn":
+            row.turns, row.tokens_in, row.tokens_out = data["turns"], data["input_tokens"], data["output_tokens"]
+            row.cost = data.get("cost_usd")
+        elif event.kind == "agent_finished":
+            row.status, row.elapsed = event.detail, data["duration_s"]
+            row.cost = data.get("cost_usd")
+            if self.finished_cost is not None:
+                self.finished_cost = None if row.cost is None else self.finished_cost + row.cost
+            row.detail = str(data.get("error") or "")
+        elif event.kind in ("agent_skipped", "agent_blocked"):
+            row.status = "skipped" if event.kind == "agent_skipped" else "cancelled"
+            row.detail = event.detail
+
+    def _render(self) -> Table:
+        table = Table(title=self.title, title_justify="left", box=None, pad_edge=False)
+        for column in ("agent", "state", "tier", "model", "time", "turns", "tokens in/out", "cost", ""):
+            table.add_column(column, justify="right" if column in ("time", "turns", "cost") else "left")
+        running_cost: float | None = self.finished_cost
+        now = time.monotonic()
+        for name, row in self.rows.items():
+            elapsed = now - row.started if row.status == "running" else row.elapsed
+            if row.status == "running" and running_cost is not None:
+                running_cost = None if row.cost is None else running_cost + row.cost
+            cost = (
+                ""
+                if row.status in ("waiting", "skipped", "cancelled")
+                else (f"${row.cost:.4f}" if row.cost is not None else "n/a")
+            )
+            table.add_row(
+                name,
+                f"[{self.STYLES.get(row.status, '')}]{row.status}[/]",
+                row.tier,
+                esc(row.model),
+                f"{elapsed:.1f}s" if row.status not in ("waiting", "skipped", "cancelled") else "",
+                str(row.turns or ""),
+                f"{row.tokens_in:,}/{row.tokens_out:,}" if row.turns else "",
+                cost,
+                esc(row.detail[:60]),
+            )
+        total = f"${running_cost:.4f}" if running_cost is not None else "n/a (a model has no price)"
+        table.caption = f"cost so far {total}" + (f"   {esc(self.notes[-1])}" if self.notes else "")
+        table.caption_justify = "left"
+        return table
+
+
+class _PlainProgress(ProgressPrinter):
+    def __enter__(self) -> _PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def make_progress(console: Console) -> LiveProgress | _PlainProgress:
+    """Live lines on a terminal; plain lines otherwise (CI, pipes, files)."""
+    return LiveProgress(console) if console.is_terminal else _PlainProgress(console)

@@ -1,0 +1,149 @@
+"""`autodev report`: where a run's time and money went, per agent, per run and across runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape as esc
+
+from autodev.agent.specs import load_agents
+from autodev.apps.cli.common import json_option, money, out, print_json, repo_option
+from autodev.config.settings import load_settings
+from autodev.core.errors import UserError
+
+
+def _spans(records: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    spans: dict[str, list[tuple[str, str]]] = {}
+    for record in records:
+        if record.get("kind") == "agent" and record.get("started_at") and record.get("ended_at"):
+            spans.setdefault(record["agent"], []).append((record["started_at"], record["ended_at"]))
+    return spans
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@click.option("--last", is_flag=True, help="The most recent run (the default).")
+@click.option("--all", "all_runs", is_flag=True, help="Every run: per-agent p50/p95 across runs.")
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Draw the run's timeline to FILE (.png, .html or .svg).",
+)
+@repo_option
+@json_option
+def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None, repo: Path, as_json: bool) -> None:
+    """Where a run's time and money went: per agent, per run and across runs."""
+    from autodev.core import gitops
+    from autodev.run import report as rep
+    from autodev.run.graph import stages as graph_stages
+    from autodev.run.layout import find_run, list_runs, load_state
+
+    if all_runs and timeline is not None:
+        raise UserError("--timeline draws one run", hint="drop --all, or name a run: autodev report RUN_ID")
+    root = gitops.find_repo(repo)
+    cache = rep.read_records(root / ".autodev" / "cache" / "performance_metrics.jsonl")
+    if all_runs:
+        history = rep.trends(cache)
+        runs = []
+        for run_dir in list_runs(root):
+            state = load_state(run_dir)
+            records = rep.read_records(run_dir / "metrics.jsonl")
+            one = rep.run_report(state, records, state.get("pipeline") or {})
+            runs.append(
+                {
+                    "run_id": one.run_id,
+                    "status": one.status,
+                    "wall_s": one.wall_s,
+                    "cost_usd": one.totals["cost_usd"],
+                    "request": one.request,
+                }
+            )
+        if as_json:
+            print_json({"runs": runs, "agents": [vars(t) for t in history]})
+            return
+        out.print(f"[bold]{len(runs)} runs[/] in {esc(str(root))}")
+        for item in runs:
+            out.print(
+                f"  {item['run_id']}  {item['status']:<7} {item['wall_s']:7.1f}s  {money(item['cost_usd']):>9}  "
+                f"{esc(item['request'][:60])}"
+            )
+        out.print(f"\n{'agent':<17} {'runs':>5} {'p50 s':>8} {'p95 s':>8}")
+        for trend in history:
+            out.print(f"{trend.agent:<17} {trend.samples:>5} {trend.p50_s:>8.2f} {trend.p95_s:>8.2f}")
+        return
+    run_dir = find_run(root, None if last else run_id)
+    state = load_state(run_dir)
+    records = rep.read_records(run_dir / "metrics.jsonl")
+    needs = state.get("pipeline") or {}
+    one = rep.run_report(state, records, needs)
+    settings = load_settings(root)
+    specs = load_agents(root)
+    budgets = {name: spec.context_tokens for name, spec in specs.items()}
+    from autodev.run.graph import Node, Pipeline
+
+    pipeline = Pipeline(tuple(Node(agent, tuple(deps)) for agent, deps in needs.items()))
+    # Judged against the other runs: with its own sample in the p95, a slow run would hide itself.
+    history = rep.trends(record for record in cache if record.get("run_id") != one.run_id)
+    found = rep.bottlenecks(one, history, settings.time_budgets)
+    advice = rep.hints(one, budgets, graph_stages(pipeline) if needs else [], cache)
+    if timeline is not None:
+        from autodev.apps.report.timeline import write_timeline
+
+        write_timeline(one, _spans(records), timeline)
+    if as_json:
+        print_json(
+            {
+                **one.to_json(),
+                "handoff_budget": state.get("handoff_budget") or {},
+                "bottlenecks": found,
+                "hints": advice,
+                "timeline": str(timeline) if timeline else None,
+            }
+        )
+        return
+    out.print(f"[bold]run {one.run_id}[/]  {one.status}  {esc(one.request[:80])}")
+    header = (
+        f"{'agent':<17} {'status':<9} {'tier':<8} {'model':<18} {'time s':>7} {'in':>8} {'out':>6} "
+        f"{'c.read':>7} {'c.write':>7} {'cost':>9} {'turns':>5} {'peak ctx':>8} {'handoff':>7}  tools"
+    )
+    out.print(header)
+    for row in one.agents:
+        if not row.runs:
+            out.print(f"{row.agent:<17} [dim]{row.status:<9} {esc(str(row.skip_reason or ''))}[/]")
+            continue
+        tools = ", ".join(f"{name} {count}" for name, count in sorted(row.tool_calls.items()))
+        out.print(
+            f"{row.agent:<17} {row.status:<9} {row.tier or '':<8} {esc(row.model or ''):<18} {row.duration_s:>7.2f} "
+            f"{row.input_tokens:>8,} {row.output_tokens:>6,} {row.cache_read_tokens:>7,} "
+            f"{row.cache_write_tokens:>7,} {money(row.cost_usd):>9} {row.turns:>5} {row.peak_context:>8,} "
+            f"{row.handoff_tokens:>7,}  {tools}"
+        )
+    totals = one.totals
+    out.print(
+        f"{'total':<17} {'':<9} {'':<8} {'':<18} {totals['duration_s']:>7.2f} {totals['input_tokens']:>8,} "
+        f"{totals['output_tokens']:>6,} {totals['cache_read_tokens']:>7,} {totals['cache_write_tokens']:>7,} "
+        f"{money(totals['cost_usd']):>9} {totals['turns']:>5}"
+    )
+    efficiency = f"{one.parallel_efficiency:.2f}" if one.parallel_efficiency is not None else "n/a"
+    out.print(
+        f"\nwall {one.wall_s:.2f}s; agent time {totals['duration_s']:.2f}s; parallel efficiency "
+        f"(agent time / wall) {efficiency}"
+    )
+    out.print(f"critical path {one.critical_path_s:.2f}s: {' -> '.join(one.critical_path) or '-'}")
+    budget = state.get("handoff_budget") or {}
+    if budget:
+        parts = ", ".join(f"{name} {tokens}" for name, tokens in budget.get("per_agent", {}).items())
+        out.print(f"handoffs {budget.get('total')} of {budget.get('budget')} tokens: {parts}")
+        for name, change in budget.get("compacted", {}).items():
+            out.print(f"  {name} compacted {change['from']} -> {change['to']} tokens (full text in its session file)")
+    if one.timers:
+        out.print("timers: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in sorted(one.timers.items())))
+    for line in found:
+        out.print(f"[yellow]bottleneck:[/] {esc(line)}")
+    for line in advice:
+        out.print(f"[cyan]hint:[/] {esc(line)}")
+    if timeline is not None:
+        out.print(f"timeline written to {esc(str(timeline))}")

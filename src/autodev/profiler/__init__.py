@@ -1,5 +1,0 @@
-"""Measuring runs: metric records (agent, call, timer) written as JSON lines, and the timer that makes them."""
-
-from autodev.profiler.timer import PerformanceTimer
-
-__all__ = ["PerformanceTimer"]

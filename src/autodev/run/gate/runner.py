@@ -1,0 +1,167 @@
+"""Running the project's own tests: the orchestrator's gate after the implementer, and `RunTests`.
+
+The command is an argument list (never a shell), runs with a timeout in its own process group (a
+timeout kills the whole group, so a hung test's children don't outlive it), and sees an environment
+with API keys removed, so a test suite can't spend or leak the user's credentials. The counts and the
+failing tests come from the runner's own report (`autodev.run.gate.results`), not from its output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from autodev.core.process import scrubbed_environment
+from autodev.core.text import cap_output
+from autodev.run.gate.results import PreparedCommand, TestReport, prepare_command, read_report
+
+NO_TESTS_EXIT = 5  # pytest (and unittest since 3.12, and our unittest runner): no tests collected
+OUTPUT_CAP = 40_000  # characters of output kept in the outcome
+DRAIN_GRACE_S = 2.0  # after the tests end, how long a detached process may keep the output open
+_HEAD_BYTES, _TAIL_BYTES = 64_000, 256_000  # what is held while reading: a noisy suite can't fill memory
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    __test__ = False  # not a pytest test class
+
+    passed: bool
+    exit_code: int | None
+    output: str
+    duration_s: float
+    command: tuple[str, ...]
+    timed_out: bool = False
+    report: TestReport | None = None
+
+    def summary(self, tail_chars: int = 6000) -> str:
+        """The status, then the report's counts and failing tests, then the end of the output."""
+        status = "PASSED" if self.passed else ("TIMED OUT" if self.timed_out else "FAILED")
+        parts = [f"Tests {status} (exit {self.exit_code}, {self.duration_s:.1f}s): {' '.join(self.command)}"]
+        if self.report is not None:
+            parts.append(self.report.describe())
+        tail = self.output[-tail_chars:]
+        parts.append(f"Output{' (end)' if len(tail) < len(self.output) else ''}:\n{tail}")
+        return "\n".join(parts)
+
+
+def _has_tests(repo: Path) -> bool:
+    if (repo / "tests").is_dir() or (repo / "test").is_dir():
+        return True
+    return any(repo.glob("test_*.py")) or any(repo.glob("*_test.py"))
+
+
+def detect_test_command(repo: Path, configured: list[str] | None) -> list[str] | None:
+    """The configured command, else pytest (or unittest when pytest is missing) if the repo has tests."""
+    if configured:
+        return [sys.executable if configured[0] in ("python", "python3") else configured[0], *configured[1:]]
+    if not _has_tests(repo):
+        return None
+    if importlib.util.find_spec("pytest") is not None:
+        return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    return [sys.executable, "-m", "unittest", "discover", "-q"]
+
+
+class _Capture:
+    """The first and last bytes of the output, with a count of what was dropped between them."""
+
+    def __init__(self) -> None:
+        self.head, self.tail, self.dropped = bytearray(), bytearray(), 0
+
+    def add(self, chunk: bytes) -> None:
+        room = _HEAD_BYTES - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        if len(self.tail) > _TAIL_BYTES:
+            extra = len(self.tail) - _TAIL_BYTES
+            del self.tail[:extra]
+            self.dropped += extra
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
+        gap = f"\n[... {self.dropped} bytes of output left out ...]\n" if self.dropped else ""
+        return head + gap + tail
+
+
+def _kill_group(process: Process) -> None:
+    """SIGKILL the test run's process group: the runner and whatever it started (the runner alone on
+    a system without process groups)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        elif process.returncode is None:
+            process.kill()
+
+
+async def _drain(stream: ByteReceiveStream, capture: _Capture, done: anyio.Event) -> None:
+    try:
+        async for chunk in stream:
+            capture.add(chunk)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        pass
+    finally:
+        done.set()
+
+
+async def _execute(prepared: PreparedCommand, cwd: Path, timeout_s: float) -> tuple[int | None, str, bool]:
+    """(exit code or None on timeout, output, timed out). The process group never outlives this call."""
+    capture, drained = _Capture(), anyio.Event()
+    process = await anyio.open_process(
+        prepared.argv,
+        cwd=cwd,
+        env={**scrubbed_environment(), **prepared.env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        assert process.stdout is not None
+        async with anyio.create_task_group() as group:
+            group.start_soon(_drain, process.stdout, capture, drained)
+            with anyio.move_on_after(timeout_s) as scope:
+                await process.wait()
+            timed_out = scope.cancelled_caught
+            _kill_group(process)  # stragglers too: a server a test started and never stopped
+            with anyio.move_on_after(DRAIN_GRACE_S):
+                await drained.wait()  # a process that left the group may still hold the pipe
+            group.cancel_scope.cancel()
+    finally:
+        _kill_group(process)
+        with anyio.CancelScope(shield=True):
+            await process.wait()
+            await process.aclose()
+    return (None if timed_out else process.returncode), capture.text(), timed_out
+
+
+async def run_tests(command: list[str], cwd: Path, timeout_s: float) -> TestOutcome:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="autodev-tests-") as scratch:
+        prepared = prepare_command(command, Path(scratch))
+        try:
+            exit_code, output, timed_out = await _execute(prepared, cwd, timeout_s)
+        except OSError as exc:
+            return TestOutcome(
+                False, None, f"could not start the test command: {exc}", time.perf_counter() - started, tuple(command)
+            )
+        report = read_report(prepared, output, timed_out=timed_out)
+    if timed_out:
+        output = f"timed out after {timeout_s:g}s; the test processes were killed\n{output}"
+    output = cap_output(output, OUTPUT_CAP)
+    no_tests = exit_code == NO_TESTS_EXIT and (prepared.runner != "unknown" or "pytest" in " ".join(command))
+    passed = not timed_out and (exit_code == 0 or no_tests)
+    return TestOutcome(passed, exit_code, output, time.perf_counter() - started, tuple(command), timed_out, report)

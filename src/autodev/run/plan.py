@@ -1,0 +1,142 @@
+"""Everything a run needs, resolved and validated before anything is written or any token is spent.
+
+`prepare` is shared by `autodev run`, `autodev plan` and `autodev issue`: if it succeeds, the agent
+files parsed, the pipeline is a DAG of known agents, every agent has a tier and a model, and the
+repository is a git repository with a commit to start from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autodev.agent.skills import Skill, check_agent_skills, load_skills
+from autodev.agent.specs import AgentSpec, load_agents
+from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
+from autodev.core import gitops
+from autodev.core.errors import UserError
+from autodev.models.fakes.scripted import Script
+from autodev.run.gate.runner import detect_test_command
+from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
+from autodev.run.selection.decide import Selection, select_agents
+from autodev.run.selection.overrides import SelectionOverrides
+from autodev.run.selection.policy import SkipPolicy
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    request: str
+    repo: Path
+    base_commit: str
+    settings: Settings
+    specs: dict[str, AgentSpec]
+    pipeline: Pipeline
+    models: dict[str, ResolvedModel]
+    selection: Selection
+    test_command: list[str] | None
+    dirty_paths: tuple[str, ...]
+    skills: dict[str, Skill] = field(default_factory=dict)
+    overrides: CliOverrides = field(default_factory=CliOverrides)  # replayed by `autodev resume`
+    selection_overrides: SelectionOverrides | None = None
+
+    def options(self) -> dict[str, object]:
+        """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""
+        chosen = self.selection_overrides or SelectionOverrides()
+        return {
+            "provider": self.overrides.provider,
+            "models": list(self.overrides.models),
+            "max_parallel": self.overrides.max_parallel,
+            "script": str(Path(self.overrides.script).resolve()) if self.overrides.script else None,
+            "full": chosen.full,
+            "skip": list(chosen.skip),
+            "only": list(chosen.only),
+        }
+
+    def stages(self) -> list[list[str]]:
+        return stages(self.pipeline)
+
+    def runs(self, agent: str) -> bool:
+        return agent not in self.selection.skips
+
+
+def provider_web_search(settings: Settings) -> bool:
+    """Whether the configured provider offers a server-side web search, without building it."""
+    if settings.provider == "anthropic":
+        return True
+    if settings.provider == "scripted" and settings.script is not None and settings.script.is_file():
+        return Script.load(settings.script).web_search
+    return False
+
+
+def clean_request(request: str) -> str:
+    text = request.strip()
+    if not text:
+        raise UserError("the request is empty", hint='say what you want, e.g. autodev run "add a --version flag"')
+    return text
+
+
+def prepare(
+    request: str,
+    repo_path: Path,
+    cli: CliOverrides = CliOverrides(),
+    *,
+    pipeline: Pipeline | None = None,
+    web_search: bool | None = None,
+    selection: SelectionOverrides | None = None,
+) -> RunPlan:
+    """`web_search`: whether the provider can search the web (None: judge from the settings).
+    `selection`: `--full`, `--skip`, `--only`. A `pipeline` passed in (the issue drafter's) runs as it is:
+    the request is classified, but no agent is skipped for its change type."""
+    text = clean_request(request)
+    repo = gitops.find_repo(repo_path)
+    base = gitops.head_commit(repo)
+    settings = load_settings(repo, cli)
+    specs = load_agents(repo)
+    chosen = pipeline or pipeline_from_config(settings.pipeline)
+    validate(chosen, specs)
+    skills = load_skills(repo)
+    check_agent_skills((specs[name] for name in chosen.names), skills)
+    models = {name: resolve_model(specs[name], settings) for name in chosen.names}
+    return RunPlan(
+        request=text,
+        repo=repo,
+        base_commit=base,
+        settings=settings,
+        specs=specs,
+        pipeline=chosen,
+        models=models,
+        selection=select_agents(
+            text,
+            repo,
+            specs,
+            chosen.names,
+            web_search=provider_web_search(settings) if web_search is None else web_search,
+            policy=SkipPolicy.from_config(settings.selection),
+            overrides=selection,
+            pipeline=chosen,
+            apply_policy=pipeline is None,
+        ),
+        test_command=detect_test_command(repo, settings.test_command),
+        dirty_paths=tuple(gitops.dirty_paths(repo)),
+        skills=skills,
+        overrides=cli,
+        selection_overrides=selection,
+    )
+
+
+def overrides_from_options(options: dict[str, object]) -> tuple[CliOverrides, SelectionOverrides]:
+    """Inverse of `RunPlan.options`: what `autodev resume` passes to `prepare` again."""
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = options.get(key) or ()
+        return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()
+
+    parallel = options.get("max_parallel")
+    provider, script = options.get("provider"), options.get("script")
+    cli = CliOverrides(
+        provider=str(provider) if provider else None,
+        models=strings("models"),
+        max_parallel=parallel if isinstance(parallel, int) else None,
+        script=str(script) if script else None,
+    )
+    return cli, SelectionOverrides(bool(options.get("full")), strings("skip"), strings("only"))

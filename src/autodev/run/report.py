@@ -1,0 +1,247 @@
+"""Reports from metric records: per agent, per run, and across runs.
+
+Pure functions of the records (and the run's pipeline), so every figure can be checked against the
+records it came from: the run totals are sums of the agent records, which are sums of the calls.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from autodev.models.pricing import total_cost
+
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+P95_MIN_SAMPLES = 10
+SLOW_FACTOR = 1.5
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash: skip it rather than lose the report
+    return records
+
+
+@dataclass
+class AgentRow:
+    agent: str
+    status: str
+    tier: str | None = None
+    model: str | None = None
+    skip_reason: str | None = None
+    runs: int = 0
+    duration_s: float = 0.0
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = 0.0
+    tool_calls: dict[str, int] = field(default_factory=dict)
+    peak_context: int = 0
+    handoff_tokens: int = 0
+    started_at: str | None = None
+    ended_at: str | None = None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def agent_rows(records: Iterable[Mapping[str, Any]]) -> list[AgentRow]:
+    rows: dict[str, AgentRow] = {}
+    for record in records:
+        if record.get("kind") != "agent":
+            continue
+        name = record["agent"]
+        row = rows.setdefault(name, AgentRow(name, record["status"]))
+        row.status, row.tier, row.model = record["status"], record.get("tier"), record.get("model") or row.model
+        if record["status"] == "skipped":
+            row.skip_reason = record.get("skip_reason")
+            continue
+        row.runs += 1
+        row.duration_s += float(record.get("duration_s") or 0.0)
+        row.turns += int(record.get("turns") or 0)
+        for key in TOKEN_FIELDS:
+            setattr(row, key, getattr(row, key) + int(record.get(key) or 0))
+        cost = record.get("cost_usd")
+        row.cost_usd = total_cost(row.cost_usd, cost)
+        tools = Counter(row.tool_calls)
+        tools.update(record.get("tool_calls") or {})
+        row.tool_calls = dict(tools)
+        row.peak_context = max([row.peak_context, *(record.get("context_tokens") or [])])
+        row.handoff_tokens = int(record.get("handoff_tokens") or 0)
+        if row.started_at is None or (record.get("started_at") or "") < row.started_at:
+            row.started_at = record.get("started_at")
+        if record.get("ended_at") and (row.ended_at is None or record["ended_at"] > row.ended_at):
+            row.ended_at = record["ended_at"]
+    return list(rows.values())
+
+
+def critical_path(needs: Mapping[str, Iterable[str]], durations: Mapping[str, float]) -> tuple[list[str], float]:
+    """The chain of dependent agents with the largest summed duration: a lower bound on wall time."""
+    best: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(name: str) -> tuple[float, list[str]]:
+        if name not in best:
+            options = [longest(dep) for dep in needs.get(name, ()) if dep in needs]
+            length, path = max(options, default=(0.0, []))
+            best[name] = (length + durations.get(name, 0.0), [*path, name])
+        return best[name]
+
+    if not needs:
+        return [], 0.0
+    length, path = max((longest(name) for name in needs), key=lambda item: item[0])
+    return [name for name in path if durations.get(name, 0.0) > 0], length
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    status: str
+    request: str
+    agents: list[AgentRow]
+    totals: dict[str, Any]
+    wall_s: float
+    parallel_efficiency: float | None
+    critical_path: list[str]
+    critical_path_s: float
+    timers: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_report(
+    state: Mapping[str, Any], records: Sequence[Mapping[str, Any]], needs: Mapping[str, Iterable[str]]
+) -> RunReport:
+    order = {name: index for index, name in enumerate(state.get("agents") or needs)}
+    rows = sorted(agent_rows(records), key=lambda row: order.get(row.agent, len(order)))
+    ran = [row for row in rows if row.runs]
+    totals: dict[str, Any] = {key: sum(getattr(row, key) for row in rows) for key in TOKEN_FIELDS}
+    totals["cost_usd"] = None if any(row.cost_usd is None for row in ran) else sum(row.cost_usd or 0 for row in ran)
+    totals["duration_s"] = sum(row.duration_s for row in rows)
+    totals["turns"] = sum(row.turns for row in rows)
+    tool_totals: Counter[str] = Counter()
+    for row in rows:
+        tool_totals.update(row.tool_calls)
+    totals["tool_calls"] = dict(tool_totals)
+    totals["calls"] = sum(1 for r in records if r.get("kind") == "call")
+    starts = [t for row in ran if (t := _time(row.started_at))]
+    ends = [t for row in ran if (t := _time(row.ended_at))]
+    wall = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+    durations = {row.agent: row.duration_s for row in rows}
+    path, path_s = critical_path(needs, durations)
+    timers: dict[str, float] = defaultdict(float)
+    for record in records:
+        if record.get("kind") == "timer":
+            timers[record["name"]] += float(record.get("duration_s") or 0.0)
+    return RunReport(
+        run_id=str(state.get("run_id", "")),
+        status=str(state.get("status", "")),
+        request=str(state.get("request", "")),
+        agents=rows,
+        totals=totals,
+        wall_s=wall,
+        parallel_efficiency=(totals["duration_s"] / wall) if wall > 0 else None,
+        critical_path=path,
+        critical_path_s=path_s,
+        timers=dict(timers),
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1]
+
+
+@dataclass
+class AgentTrend:
+    agent: str
+    samples: int
+    p50_s: float
+    p95_s: float
+    last_s: float
+
+
+def trends(records: Iterable[Mapping[str, Any]]) -> list[AgentTrend]:
+    """p50 and p95 of each agent's duration across every run in the cross-run cache."""
+    by_agent: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        if record.get("kind") == "agent" and record.get("status") == "done":
+            by_agent[record["agent"]].append(float(record.get("duration_s") or 0.0))
+    return [
+        AgentTrend(agent, len(values), percentile(values, 50), percentile(values, 95), values[-1])
+        for agent, values in sorted(by_agent.items())
+    ]
+
+
+def bottlenecks(report: RunReport, history: list[AgentTrend], budgets: Mapping[str, float]) -> list[str]:
+    """Agents over their configured time budget, or over 1.5 x their own p95 once there are 10 samples."""
+    found = []
+    by_agent = {trend.agent: trend for trend in history}
+    for row in report.agents:
+        if not row.runs:
+            continue
+        budget = budgets.get(row.agent)
+        if budget is not None and row.duration_s > budget:
+            found.append(f"{row.agent} took {row.duration_s:.1f}s, over its {budget:g}s budget")
+        trend = by_agent.get(row.agent)
+        if trend and trend.samples >= P95_MIN_SAMPLES and row.duration_s > SLOW_FACTOR * trend.p95_s:
+            found.append(f"{row.agent} took {row.duration_s:.1f}s, over 1.5 x its p95 of {trend.p95_s:.1f}s")
+    return found
+
+
+def hints(
+    report: RunReport,
+    context_budgets: Mapping[str, int],
+    stages: list[list[str]],
+    history_records: Iterable[Mapping[str, Any]] = (),
+) -> list[str]:
+    """Suggestions drawn from the numbers; each names the figure it rests on."""
+    out = []
+    for row in report.agents:
+        if row.runs and row.tier == "deep" and row.output_tokens / row.runs < 300:
+            out.append(
+                f"{row.agent} is on the deep tier but wrote {row.output_tokens // row.runs} output tokens "
+                "per run: try the balanced tier"
+            )
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for record in history_records:
+        if record.get("kind") == "agent" and record.get("status") in ("done", "failed"):
+            budget = context_budgets.get(record["agent"])
+            if budget:
+                hits[record["agent"]].append(max(record.get("context_tokens") or [0]) >= 0.9 * budget)
+    for agent, flags in hits.items():
+        if len(flags) >= 3 and sum(flags) / len(flags) >= 0.5:
+            out.append(
+                f"{agent} used 90 % or more of its context budget in {sum(flags)} of {len(flags)} runs: "
+                "raise context_tokens or give it less to read"
+            )
+    spans = {row.agent: (row.started_at, row.ended_at) for row in report.agents if row.runs}
+    for stage in stages:
+        timed = sorted((start, end) for a in stage if a in spans for start, end in [spans[a]] if start and end)
+        if len(timed) < 2:
+            continue
+        overlapped = any(timed[i + 1][0] < max(end for _, end in timed[: i + 1]) for i in range(len(timed) - 1))
+        if not overlapped:
+            names = " and ".join(a for a in stage if a in spans)
+            out.append(
+                f"{names} should run in parallel but did not overlap: check max_parallel and max_concurrent_requests"
+            )
+    return out

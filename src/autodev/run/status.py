@@ -1,0 +1,44 @@
+"""Where each local run is: its stage from state.json, and whether a process is working on it now.
+
+A run whose state says `running` but whose lock nobody holds was killed: it is shown as `stopped`,
+resumable with `autodev resume`. Rows have the same shape as the Temporal engine's query answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from autodev.core.locks import holder, run_lock_path
+from autodev.run.layout import find_run, list_runs, load_state
+
+RECENT = 20
+
+
+def stage_of(state: dict[str, Any]) -> str:
+    progress = state.get("progress") or {}
+    step = str(progress.get("step", "build"))
+    cycle = int(progress.get("cycle", 0))
+    return f"{step} {cycle + 1}" if step in ("validate", "remediate") and cycle else step
+
+
+def local_status(repo: Path, run_id: str | None = None) -> list[dict[str, Any]]:
+    run_dirs = [find_run(repo, run_id)] if run_id else list_runs(repo)[-RECENT:]
+    rows = []
+    for run_dir in run_dirs:
+        state = load_state(run_dir)
+        status = str(state.get("status"))
+        live = holder(run_lock_path(run_dir)) is not None
+        if status == "running" and not live:
+            status = "stopped"  # killed: nobody holds its lock
+        rows.append(
+            {
+                "run_id": state.get("run_id", run_dir.name),
+                "request": state.get("request", ""),
+                "stage": stage_of(state) if status not in ("done",) else "finished",
+                "status": status,
+                "live": live,
+                "agents": {name: agent.get("status") for name, agent in (state.get("agents") or {}).items()},
+            }
+        )
+    return rows
