@@ -313,11 +313,11 @@ def test_run_analysers_reports_a_crash_and_a_hang(seeded: AnalysisInput, monkeyp
         time.sleep(timeout_s + 3)
         return AnalyserResult("diff", "ok")
 
-    from autodev.agent.analysers import runner
+    from autodev.agent.analysers import registry
 
-    monkeypatch.setattr(runner, "GRACE_S", 0.2)
-    monkeypatch.setitem(runner.ANALYSERS, "diff", hang)
-    monkeypatch.setitem(runner.ANALYSERS, "tests", crash)
+    monkeypatch.setattr(registry, "GRACE_S", 0.2)
+    monkeypatch.setitem(registry.ANALYSERS, "diff", hang)
+    monkeypatch.setitem(registry.ANALYSERS, "tests", crash)
     started = time.monotonic()
     results = run_analysers("reviewer", seeded, timeout_s=0.3, names=["diff", "tests"])
     assert time.monotonic() - started < 2

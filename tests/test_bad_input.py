@@ -26,7 +26,7 @@ from scripts import CALC_FILES, REQUEST, call, edit_mul, feature_script, final, 
 
 from autodev.apps.cli.main import cli, main
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.runner import run_feature
+from autodev.engines.local.launch import run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"

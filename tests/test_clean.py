@@ -10,7 +10,7 @@ from scripts import CALC_FILES, REQUEST, error, feature_script, git
 
 from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.runner import run_feature
+from autodev.engines.local.launch import run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 
 

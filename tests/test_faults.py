@@ -36,7 +36,7 @@ from autodev.agent.runtime import CUT_OFF_MARK, CUT_OFF_NOTE
 from autodev.apps.cli.main import main
 from autodev.config.providers import ResilientProvider
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.runner import run_feature
+from autodev.engines.local.launch import run_feature
 from autodev.models import Message, ModelRequest, TextPart
 from autodev.models import ToolCall as ModelToolCall
 from autodev.models.adapters.anthropic import AnthropicProvider

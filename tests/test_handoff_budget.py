@@ -42,7 +42,7 @@ def test_a_run_keeps_its_handoffs_within_budget_tokens(make_repo: Callable[..., 
     from scripts import CALC_FILES, REQUEST, feature_script, final
 
     from autodev.config.settings import CliOverrides
-    from autodev.engines.local.runner import run_feature
+    from autodev.engines.local.launch import run_feature
     from autodev.models.fakes.scripted import ScriptedProvider
 
     files = {**CALC_FILES, ".autodev/config.toml": CALC_FILES[".autodev/config.toml"] + "budget_tokens = 600\n"}

@@ -25,7 +25,7 @@ from autodev.config.settings import CliOverrides, load_settings
 from autodev.core import otel
 from autodev.core.errors import UserError
 from autodev.core.metrics import MetricsSink
-from autodev.engines.local.runner import run_feature
+from autodev.engines.local.launch import run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.sandbox.workspace import Workspace
 from autodev.tools.files import builtin_tools

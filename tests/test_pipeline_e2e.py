@@ -34,7 +34,7 @@ from scripts import (
 
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import UserError
-from autodev.engines.local.runner import RunResult, run_feature
+from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 
 STATE_KEYS = {

@@ -11,7 +11,7 @@ from scripts import CALC_FILES, REQUEST, feature_script
 
 from autodev.apps.cli.progress import LiveProgress, ProgressPrinter, make_progress
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.runner import run_feature
+from autodev.engines.local.launch import run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run.events import RunEvent
 

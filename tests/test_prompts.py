@@ -50,7 +50,7 @@ def test_planner_and_implementer_receive_the_project_memory(make_repo: Callable[
     from scripts import CALC_FILES, REQUEST, feature_script
 
     from autodev.config.settings import CliOverrides
-    from autodev.engines.local.runner import run_feature
+    from autodev.engines.local.launch import run_feature
     from autodev.models.fakes.scripted import ScriptedProvider
 
     repo = make_repo({**CALC_FILES, "CLAUDE.md": "Always use type hints in calc."})

@@ -25,7 +25,7 @@ from autodev.apps.cli.main import main
 from autodev.config.providers import ResilientProvider, build_provider
 from autodev.config.settings import CliOverrides, load_settings
 from autodev.core.errors import UserError
-from autodev.engines.local.runner import RunResult, run_feature
+from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.adapters.anthropic import AnthropicProvider
 from autodev.models.adapters.openai import OpenAIProvider
 from autodev.run.selection.decide import NO_WEB_SEARCH

@@ -21,7 +21,7 @@ from autodev.apps.cli.main import main
 from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
 from autodev.config.settings import CliOverrides, load_settings
 from autodev.core.metrics import agent_record
-from autodev.engines.local.runner import run_feature
+from autodev.engines.local.launch import run_feature
 from autodev.models import Usage
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run import report as rep

@@ -38,7 +38,7 @@ from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import RunInterrupted
 from autodev.core.locks import FileLock, holder, run_lock_path
-from autodev.engines.local.runner import resume_run, run_feature
+from autodev.engines.local.launch import resume_run, run_feature
 from autodev.models import ModelRequest, ModelResponse
 from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider
 

@@ -28,7 +28,7 @@ from scripts import (
 
 from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.runner import RunResult, run_feature
+from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider
 
 TYPO_FILES = {**CALC_FILES, "README.md": "# calc\n\nA tiny calculater.\n"}

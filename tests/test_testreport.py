@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from autodev.run.gate.project_tests import TestOutcome, run_tests
 from autodev.run.gate.results import (
     TestReport,
     detect_runner,
@@ -21,7 +22,6 @@ from autodev.run.gate.results import (
     prepare_command,
     read_report,
 )
-from autodev.run.gate.runner import TestOutcome, run_tests
 
 PY = sys.executable
 

@@ -40,7 +40,7 @@ from autodev.models.pricing import Pricer, load_price_table, total_cost
 from autodev.run import steps
 from autodev.run.checkpoints import checkpoint_message, cut_off_calls, reopen
 from autodev.run.events import Reporter, RunEvent, silent
-from autodev.run.gate.runner import TestOutcome, run_tests
+from autodev.run.gate.project_tests import TestOutcome, run_tests
 from autodev.run.plan import RunPlan
 from autodev.run.report import read_records
 from autodev.run.scheduler import run_graph

@@ -16,7 +16,7 @@ from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_
 from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.models.fakes.scripted import Script
-from autodev.run.gate.runner import detect_test_command
+from autodev.run.gate.project_tests import detect_test_command
 from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
 from autodev.run.selection.decide import Selection, select_agents
 from autodev.run.selection.overrides import SelectionOverrides

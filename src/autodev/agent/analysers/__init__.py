@@ -12,7 +12,7 @@ as `missing` with what to install, never as "no findings".
 
 from autodev.agent.analysers.base import AnalyserResult, AnalysisInput, ChangedFile, Finding, Severity, Status
 from autodev.agent.analysers.inputs import analysis_input
-from autodev.agent.analysers.runner import (
+from autodev.agent.analysers.registry import (
     ANALYSERS,
     FOR_AGENT,
     AgentKind,

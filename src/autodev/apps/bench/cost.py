@@ -18,7 +18,7 @@ from typing import Any
 from autodev.apps.bench.cache_sim import PromptCacheSimulator
 from autodev.apps.demo import DEMO_REQUEST, demo_dir, make_demo_repo
 from autodev.config.settings import DEFAULT_TIER_MODELS, CliOverrides
-from autodev.engines.local.runner import execute
+from autodev.engines.local.launch import execute
 from autodev.models import ModelRequest, ModelResponse, Usage
 from autodev.models.adapters.anthropic import build_params
 from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider

@@ -243,7 +243,7 @@ def run(
 ) -> None:
     """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
     from autodev.config.providers import build_provider
-    from autodev.engines.local.runner import execute
+    from autodev.engines.local.launch import execute
 
     clioverrides = overrides(provider, models, max_parallel, script)
     the_plan = prepare(request, repo, clioverrides, selection=selection_flags(full, skip, only))
@@ -264,7 +264,7 @@ def run(
 @json_option
 def resume(run_id: str, repo: Path, as_json: bool) -> None:
     """Go on with a killed, interrupted or failed run from its newest checkpoint; finished agents are not re-run."""
-    from autodev.engines.local.runner import resume_run
+    from autodev.engines.local.launch import resume_run
 
     with make_progress(err) as progress:
         result = resume_run(run_id, repo, progress)
@@ -336,7 +336,7 @@ def issue(
     create: bool,
 ) -> None:
     """Draft an issue for IDEA (researcher-local, then issue-creator); --create files it with gh."""
-    from autodev.engines.local.runner import run_issue
+    from autodev.engines.local.launch import run_issue
 
     with make_progress(err) as progress:
         result = run_issue(idea, repo, overrides(provider, models, max_parallel, script), progress, create=create)

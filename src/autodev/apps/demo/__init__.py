@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autodev.config.settings import DEFAULT_TIER_MODELS, CliOverrides
 from autodev.core import gitops
-from autodev.engines.local.runner import RunResult, run_feature
+from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run.events import Reporter, silent
 

@@ -5,7 +5,7 @@ run's diff, puts back the files a test runner loads on its own (`conftest.py`, `
 `pytest.ini`, the `__init__.py` of the hidden tests' directories) as they were at the start, copies
 the hidden tests over (so a test the agents edited or added under the same name does not count), and
 runs them by their file names, with the task's timeout, in an environment without API keys or tokens
-(`autodev.run.gate.runner.run_tests`). The verdict comes from the runner's own report (JUnit XML for pytest,
+(`autodev.run.gate.project_tests.run_tests`). The verdict comes from the runner's own report (JUnit XML for pytest,
 the JSON shim for unittest): a task passes only when the report counts at least one test and every
 counted test passed, and the run neither failed nor timed out. An exit code of 0 alone is not enough:
 a suite that collected nothing exits "successfully" too.
@@ -27,7 +27,7 @@ import anyio
 
 from autodev.apps.eval.tasks import Task
 from autodev.apps.eval.workspace import copy_files
-from autodev.run.gate.runner import TestOutcome, detect_test_command, run_tests
+from autodev.run.gate.project_tests import TestOutcome, detect_test_command, run_tests
 
 RUNNER_HOOKS = frozenset({"conftest.py", "sitecustomize.py", "usercustomize.py", "pytest.ini", ".pytest.ini"})
 APPLY_TIMEOUT_S = 120

@@ -39,7 +39,7 @@ from autodev.config.settings import NO_PROVIDER_HINT, CliOverrides, load_setting
 from autodev.core.clock import iso, utc_now
 from autodev.core.errors import UserError
 from autodev.core.jsonio import write_json_atomic
-from autodev.engines.local.runner import execute
+from autodev.engines.local.launch import execute
 from autodev.models import ModelProvider
 from autodev.models.pricing import total_cost
 from autodev.run.plan import prepare

@@ -25,7 +25,7 @@ from autodev.config.settings import CliOverrides, load_settings
 from autodev.core.errors import AutodevError, RunInterrupted
 from autodev.core.jsonio import write_json_atomic
 from autodev.engines.batch_file import Feature, FeatureResult
-from autodev.engines.local.runner import resume_plan, skip_replayed
+from autodev.engines.local.launch import resume_plan, skip_replayed
 from autodev.models import ModelProvider
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.models.resilience import RetryPolicy
