@@ -115,7 +115,8 @@ def run_cmd(
     only: tuple[str, ...],
 ) -> None:
     """Run the pipeline on every task of SUITE and grade it on the hidden tests."""
-    from autodev.apps.eval.harness import EvalOptions, check_provider, run_eval
+    from autodev.apps.eval.harness import check_provider, run_eval
+    from autodev.apps.eval.options import EvalOptions
     from autodev.apps.eval.results import summarize
     from autodev.apps.eval.tasks import load_suite, select_tasks
     from autodev.apps.eval.workspace import load_user_config
@@ -174,8 +175,8 @@ def validate_cmd(suite: str, patterns: tuple[str, ...], jobs: int, as_json: bool
     No provider is needed: the oracle writes the reference files through the implementer's own tool
     calls and the reviewers approve; the null model changes nothing. Exit 1 when a task is flagged.
     """
-    from autodev.apps.eval.harness import validate
     from autodev.apps.eval.tasks import load_suite, select_tasks
+    from autodev.apps.eval.validate import validate
 
     the_suite = load_suite(suite)
     tasks = select_tasks(the_suite, patterns)
