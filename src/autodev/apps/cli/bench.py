@@ -174,7 +174,8 @@ def bench_cost(as_json: bool, min_cache_tokens: int) -> None:
 )
 def bench_pipeline(as_json: bool, time_scale: float, features: int) -> None:
     """Speed, fast paths, cost and scale of the real orchestrator with a latency-simulating model."""
-    from autodev.apps.bench.pipeline import pipeline_benchmark, render
+    from autodev.apps.bench.pipeline import pipeline_benchmark
+    from autodev.apps.bench.pipeline_render import render
 
     result = pipeline_benchmark(time_scale, features)
     if as_json:
