@@ -63,7 +63,7 @@ def bench_context(repo: Path, commits: Path, budgets: tuple[int, ...], predictio
     help="Write one JSON line per record: sha, request_class, diff_class, reasons.",
 )
 @json_option
-def benchselection_flags(file: Path, predictions: Path | None, as_json: bool) -> None:
+def bench_selection(file: Path, predictions: Path | None, as_json: bool) -> None:
     """The request classifier on commit messages against the diff classifier on the commits' files."""
     from autodev.apps.bench.selection import selection_benchmark
 

@@ -19,17 +19,16 @@ from autodev.apps.cli.common import (
     json_option,
     model_options,
     out,
-    overrides,
     print_json,
     repo_option,
-    selection_flags,
     selection_options,
 )
-from autodev.config.settings import load_settings, resolve_model
+from autodev.config.settings import CliOverrides, load_settings, resolve_model
 from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.run.plan import RunPlan, prepare
 from autodev.run.selection.decide import gate_outlook
+from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.toolset import agent_tools, available_tools
 
 
@@ -40,10 +39,7 @@ from autodev.run.toolset import agent_tools, available_tools
 def agents(
     repo: Path,
     as_json: bool,
-    provider: str | None,
-    models: tuple[str, ...],
-    max_parallel: int | None,
-    script: str | None,
+    cli_overrides: CliOverrides,
 ) -> None:
     """List the agents: name, tier, the model that will serve it, its tools and its file."""
     try:
@@ -52,7 +48,7 @@ def agents(
         if repo != Path("."):
             raise
         root = None  # outside any repository: built-in and user-level agents only
-    settings = load_settings(root, overrides(provider, models, max_parallel, script))
+    settings = load_settings(root, cli_overrides)
     skills = load_skills(root)
     available = available_tools(settings, skills)
     skill_tokens = skill_prompt_tokens(skills)
@@ -134,17 +130,11 @@ def plan(
     request: str,
     repo: Path,
     as_json: bool,
-    provider: str | None,
-    models: tuple[str, ...],
-    max_parallel: int | None,
-    script: str | None,
-    full: bool,
-    skip: tuple[str, ...],
-    only: tuple[str, ...],
+    cli_overrides: CliOverrides,
+    selection: SelectionOverrides,
 ) -> None:
     """Show what a run would do, without calling any model."""
-    clioverrides = overrides(provider, models, max_parallel, script)
-    the_plan = prepare(request, repo, clioverrides, selection=selection_flags(full, skip, only))
+    the_plan = prepare(request, repo, cli_overrides, selection=selection)
     if as_json:
         print_json(_plan_json(the_plan))
         return

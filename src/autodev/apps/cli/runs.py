@@ -17,16 +17,16 @@ from autodev.apps.cli.common import (
     json_option,
     model_options,
     out,
-    overrides,
     print_json,
     repo_option,
-    selection_flags,
     selection_options,
 )
 from autodev.apps.cli.progress import make_progress
 from autodev.apps.report.overlap import stage_timings
+from autodev.config.settings import CliOverrides
 from autodev.core.redact import redact_data
 from autodev.run.plan import prepare
+from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
 
 
@@ -65,20 +65,14 @@ def run(
     request: str,
     repo: Path,
     as_json: bool,
-    provider: str | None,
-    models: tuple[str, ...],
-    max_parallel: int | None,
-    script: str | None,
-    full: bool,
-    skip: tuple[str, ...],
-    only: tuple[str, ...],
+    cli_overrides: CliOverrides,
+    selection: SelectionOverrides,
 ) -> None:
     """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
     from autodev.config.providers import build_provider
     from autodev.engines.local.launch import execute
 
-    clioverrides = overrides(provider, models, max_parallel, script)
-    the_plan = prepare(request, repo, clioverrides, selection=selection_flags(full, skip, only))
+    the_plan = prepare(request, repo, cli_overrides, selection=selection)
     model_provider = build_provider(the_plan.settings)
     if the_plan.dirty_paths:
         err.print(
@@ -159,17 +153,14 @@ def issue(
     idea: str,
     repo: Path,
     as_json: bool,
-    provider: str | None,
-    models: tuple[str, ...],
-    max_parallel: int | None,
-    script: str | None,
+    cli_overrides: CliOverrides,
     create: bool,
 ) -> None:
     """Draft an issue for IDEA (researcher-local, then issue-creator); --create files it with gh."""
     from autodev.engines.local.launch import run_issue
 
     with make_progress(err) as progress:
-        result = run_issue(idea, repo, overrides(provider, models, max_parallel, script), progress, create=create)
+        result = run_issue(idea, repo, cli_overrides, progress, create=create)
     if as_json:
         print_json(
             {
