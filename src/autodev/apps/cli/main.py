@@ -28,6 +28,7 @@ from autodev.apps.cli.common import (
     selection_flags,
     selection_options,
 )
+from autodev.apps.cli.config import config_group
 from autodev.apps.cli.eval import eval_group
 from autodev.apps.cli.progress import make_progress
 from autodev.apps.cli.report import report
@@ -415,6 +416,7 @@ cli.add_command(status)
 cli.add_command(eval_group)
 cli.add_command(bench)
 cli.add_command(worker)
+cli.add_command(config_group)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
