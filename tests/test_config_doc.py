@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autodev.config.schema import KEYS
+from autodev.config.schema import KEYS, extra
 from autodev.config.settings import load_settings
 from autodev.models.registry import provider_names
 
@@ -31,6 +31,17 @@ def example() -> str:
 def test_every_key_is_documented_once() -> None:
     keys = documented("## Keys")
     assert sorted(keys) == sorted(KEYS)
+
+
+def test_each_keys_variable_and_flag_are_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for key in KEYS:
+        row = re.search(rf"^\| `{re.escape(key)}` \|.*$", text, flags=re.MULTILINE)
+        assert row is not None, key
+        for what in ("env", "flag"):
+            named = extra(key, what)
+            if named is not None:
+                assert named.replace("<TIER>", "FAST") in row.group(0), (key, named)
 
 
 def test_every_provider_is_documented() -> None:
