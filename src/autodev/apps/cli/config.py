@@ -17,7 +17,11 @@ from autodev.core.errors import UserError
 
 @click.group("config")
 def config_group() -> None:
-    """Inspect the configuration: built-in defaults < user file < repository file < AUTODEV_* < flags."""
+    """Show the settings and where each comes from.
+
+    Lowest first: built-in defaults, the user file (~/.config/autodev/config.toml), the repository's
+    file, AUTODEV_* variables, flags. Every key is described in docs/config.md.
+    """
 
 
 def _repo_or_none(repo: Path) -> Path | None:
