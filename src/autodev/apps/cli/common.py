@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from autodev.config.settings import CliOverrides
+from autodev.models.registry import provider_names
 from autodev.run.selection.overrides import SelectionOverrides
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,7 +54,7 @@ def model_options(func: F) -> F:
     command: Callable[..., Any] = with_overrides
     command = click.option(
         "--provider",
-        type=click.Choice(["anthropic", "openai", "scripted"]),
+        type=click.Choice(provider_names()),
         default=None,
         help="Model provider (default: config, then detected from API key variables).",
     )(command)

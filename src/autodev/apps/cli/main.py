@@ -21,6 +21,7 @@ from autodev.apps.cli.batch import batch, status
 from autodev.apps.cli.bench import bench
 from autodev.apps.cli.clean import clean
 from autodev.apps.cli.common import err
+from autodev.apps.cli.config import config_group
 from autodev.apps.cli.eval import eval_group
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
@@ -49,6 +50,7 @@ cli.add_command(status)
 cli.add_command(eval_group)
 cli.add_command(bench)
 cli.add_command(worker)
+cli.add_command(config_group)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
