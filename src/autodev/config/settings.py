@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from autodev.agent.specs import MODEL_ALIASES, TIER_ALIASES, TIERS, AgentSpec
 from autodev.config.selection import SelectionConfig
 from autodev.core.errors import UserError
-from autodev.sandbox.scopes import DEFAULT_WRITE_SCOPES
 from autodev.tools.bash import DEFAULT_BASH_ALLOW
 
 PROVIDERS: tuple[str, ...] = ("anthropic", "openai", "scripted")
@@ -180,9 +179,7 @@ class Settings:
     pipeline: dict[str, list[str]] | None = None
     bash_allow: list[str] = field(default_factory=lambda: list(DEFAULT_BASH_ALLOW))
     bash_timeout_s: float = 60.0
-    write_scopes: dict[str, list[str]] = field(
-        default_factory=lambda: {agent: list(globs) for agent, globs in DEFAULT_WRITE_SCOPES.items()}
-    )
+    write_scopes: dict[str, list[str]] = field(default_factory=dict)  # config only; defaults: agent frontmatter
     otel: bool | None = None
     selection: SelectionConfig | None = None
     temporal: TemporalConfig | None = None

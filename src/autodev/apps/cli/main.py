@@ -93,7 +93,7 @@ def agents(
                 "model": resolved.model_id,
                 "model_source": resolved.source,
                 "tools": sorted(tools_for_agent(spec, settings, available)),
-                "write_scope": scope_for(name, settings).describe(),
+                "write_scope": scope_for(spec, settings).describe(),
                 "unavailable_tools": list(spec.unavailable_tools()),
                 "file": str(spec.source),
                 "description": spec.description,
