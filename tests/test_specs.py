@@ -402,3 +402,50 @@ def test_bad_capabilities_point_at_their_line(tmp_path: Path, key: str, value: s
     path, error = load_error(tmp_path, agent_text("x", **{key: value}))
     assert error.startswith(f"{path}:4: {message}"), error
     assert "\n" not in error
+
+
+# --- docs/agents.md agrees with the parser and the bundled files ------------------------------------
+
+AGENTS_DOC = Path(__file__).resolve().parents[1] / "docs" / "agents.md"
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    text = AGENTS_DOC.read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    spec = parse_agent_text(tmp_path / "code-critic.md", example)
+    assert (spec.name, spec.verdict, spec.facts, spec.write_scope, spec.reads) == (
+        "code-critic",
+        True,
+        ("diff", "ruff", "tests"),
+        (),
+        ("planner",),
+    )
+    assert not spec.extra
+
+
+def documented_list(cell: str) -> tuple[str, ...]:
+    if cell in ("—", "`[]`"):
+        return ()
+    return tuple(part.strip().strip("`") for part in cell.split(","))
+
+
+def test_the_documented_bundled_agents_are_the_bundled_files() -> None:
+    lines = AGENTS_DOC.read_text(encoding="utf-8").split("## The bundled agents", 1)[1].splitlines()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines if line.startswith("| ")]
+    header, body = rows[0], rows[1:]
+    assert header[0] == "agent" and header[3:] == list(NOTHING)
+    agents = load_agents(None)
+    assert [row[0] for row in body] == list(BUILTIN_CAPABILITIES)
+    for name, tier, tools, retrieval, facts, scope, verdict, roles, reads, memory in body:
+        spec = agents[name]
+        assert (spec.tier, spec.tools) == (tier, documented_list(tools)), name
+        documented = {
+            "retrieval": retrieval == "true",
+            "facts": documented_list(facts),
+            "write_scope": documented_list(scope),
+            "verdict": verdict == "true",
+            "roles": frozenset(documented_list(roles)),
+            "reads": documented_list(reads),
+            "project_memory": memory == "true",
+        }
+        assert documented == capabilities(spec), name
