@@ -70,7 +70,7 @@ def script(rename: bool) -> dict[str, Any]:
 
 
 def make_calc(make_repo: Any, rename: bool) -> Path:
-    files = dict(CALC_FILES)
+    files = {**CALC_FILES, "CLAUDE.md": "# Conventions\n\nEvery function has a docstring.\n"}
     files[".autodev/config.toml"] += pipeline_toml(rename)
     if rename:
         files.update(copies())
@@ -125,6 +125,11 @@ def test_renamed_copies_of_the_reviewer_and_researcher_local_behave_as_the_origi
     scout, researcher = tasks(copy, "scout"), tasks(original, "researcher-local")
     assert "# Repository context (ranked snippets" in scout[0]
     assert scout == researcher
+
+    # project memory reaches the agents whose files ask for it, in both runs
+    for state in (original, copy):
+        with_memory = {name for name in state["agents"] if "# Project memory" in tasks(state, name)[0]}
+        assert with_memory == {"planner", "implementer"}
 
     # every agent's every task is the original's, but for the two names (timings, commit ids)
     for name in original["agents"]:

@@ -449,3 +449,17 @@ def test_the_documented_bundled_agents_are_the_bundled_files() -> None:
             "project_memory": memory == "true",
         }
         assert documented == capabilities(spec), name
+
+
+def test_write_scope_from_the_file_and_config_wins(tmp_path: Path) -> None:
+    from autodev.config.settings import load_settings
+    from autodev.run.toolset import scope_for
+
+    repo = tmp_path / "repo"
+    spec = load_agent_file(write_agent(tmp_path, "scribe.md", agent_text("scribe", write_scope='["notes/**"]')))
+    scope = scope_for(spec, load_settings(None, env={}))
+    assert scope.patterns == ("notes/**",) and scope.source.endswith("scribe.md: write_scope")
+    write_agent(repo / ".autodev", "config.toml", '[write_scopes]\nscribe = ["NOTES.md"]\n')
+    assert scope_for(spec, load_settings(repo, env={})).patterns == ("NOTES.md",)
+    unscoped = load_agent_file(write_agent(tmp_path, "free.md", agent_text("free")))
+    assert scope_for(unscoped).unrestricted
