@@ -11,12 +11,10 @@ import pytest
 from conftest import MakeRepo, git
 
 from autodev.agent.analysers import (
-    FOR_AGENT,
     AnalyserResult,
     AnalysisInput,
     Finding,
     analysis_input,
-    is_analysed,
     load,
     render,
     run_analysers,
@@ -29,6 +27,7 @@ from autodev.agent.analysers.deps import dependencies, parse_go_mod, parse_packa
 from autodev.agent.analysers.review import diff_stat, ruff
 from autodev.agent.analysers.review import tests as analyse_tests
 from autodev.agent.analysers.security import bandit, secrets
+from autodev.agent.specs import load_agents
 
 PASSWORD = "s3cr3t-Passw0rd-2024"
 
@@ -292,9 +291,10 @@ def test_a_bogus_interpreter_is_reported_missing(seeded: AnalysisInput, monkeypa
 
 # ---------------------------------------------------------------------------------------- runner
 def test_run_analysers_follows_the_table_and_saves(seeded: AnalysisInput, tmp_path: Path) -> None:
-    assert FOR_AGENT["security-auditor"] == ("bandit", "secrets", "dependencies")
-    assert is_analysed("doc-master") and not is_analysed("implementer")
-    results = run_analysers("security-auditor", seeded)
+    agents = load_agents(None)  # which analysers an agent gets is its file's `facts:`
+    assert agents["security-auditor"].facts == ("bandit", "secrets", "dependencies")
+    assert agents["doc-master"].facts and not agents["implementer"].facts
+    results = run_analysers(agents["security-auditor"].facts, seeded)
     assert [r.name for r in results] == ["bandit", "secrets", "dependencies"]
     path = tmp_path / "run" / "analysers" / "security-auditor.json"
     save(results, path)
@@ -319,7 +319,7 @@ def test_run_analysers_reports_a_crash_and_a_hang(seeded: AnalysisInput, monkeyp
     monkeypatch.setitem(registry.ANALYSERS, "diff", hang)
     monkeypatch.setitem(registry.ANALYSERS, "tests", crash)
     started = time.monotonic()
-    results = run_analysers("reviewer", seeded, timeout_s=0.3, names=["diff", "tests"])
+    results = run_analysers(["diff", "tests"], seeded, timeout_s=0.3)
     assert time.monotonic() - started < 2
     assert [(r.name, r.status) for r in results] == [("diff", "error"), ("tests", "error")]
     assert "timed out" in results[0].note

@@ -231,6 +231,11 @@ def _all_answered(fake: FakeAnthropic, status: int) -> None:
     assert fake.requests and all(request.status == status for request in fake.requests)
 
 
+def two_gates(case: Case) -> None:
+    case.agent_file("builder", "---\nname: builder\ndescription: Builds too.\nroles: [gate]\n---\nBuild.\n")
+    case.config("[pipeline]\nimplementer = []\nbuilder = []\n")
+
+
 CYCLE = '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local", "implementer"]\n'
 CYCLE += 'test-master = ["planner"]\nimplementer = ["test-master"]\n'
 
@@ -248,6 +253,9 @@ SETUPS: dict[str, Setup] = {
     "agent-unknown-tier": agent("x", "---\nname: x\ndescription: An agent.\ntier: ultra\n---\nBody.\n"),
     "agent-unknown-tool": agent("x", "---\nname: x\ndescription: An agent.\ntools: Read, Teleport\n---\nBody.\n"),
     "agent-bad-number": agent("x", "---\nname: x\ndescription: An agent.\nmax_turns: many\n---\nBody.\n"),
+    "agent-unknown-analyser": agent("x", "---\nname: x\ndescription: An agent.\nfacts: [diff, lint]\n---\nBody.\n"),
+    "agent-write-scope-outside": agent("x", '---\nname: x\ndescription: An agent.\nwrite_scope: ["../**"]\n---\nB.\n'),
+    "pipeline-two-gates": two_gates,
     "skill-unknown": agent(
         "reviewer", "---\nname: reviewer\ndescription: Ours.\nskills: [no-such-skill]\n---\nBody.\n"
     ),

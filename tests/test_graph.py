@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from autodev.agent.specs import load_agents
+from autodev.agent.specs import AgentSpec, load_agents
 from autodev.run.graph import (
     FEATURE_PIPELINE,
     ISSUE_PIPELINE,
@@ -18,7 +20,8 @@ from autodev.run.graph import (
     validate,
 )
 
-BUILTIN_NAMES = sorted(load_agents(None))
+BUILTIN = load_agents(None)
+BUILTIN_NAMES = sorted(BUILTIN)
 
 
 def invalid(pipeline: Pipeline, known: list[str] | None = None) -> str:
@@ -170,7 +173,8 @@ def test_no_cycle() -> None:
 
 
 def test_pipeline_from_config_none_is_the_feature_pipeline() -> None:
-    assert pipeline_from_config(None) is FEATURE_PIPELINE
+    """The bundled agent files' frontmatter gives the default DAG exactly the roles it always had."""
+    assert pipeline_from_config(None, BUILTIN) == FEATURE_PIPELINE
 
 
 def test_pipeline_from_config_keeps_roles_of_present_agents() -> None:
@@ -180,19 +184,22 @@ def test_pipeline_from_config_keeps_roles_of_present_agents() -> None:
             "planner": ["researcher-local"],
             "implementer": ["planner"],
             "reviewer": ["implementer"],
-        }
+        },
+        BUILTIN,
     )
     assert pipeline.names == ("researcher-local", "planner", "implementer", "reviewer")
     assert pipeline.node("implementer").needs == ("planner",)
     assert pipeline.gate_after == "implementer"
     assert pipeline.remediation_target == "implementer"
     assert pipeline.verdict_agents == {"reviewer"}
+    assert pipeline.node("reviewer").also_reads == ("planner",)  # `reads: [planner]`, an ancestor here
+    assert pipeline.node("implementer").also_reads == ()  # planner is a direct dependency already
     validate(pipeline, BUILTIN_NAMES)
     assert stages(pipeline) == [["researcher-local"], ["planner"], ["implementer"], ["reviewer"]]
 
 
 def test_pipeline_from_config_without_implementer_has_no_gate() -> None:
-    pipeline = pipeline_from_config({"researcher-local": [], "doc-master": ["researcher-local"]})
+    pipeline = pipeline_from_config({"researcher-local": [], "doc-master": ["researcher-local"]}, BUILTIN)
     assert pipeline.gate_after is None
     assert pipeline.remediation_target is None
     assert pipeline.verdict_agents == frozenset()
@@ -200,6 +207,54 @@ def test_pipeline_from_config_without_implementer_has_no_gate() -> None:
 
 
 def test_pipeline_from_config_is_validated() -> None:
-    pipeline = pipeline_from_config({"planner": ["reviewer"], "reviewer": ["planner"]})
+    pipeline = pipeline_from_config({"planner": ["reviewer"], "reviewer": ["planner"]}, BUILTIN)
     with pytest.raises(PipelineError, match="cycle"):
         validate(pipeline, BUILTIN_NAMES)
+
+
+def renamed(original: str, name: str) -> AgentSpec:
+    return dataclasses.replace(BUILTIN[original], name=name)
+
+
+def test_roles_come_from_the_files_not_the_names() -> None:
+    specs = {
+        "scout": renamed("researcher-local", "scout"),
+        "architect": renamed("planner", "architect"),
+        "builder": renamed("implementer", "builder"),
+        "code-critic": renamed("reviewer", "code-critic"),
+    }
+    needs = {"scout": [], "architect": ["scout"], "builder": ["architect"], "code-critic": ["builder"]}
+    pipeline = pipeline_from_config(needs, specs)
+    assert pipeline.gate_after == "builder" and pipeline.remediation_target == "builder"
+    assert pipeline.verdict_agents == {"code-critic"}
+    # the critic's file says `reads: [planner]`: no agent of that name here, so nothing extra is read
+    assert pipeline.node("code-critic").also_reads == ()
+    specs["code-critic"] = dataclasses.replace(specs["code-critic"], reads=("architect", "nobody"))
+    assert pipeline_from_config(needs, specs).inputs_of("code-critic") == ("architect", "builder")
+
+
+def test_an_agent_without_capabilities_has_no_part() -> None:
+    bare = {
+        name: dataclasses.replace(spec, roles=frozenset(), verdict=False, reads=()) for name, spec in BUILTIN.items()
+    }
+    pipeline = pipeline_from_config(None, bare)
+    assert (pipeline.gate_after, pipeline.remediation_target, pipeline.verdict_agents) == (None, None, frozenset())
+    assert all(node.also_reads == () for node in pipeline.nodes)
+    assert pipeline_from_config({"wizard": []}, BUILTIN).gate_after is None  # no file: validate() says so
+
+
+def test_reads_skip_agents_that_do_not_finish_first() -> None:
+    specs = {"a": renamed("planner", "a"), "b": dataclasses.replace(BUILTIN["reviewer"], name="b", reads=("a",))}
+    assert pipeline_from_config({"a": [], "b": []}, specs).node("b").also_reads == ()  # they run side by side
+    assert pipeline_from_config({"a": [], "c": ["a"], "b": ["c"]}, specs).node("b").also_reads == ("a",)
+
+
+def test_two_agents_with_one_role_are_refused() -> None:
+    specs = {"builder": renamed("implementer", "builder"), "implementer": BUILTIN["implementer"]}
+    with pytest.raises(PipelineError) as info:
+        pipeline_from_config({"implementer": [], "builder": []}, specs)
+    assert str(info.value) == (
+        "invalid pipeline: 2 agents take the gate role (implementer, builder); give it to one (frontmatter 'roles'); "
+        "2 agents take the remediation role (implementer, builder); give it to one (frontmatter 'roles')"
+    )
+    assert info.value.exit_code == 2

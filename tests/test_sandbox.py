@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,17 @@ from autodev.agent.specs import AgentSpec, load_agents
 from autodev.config.settings import load_settings
 from autodev.core.errors import UserError
 from autodev.run.toolset import configured_tools, scope_for, tools_for_agent
-from autodev.sandbox.scopes import DEFAULT_WRITE_SCOPES, WriteScope
+from autodev.sandbox.scopes import WriteScope
 from autodev.sandbox.workspace import ToolError, Workspace, protected_name
 from autodev.tools.base import ToolContext, ToolResult, invoke
 from autodev.tools.files import MAX_READ_BYTES, Edit, Read, Write, builtin_tools
+
+BUILTIN = load_agents(None)
+
+
+def agent_spec(name: str) -> AgentSpec:
+    """The bundled agent `name`, or an agent file with no capabilities for any other name."""
+    return BUILTIN.get(name) or AgentSpec(name=name, description="d", prompt="p", source=Path(f"{name}.md"))
 
 
 @pytest.fixture
@@ -53,7 +61,7 @@ def invoked(tool: Any, args: Mapping[str, Any], workspace: Workspace, agent: str
 
 
 def scoped(root: Path, agent: str) -> Workspace:
-    return Workspace(root).for_agent(scope_for(agent))
+    return Workspace(root).for_agent(scope_for(agent_spec(agent)))
 
 
 # --- containment -------------------------------------------------------------------------------------
@@ -178,7 +186,7 @@ def test_symlinks_out_are_refused_in_every_shape(root: Path, outside: Path) -> N
 
 def test_each_agent_view_counts_its_own_refusals(root: Path) -> None:
     ws = Workspace(root)
-    reviewer, tester = ws.for_agent(scope_for("reviewer")), ws.for_agent(scope_for("test-master"))
+    reviewer, tester = ws.for_agent(scope_for(BUILTIN["reviewer"])), ws.for_agent(scope_for(BUILTIN["test-master"]))
     assert reviewer.root == tester.root == ws.root
     assert invoked(Write(), {"file_path": "x.md", "content": "x"}, reviewer).is_error
     assert invoked(Read(), {"file_path": "../x"}, tester).is_error
@@ -233,7 +241,7 @@ def test_read_only_agents_write_nothing(root: Path, agent: str) -> None:
 def test_implementer_and_unknown_agents_write_anywhere_but_git(root: Path) -> None:
     for agent in ("implementer", "my-custom-agent"):
         ws = scoped(root, agent)
-        assert scope_for(agent).unrestricted
+        assert scope_for(agent_spec(agent)).unrestricted
         assert not invoked(Write(), {"file_path": f"src/{agent}.py", "content": "x"}, ws).is_error
         assert invoked(Write(), {"file_path": ".git/config", "content": "x"}, ws).is_error
 
@@ -257,10 +265,10 @@ def test_write_scopes_from_config(tmp_path: Path) -> None:
         '[write_scopes]\ntest-master = ["spec/**"]\nreviewer = ["REVIEW.md"]\n', encoding="utf-8"
     )
     settings = load_settings(repo, env={})
-    assert scope_for("test-master", settings).patterns == ("spec/**",)
-    assert scope_for("test-master", settings).source.endswith("config.toml")
-    assert scope_for("reviewer", settings).allows("REVIEW.md")
-    assert scope_for("doc-master", settings).patterns == DEFAULT_WRITE_SCOPES["doc-master"]  # untouched
+    assert scope_for(BUILTIN["test-master"], settings).patterns == ("spec/**",)
+    assert scope_for(BUILTIN["test-master"], settings).source.endswith("config.toml")
+    assert scope_for(BUILTIN["reviewer"], settings).allows("REVIEW.md")
+    assert scope_for(BUILTIN["doc-master"], settings).patterns == BUILTIN["doc-master"].write_scope  # untouched
     (repo / ".autodev" / "config.toml").write_text('[write_scopes]\nx = ["../outside/**"]\n', encoding="utf-8")
     with pytest.raises(UserError, match="relative to the repository root"):
         load_settings(repo, env={})
@@ -270,7 +278,8 @@ def test_write_scopes_from_config(tmp_path: Path) -> None:
 
 
 def spec(name: str, tools: tuple[str, ...] | None) -> AgentSpec:
-    return AgentSpec(name=name, description="d", prompt="p", source=Path(f"{name}.md"), tools=tools)
+    """The bundled agent `name`'s capabilities (its write scope) with `tools`."""
+    return replace(agent_spec(name), tools=tools)
 
 
 def test_read_only_agents_are_never_offered_writing_tools(tmp_path: Path) -> None:
@@ -283,7 +292,7 @@ def test_read_only_agents_are_never_offered_writing_tools(tmp_path: Path) -> Non
     builtin = load_agents(None)
     for name, agent in builtin.items():
         offered = tools_for_agent(agent, None, available)
-        if scope_for(name).read_only:
+        if scope_for(agent).read_only:
             assert not {"Write", "Edit"} & set(offered), name
     assert {"Write", "Edit"} <= set(tools_for_agent(builtin["implementer"], None, available))
 

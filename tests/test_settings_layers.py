@@ -180,8 +180,7 @@ def test_tables_merge_entry_by_entry_across_files(xdg: Path, tmp_path: Path) -> 
     assert settings.sources["agents.reviewer"] == settings.sources["agents.planner"] == repo_file
     assert settings.write_scopes["doc-master"] == ["docs/**"]
     assert settings.sources["write_scopes.doc-master"] == str(user)
-    assert settings.write_scopes["implementer"] == ["**"]  # the built-in entries stay
-    assert "write_scopes.implementer" not in settings.sources
+    assert "implementer" not in settings.write_scopes  # its scope is in its agent file, not a config default
 
 
 def test_a_configured_provider_beats_the_detected_one(xdg: Path, tmp_path: Path) -> None:

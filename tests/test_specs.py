@@ -301,3 +301,165 @@ def test_non_markdown_files_are_ignored(tmp_path: Path) -> None:
     agents = load_agents(repo)
     assert isinstance(agents["extra"], AgentSpec)
     assert len(agents) == len(BUILTIN_TIERS) + 1
+
+
+# --- capabilities (docs/agents.md) --------------------------------------------------------------
+
+DOC_GLOBS = (
+    "*.md", "**/*.md", "*.rst", "**/*.rst", "docs/**", "*.txt", "CHANGELOG*", "LICENSE*",
+    "!requirements*.txt", "!constraints*.txt", "!**/*.py",
+)  # fmt: skip
+BUILTIN_CAPABILITIES: dict[str, dict[str, object]] = {
+    "researcher-local": {"retrieval": True, "write_scope": ()},
+    "researcher-web": {"write_scope": ()},
+    "planner": {"write_scope": (), "project_memory": True},
+    "test-master": {"write_scope": ("tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")},
+    "implementer": {
+        "write_scope": ("**",),
+        "roles": frozenset({"gate", "remediation"}),
+        "reads": ("planner",),
+        "project_memory": True,
+    },
+    "reviewer": {"write_scope": (), "facts": ("diff", "ruff", "tests"), "verdict": True, "reads": ("planner",)},
+    "security-auditor": {"write_scope": (), "facts": ("bandit", "secrets", "dependencies"), "verdict": True},
+    "doc-master": {"write_scope": DOC_GLOBS, "facts": ("public_api", "doc_mentions")},
+    "issue-creator": {"write_scope": ()},
+}
+NOTHING: dict[str, object] = {
+    "retrieval": False,
+    "facts": (),
+    "write_scope": None,
+    "verdict": False,
+    "roles": frozenset(),
+    "reads": (),
+    "project_memory": False,
+}
+
+
+def capabilities(spec: AgentSpec) -> dict[str, object]:
+    return {key: getattr(spec, key) for key in NOTHING}
+
+
+def test_builtin_agents_carry_their_capabilities_in_their_files() -> None:
+    agents = load_agents(None)
+    for name, expected in BUILTIN_CAPABILITIES.items():
+        assert capabilities(agents[name]) == {**NOTHING, **expected}, name
+        assert not agents[name].extra, name  # every key is one the parser knows
+
+
+def test_a_file_without_capability_keys_gets_none(tmp_path: Path) -> None:
+    spec = load_agent_file(write_agent(tmp_path, "plain.md", agent_text("plain")))
+    assert capabilities(spec) == NOTHING
+
+
+def test_capabilities_parse_with_their_aliases(tmp_path: Path) -> None:
+    text = agent_text(
+        "critic",
+        retrieval="true",
+        facts="diff, tests",
+        writeScope='["REVIEW.md", "notes/**", "!notes/*.py"]',
+        verdict="true",
+        roles="[remediation]",
+        reads="[planner, researcher-local]",
+        projectMemory="true",
+    )
+    spec = load_agent_file(write_agent(tmp_path, "critic.md", text))
+    assert capabilities(spec) == {
+        "retrieval": True,
+        "facts": ("diff", "tests"),
+        "write_scope": ("REVIEW.md", "notes/**", "!notes/*.py"),
+        "verdict": True,
+        "roles": frozenset({"remediation"}),
+        "reads": ("planner", "researcher-local"),
+        "project_memory": True,
+    }
+    assert not spec.extra
+
+
+def test_an_empty_write_scope_is_read_only_and_one_glob_may_stand_alone(tmp_path: Path) -> None:
+    assert load_agent_file(write_agent(tmp_path, "a.md", agent_text("a", write_scope="[]"))).write_scope == ()
+    one = load_agent_file(write_agent(tmp_path, "b.md", agent_text("b", write_scope='"docs/**"')))
+    assert one.write_scope == ("docs/**",)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("retrieval", "yes please", "field 'retrieval': must be true or false, got 'yes please'"),
+        ("verdict", "1", "field 'verdict': must be true or false, got 1"),
+        ("project_memory", "[]", "field 'project_memory': must be true or false, got []"),
+        ("facts", "[diff, lint]", "field 'facts': unknown analyser(s) lint; known analysers: diff, ruff, tests,"),
+        ("facts", "{a: 1}", "field 'facts': must be a comma-separated string or a list of names"),
+        ("write_scope", '["../elsewhere/**"]', "field 'write_scope': '../elsewhere/**' must be a glob relative to"),
+        ("write_scope", '["!/etc/*"]', "field 'write_scope': '!/etc/*' must be a glob relative to the repository"),
+        ("write_scope", '["docs/**", ""]', "field 'write_scope': must be a list of non-empty strings"),
+        ("write_scope", "{docs: 1}", "field 'write_scope': must be a list of non-empty strings, got {'docs': 1}"),
+        ("roles", "[gate, fixer]", "field 'roles': unknown role(s) fixer; roles: gate, remediation"),
+        ("reads", "[Planner]", "field 'reads': 'Planner': list agent names (lowercase letters, digits, '-')"),
+    ],
+)
+def test_bad_capabilities_point_at_their_line(tmp_path: Path, key: str, value: str, message: str) -> None:
+    path, error = load_error(tmp_path, agent_text("x", **{key: value}))
+    assert error.startswith(f"{path}:4: {message}"), error
+    assert "\n" not in error
+
+
+# --- docs/agents.md agrees with the parser and the bundled files ------------------------------------
+
+AGENTS_DOC = Path(__file__).resolve().parents[1] / "docs" / "agents.md"
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    text = AGENTS_DOC.read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    spec = parse_agent_text(tmp_path / "code-critic.md", example)
+    assert (spec.name, spec.verdict, spec.facts, spec.write_scope, spec.reads) == (
+        "code-critic",
+        True,
+        ("diff", "ruff", "tests"),
+        (),
+        ("planner",),
+    )
+    assert not spec.extra
+
+
+def documented_list(cell: str) -> tuple[str, ...]:
+    if cell in ("—", "`[]`"):
+        return ()
+    return tuple(part.strip().strip("`") for part in cell.split(","))
+
+
+def test_the_documented_bundled_agents_are_the_bundled_files() -> None:
+    lines = AGENTS_DOC.read_text(encoding="utf-8").split("## The bundled agents", 1)[1].splitlines()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines if line.startswith("| ")]
+    header, body = rows[0], rows[1:]
+    assert header[0] == "agent" and header[3:] == list(NOTHING)
+    agents = load_agents(None)
+    assert [row[0] for row in body] == list(BUILTIN_CAPABILITIES)
+    for name, tier, tools, retrieval, facts, scope, verdict, roles, reads, memory in body:
+        spec = agents[name]
+        assert (spec.tier, spec.tools) == (tier, documented_list(tools)), name
+        documented = {
+            "retrieval": retrieval == "true",
+            "facts": documented_list(facts),
+            "write_scope": documented_list(scope),
+            "verdict": verdict == "true",
+            "roles": frozenset(documented_list(roles)),
+            "reads": documented_list(reads),
+            "project_memory": memory == "true",
+        }
+        assert documented == capabilities(spec), name
+
+
+def test_write_scope_from_the_file_and_config_wins(tmp_path: Path) -> None:
+    from autodev.config.settings import load_settings
+    from autodev.run.toolset import scope_for
+
+    repo = tmp_path / "repo"
+    spec = load_agent_file(write_agent(tmp_path, "scribe.md", agent_text("scribe", write_scope='["notes/**"]')))
+    scope = scope_for(spec, load_settings(None, env={}))
+    assert scope.patterns == ("notes/**",) and scope.source.endswith("scribe.md: write_scope")
+    write_agent(repo / ".autodev", "config.toml", '[write_scopes]\nscribe = ["NOTES.md"]\n')
+    assert scope_for(spec, load_settings(repo, env={})).patterns == ("NOTES.md",)
+    unscoped = load_agent_file(write_agent(tmp_path, "free.md", agent_text("free")))
+    assert scope_for(unscoped).unrestricted

@@ -24,7 +24,7 @@ def test_agent_tools_are_its_offered_tools_and_its_write_scope() -> None:
     for name, spec in agents.items():
         given = agent_tools(spec, settings, available)
         assert given.tools.keys() == tools_for_agent(spec, settings, available).keys(), name
-        assert given.scope == scope_for(name, settings), name
+        assert given.scope == scope_for(spec, settings), name
     implementer = agents["implementer"]
     assert "RunTests" in agent_tools(implementer, settings, available).tools
     assert "RunTests" not in agent_tools(implementer, settings, available, can_run_tests=False).tools

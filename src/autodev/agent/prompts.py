@@ -62,7 +62,6 @@ def done_handoffs(inputs: Sequence[str], handoffs: Mapping[str, str | None]) -> 
 
 
 MEMORY_FILES = ("CLAUDE.md", "AGENTS.md")
-MEMORY_AGENTS = frozenset({"planner", "implementer"})
 MEMORY_CAP_TOKENS = 2000
 
 

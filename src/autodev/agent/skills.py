@@ -19,10 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from autodev.agent.context.counting import count_tokens
-from autodev.agent.specs import NAME_PATTERN, AgentFileError, AgentSpec, _Fields, _key_lines, _split_frontmatter
+from autodev.agent.frontmatter import read_frontmatter
+from autodev.agent.specs import NAME_PATTERN, AgentFileError, AgentSpec
 from autodev.core.errors import UserError
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError
@@ -47,26 +46,17 @@ class Skill:
 
 
 def parse_skill_text(path: Path, text: str) -> Skill:
-    try:
-        frontmatter, body, first_line = _split_frontmatter(path, text)
-        lines = _key_lines(path, frontmatter, first_line)
-    except AgentFileError as exc:
-        raise SkillFileError(str(exc)) from exc
-    raw = yaml.safe_load(frontmatter) or {}
-    fields = _Fields(path, {str(k): v for k, v in raw.items()}, lines)
-    try:
-        name = fields.string("name", required=True)
-        description = fields.string("description", required=True)
-    except AgentFileError as exc:
-        raise SkillFileError(str(exc)) from exc
+    fields, body = read_frontmatter(path, text, SkillFileError)
+    name = fields.string("name", required=True)
+    description = fields.string("description", required=True)
     assert name is not None and description is not None
     if len(name) > MAX_NAME_CHARS or not NAME_PATTERN.match(name):
-        raise SkillFileError(str(fields.error("name", f"{name!r} must be 1-64 lowercase letters, digits and '-'")))
+        raise fields.error("name", f"{name!r} must be 1-64 lowercase letters, digits and '-'")
     if name != path.parent.name:
-        raise SkillFileError(str(fields.error("name", f"{name!r} must equal its folder name {path.parent.name!r}")))
+        raise fields.error("name", f"{name!r} must equal its folder name {path.parent.name!r}")
     if len(description) > MAX_DESCRIPTION_CHARS:
         message = f"is {len(description)} characters; at most {MAX_DESCRIPTION_CHARS}"
-        raise SkillFileError(str(fields.error("description", message)))
+        raise fields.error("description", message)
     if not body:
         raise SkillFileError(f"{path}:1: body: the skill has no text after its frontmatter")
     return Skill(name=name, description=description, body=body, source=path)

@@ -1,8 +1,13 @@
-"""Agent files -> validated `AgentSpec`s, with the search order and override-by-name of DESIGN.md.
+"""Agent files -> validated `AgentSpec`s: the format is docs/agents.md, the search order below.
 
-Validation is strict about what we rely on (name, tier, tools, numbers) and lenient about what we
-don't (unknown keys are kept), so Claude Code subagent files load unchanged. Every error names the
-file, the line and the field, because a user with twenty agent files needs to find the bad one.
+Validation is strict about what we rely on (name, tier, tools, numbers, capabilities) and lenient about
+what we don't (unknown keys are kept), so Claude Code subagent files load unchanged. Every error names
+the file, the line and the field, because a user with twenty agent files needs to find the bad one.
+
+Capabilities (`retrieval`, `facts`, `write_scope`, `verdict`, `roles`, `reads`, `project_memory`) are
+what the run does for an agent; they live in its file, never in code keyed on its name, so a renamed
+copy of a built-in agent behaves as the original. A file that redefines an agent replaces it whole: a
+capability it leaves out is not inherited from the file it replaces.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from autodev.core.errors import UserError
+from autodev.agent.analysers.registry import ANALYSERS
+from autodev.agent.frontmatter import Fields, FrontmatterError, read_frontmatter
+from autodev.sandbox.scopes import glob_problem
 from autodev.tools import names as tool_names
 
 TIERS: tuple[str, ...] = ("fast", "balanced", "deep")
@@ -24,10 +29,25 @@ TIER_ALIASES: dict[str, str] = {"1": "fast", "2": "balanced", "3": "deep"}
 MODEL_ALIASES: dict[str, str] = {"haiku": "fast", "sonnet": "balanced", "opus": "deep"}
 WEB_TOOLS: frozenset[str] = frozenset({"WebSearch", "WebFetch"})  # served by a provider's own web search
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_FIELD_ALIASES = {"maxTurns": "max_turns", "outputTokens": "output_tokens", "contextTokens": "context_tokens"}
+FIELD_ALIASES: dict[str, str] = {
+    "maxTurns": "max_turns",
+    "outputTokens": "output_tokens",
+    "contextTokens": "context_tokens",
+    "writeScope": "write_scope",
+    "projectMemory": "project_memory",
+}
+GATE_ROLE, REMEDIATION_ROLE = "gate", "remediation"
+ROLES: tuple[str, ...] = (GATE_ROLE, REMEDIATION_ROLE)
+CAPABILITY_KEYS: tuple[str, ...] = (
+    "retrieval", "facts", "write_scope", "verdict", "roles", "reads", "project_memory",
+)  # fmt: skip
+KNOWN_KEYS: frozenset[str] = frozenset({
+    "name", "description", "tools", "disallowedTools", "model", "tier", "max_turns", "output_tokens",
+    "context_tokens", "skills", *CAPABILITY_KEYS,
+})  # fmt: skip
 
 
-class AgentFileError(UserError):
+class AgentFileError(FrontmatterError):
     """A malformed agent file: the message starts with `file:line: field`."""
 
 
@@ -45,6 +65,14 @@ class AgentSpec:
     output_tokens: int = 800
     context_tokens: int = 8000
     skills: tuple[str, ...] = ()
+    # capabilities (docs/agents.md): what the run does for this agent, whatever its name
+    retrieval: bool = False  # ranked repository snippets in its task
+    facts: tuple[str, ...] = ()  # analysers whose findings it receives as facts
+    write_scope: tuple[str, ...] | None = None  # globs it may write; () read-only; None: its tools decide
+    verdict: bool = False  # ends with a VERDICT line that can send the change back
+    roles: frozenset[str] = frozenset()  # "gate": the tests run after it; "remediation": it fixes findings
+    reads: tuple[str, ...] = ()  # earlier agents whose handoffs it reads beyond its dependencies
+    project_memory: bool = False  # CLAUDE.md / AGENTS.md in its task
     extra: dict[str, Any] = field(default_factory=dict)
 
     def offered_tools(self) -> tuple[str, ...]:
@@ -59,86 +87,7 @@ class AgentSpec:
         return tuple(t for t in self.tools if tool_names.base_name(t) not in tool_names.IMPLEMENTED)
 
 
-def _split_frontmatter(path: Path, text: str) -> tuple[str, str, int]:
-    """Return (yaml text, body, line number where the YAML starts)."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        raise AgentFileError(f"{path}:1: the file must start with a '---' line opening the YAML frontmatter")
-    for index in range(1, len(lines)):
-        if lines[index].strip() == "---":
-            return "".join(lines[1:index]), "".join(lines[index + 1 :]).strip(), 2
-    raise AgentFileError(f"{path}:1: the frontmatter opened on line 1 is never closed with a '---' line")
-
-
-def _key_lines(path: Path, frontmatter: str, first_line: int) -> dict[str, int]:
-    try:
-        node = yaml.compose(frontmatter)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + (mark.line if mark else 0)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise AgentFileError(f"{path}:{line}: frontmatter is not valid YAML: {problem}") from exc
-    if node is None:
-        return {}
-    if not isinstance(node, yaml.MappingNode):
-        raise AgentFileError(f"{path}:{first_line}: frontmatter must be a mapping of 'key: value' lines")
-    return {str(k.value): first_line + k.start_mark.line for k, _ in node.value}
-
-
-class _Fields:
-    """Reads typed fields from the frontmatter mapping, raising errors that point at the line."""
-
-    def __init__(self, path: Path, data: dict[str, Any], lines: dict[str, int]) -> None:
-        self.path, self.data, self.lines = path, data, lines
-
-    def error(self, key: str, message: str) -> AgentFileError:
-        line = self.lines.get(key, 1)
-        return AgentFileError(f"{self.path}:{line}: field '{key}': {message}")
-
-    def string(self, key: str, required: bool = False) -> str | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                raise AgentFileError(f"{self.path}:1: field '{key}': required but missing")
-            return None
-        if not isinstance(value, str | int | float) or isinstance(value, bool) or str(value).strip() == "":
-            raise self.error(key, f"must be a non-empty string, got {value!r}")
-        return str(value).strip()
-
-    def positive_int(self, key: str, default: int) -> int:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise self.error(key, f"must be a positive whole number, got {value!r}")
-        return value
-
-    def name_list(self, key: str) -> tuple[str, ...] | None:
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            items = [part.strip() for part in value.split(",")]
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            items = [v.strip() for v in value]
-        else:
-            raise self.error(key, f"must be a comma-separated string or a list of names, got {value!r}")
-        return tuple(item for item in items if item)
-
-
-def parse_agent_text(path: Path, text: str) -> AgentSpec:
-    frontmatter, body, first_line = _split_frontmatter(path, text)
-    lines = _key_lines(path, frontmatter, first_line)
-    raw = yaml.safe_load(frontmatter) or {}
-    data = {_FIELD_ALIASES.get(str(k), str(k)): v for k, v in raw.items()}
-    lines = {_FIELD_ALIASES.get(k, k): v for k, v in lines.items()}
-    fields = _Fields(path, data, lines)
-
-    name = fields.string("name", required=True)
-    assert name is not None
-    if not NAME_PATTERN.match(name):
-        raise fields.error("name", f"{name!r} must use only lowercase letters, digits and '-'")
-    description = fields.string("description", required=True)
-    assert description is not None
-
+def _tools(fields: Fields) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
     tools = fields.name_list("tools")
     disallowed = fields.name_list("disallowedTools") or ()
     for key, entries in (("tools", tools or ()), ("disallowedTools", disallowed)):
@@ -146,30 +95,63 @@ def parse_agent_text(path: Path, text: str) -> AgentSpec:
         if unknown:
             known = ", ".join(sorted(tool_names.IMPLEMENTED | tool_names.NOT_OFFERED))
             raise fields.error(key, f"unknown tool(s) {', '.join(unknown)}; known tools: {known}")
+    return tools, disallowed
 
+
+def _model_and_tier(fields: Fields) -> tuple[str, str | None]:
     model = fields.string("model") or "inherit"
     if model.lower() in (*MODEL_ALIASES, "inherit"):
         model = model.lower()
     tier_value = fields.string("tier")
-    tier = None
-    if tier_value is not None:
-        tier = TIER_ALIASES.get(tier_value, tier_value.lower())
-        if tier not in TIERS:
-            raise fields.error("tier", f"unknown tier {tier_value!r}; use fast, balanced or deep (or 1, 2, 3)")
+    if tier_value is None:
+        return model, None
+    tier = TIER_ALIASES.get(tier_value, tier_value.lower())
+    if tier not in TIERS:
+        raise fields.error("tier", f"unknown tier {tier_value!r}; use fast, balanced or deep (or 1, 2, 3)")
+    return model, tier
 
-    skills = fields.name_list("skills") or ()
-    known_keys = {
-        "name",
-        "description",
-        "tools",
-        "disallowedTools",
-        "model",
-        "tier",
-        "max_turns",
-        "output_tokens",
-        "context_tokens",
-        "skills",
+
+def _capabilities(fields: Fields) -> dict[str, Any]:
+    """The autodev-only keys; a key left out gives the agent nothing (docs/agents.md)."""
+    facts = fields.name_list("facts") or ()
+    unknown = [name for name in facts if name not in ANALYSERS]
+    if unknown:
+        known = ", ".join(ANALYSERS)
+        raise fields.error("facts", f"unknown analyser(s) {', '.join(unknown)}; known analysers: {known}")
+    scope = fields.string_list("write_scope")
+    for pattern in scope or ():
+        problem = glob_problem(pattern)
+        if problem:
+            raise fields.error("write_scope", problem)
+    roles = fields.name_list("roles") or ()
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise fields.error("roles", f"unknown role(s) {', '.join(unknown)}; roles: {', '.join(ROLES)}")
+    reads = fields.name_list("reads") or ()
+    bad = [name for name in reads if not NAME_PATTERN.match(name)]
+    if bad:
+        raise fields.error("reads", f"{', '.join(map(repr, bad))}: list agent names (lowercase letters, digits, '-')")
+    return {
+        "retrieval": fields.flag("retrieval"),
+        "facts": facts,
+        "write_scope": scope,
+        "verdict": fields.flag("verdict"),
+        "roles": frozenset(roles),
+        "reads": reads,
+        "project_memory": fields.flag("project_memory"),
     }
+
+
+def parse_agent_text(path: Path, text: str) -> AgentSpec:
+    fields, body = read_frontmatter(path, text, AgentFileError, FIELD_ALIASES)
+    name = fields.string("name", required=True)
+    assert name is not None
+    if not NAME_PATTERN.match(name):
+        raise fields.error("name", f"{name!r} must use only lowercase letters, digits and '-'")
+    description = fields.string("description", required=True)
+    assert description is not None
+    tools, disallowed = _tools(fields)
+    model, tier = _model_and_tier(fields)
     return AgentSpec(
         name=name,
         description=description,
@@ -182,8 +164,9 @@ def parse_agent_text(path: Path, text: str) -> AgentSpec:
         max_turns=fields.positive_int("max_turns", 10),
         output_tokens=fields.positive_int("output_tokens", 800),
         context_tokens=fields.positive_int("context_tokens", 8000),
-        skills=skills,
-        extra={k: v for k, v in data.items() if k not in known_keys},
+        skills=fields.name_list("skills") or (),
+        **_capabilities(fields),
+        extra={k: v for k, v in fields.data.items() if k not in KNOWN_KEYS},
     )
 
 

@@ -23,7 +23,6 @@ from pydantic.fields import FieldInfo
 from autodev.agent.specs import TIER_ALIASES, TIERS
 from autodev.config.selection import SelectionConfig
 from autodev.models.registry import provider_names
-from autodev.sandbox.scopes import DEFAULT_WRITE_SCOPES
 from autodev.tools.bash import DEFAULT_BASH_ALLOW
 
 PER_ENTRY: JsonDict = {"per_entry": True}
@@ -79,10 +78,6 @@ class TemporalConfig(BaseModel):
     heartbeat_timeout_s: float | None = Field(default=None, gt=0)  # a silent worker counts as dead after this
 
 
-def _default_write_scopes() -> dict[str, list[str]]:
-    return {agent: list(globs) for agent, globs in DEFAULT_WRITE_SCOPES.items()}
-
-
 class ConfigKeys(BaseModel):
     """What a config file may say, with the built-in defaults. See docs/config.md for each key."""
 
@@ -121,7 +116,7 @@ class ConfigKeys(BaseModel):
     # the agents' tools
     bash_allow: list[str] = Field(default_factory=lambda: list(DEFAULT_BASH_ALLOW))
     bash_timeout_s: float = Field(default=60.0, gt=0)
-    write_scopes: dict[str, list[str]] = Field(default_factory=_default_write_scopes, json_schema_extra=PER_ENTRY)
+    write_scopes: dict[str, list[str]] = Field(default_factory=dict, json_schema_extra=PER_ENTRY)  # else: agent files
     # observability and engines
     otel: bool | None = Field(default=None, json_schema_extra={"env": "AUTODEV_OTEL"})  # needs the `otel` extra
     temporal: TemporalConfig | None = None  # [temporal]: batch runs on Temporal (autodev.engines.temporal)

@@ -1,13 +1,15 @@
 """The pipeline as data: agents and their dependencies, validated before any model is called.
 
-Pure functions only (no I/O), so ordering, stages and validation are tested without a repository.
+Pure functions only (no I/O), so ordering, stages and validation are tested without a repository. The
+DAG names agents (it is configuration: `[pipeline]`); what an agent does in it comes from its spec.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from autodev.agent.specs import GATE_ROLE, REMEDIATION_ROLE, AgentSpec
 from autodev.core.errors import UserError
 
 
@@ -25,9 +27,9 @@ class Node:
 @dataclass(frozen=True)
 class Pipeline:
     nodes: tuple[Node, ...]
-    gate_after: str | None = None  # the orchestrator runs the tests after this agent
-    verdict_agents: frozenset[str] = field(default_factory=frozenset)
-    remediation_target: str | None = None  # who fixes REQUEST_CHANGES findings
+    gate_after: str | None = None  # the orchestrator runs the tests after this agent (role `gate`)
+    verdict_agents: frozenset[str] = field(default_factory=frozenset)  # agents with `verdict: true`
+    remediation_target: str | None = None  # who fixes REQUEST_CHANGES findings (role `remediation`)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -170,6 +172,22 @@ def stages(pipeline: Pipeline) -> list[list[str]]:
     return grouped
 
 
+# The default pipeline's shape: who waits for whom. What each agent does in it (the gate, verdicts,
+# remediation, extra handoffs it reads) is not here but in its file's frontmatter.
+FEATURE_NEEDS: Mapping[str, tuple[str, ...]] = {
+    "researcher-local": (),
+    "researcher-web": (),
+    "planner": ("researcher-local", "researcher-web"),
+    "test-master": ("planner",),
+    "implementer": ("test-master",),
+    "reviewer": ("implementer",),
+    "security-auditor": ("implementer",),
+    "doc-master": ("implementer",),
+}
+
+# FEATURE_NEEDS with the roles the bundled agent files give it, for callers without agent files (tests,
+# tools that only draw the DAG). A run never reads roles from here: `pipeline_from_config` takes them
+# from the agents' frontmatter, and tests/test_graph.py checks the two agree.
 FEATURE_PIPELINE = Pipeline(
     nodes=(
         Node("researcher-local"),
@@ -189,16 +207,47 @@ FEATURE_PIPELINE = Pipeline(
 ISSUE_PIPELINE = Pipeline(nodes=(Node("researcher-local"), Node("issue-creator", ("researcher-local",))))
 
 
-def pipeline_from_config(needs: Mapping[str, list[str]] | None) -> Pipeline:
-    """`[pipeline]` in config replaces the default DAG: `agent = ["dependency", ...]`."""
-    if needs is None:
-        return FEATURE_PIPELINE
-    nodes = tuple(Node(agent, tuple(deps)) for agent, deps in needs.items())
-    names = {n.agent for n in nodes}
-    base = FEATURE_PIPELINE
+def pipeline_from_config(needs: Mapping[str, Sequence[str]] | None, specs: Mapping[str, AgentSpec]) -> Pipeline:
+    """`[pipeline]` in config replaces the default DAG (`agent = ["dependency", ...]`); either way each
+    agent's part in it comes from its file (`roles`, `verdict`, `reads`), never from its name."""
+    return with_capabilities(FEATURE_NEEDS if needs is None else needs, specs)
+
+
+def with_capabilities(needs: Mapping[str, Sequence[str]], specs: Mapping[str, AgentSpec]) -> Pipeline:
+    """The DAG `needs` with the gate, the verdict agents, the remediation target and the extra reads
+    its agents' frontmatter declares. An agent without a file gets no part (`validate` reports it)."""
+    names = list(needs)
+    present = {name: specs[name] for name in names if name in specs}
+    gate = [name for name, spec in present.items() if GATE_ROLE in spec.roles]
+    fixers = [name for name, spec in present.items() if REMEDIATION_ROLE in spec.roles]
+    clashes = [
+        f"{len(holders)} agents take the {role} role ({', '.join(holders)}); give it to one (frontmatter 'roles')"
+        for role, holders in ((GATE_ROLE, gate), (REMEDIATION_ROLE, fixers))
+        if len(holders) > 1
+    ]
+    if clashes:
+        raise PipelineError("invalid pipeline: " + "; ".join(clashes))
+    nodes = tuple(
+        Node(agent, tuple(deps), _extra_reads(present[agent].reads if agent in present else (), agent, needs))
+        for agent, deps in needs.items()
+    )
     return Pipeline(
         nodes,
-        gate_after=base.gate_after if base.gate_after in names else None,
-        verdict_agents=base.verdict_agents & names,
-        remediation_target=base.remediation_target if base.remediation_target in names else None,
+        gate_after=gate[0] if gate else None,
+        verdict_agents=frozenset(name for name, spec in present.items() if spec.verdict),
+        remediation_target=fixers[0] if fixers else None,
     )
+
+
+def _extra_reads(reads: Sequence[str], agent: str, needs: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The agents in `reads` that finish before `agent` starts (its ancestors) without being a direct
+    dependency: a handoff from an agent running alongside would depend on timing, so it is left out."""
+    seen: set[str] = set()
+    stack = list(needs.get(agent, ()))
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(needs.get(current, ()))
+    direct = set(needs.get(agent, ()))
+    return tuple(name for name in reads if name in seen and name not in direct)

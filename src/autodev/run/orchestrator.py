@@ -51,7 +51,6 @@ from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import Tool
 from autodev.tools.names import WRITING_TOOLS as WRITING
 
-RETRIEVAL_AGENTS = frozenset({"researcher-local"})
 RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
 
 # build -> gate -> validate(0) [-> remediate(0) -> gate -> validate(1) ...] -> finish
@@ -119,7 +118,7 @@ class Orchestrator:
             self.tools["Skill"] = SkillTool(plan.skills)
         self.review_diff = ""
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
-        self._retrieval: str | None = None  # researcher-local's ranked snippets, built once per run
+        self._retrieval: str | None = None  # ranked snippets for `retrieval: true` agents, built once per run
         self._writers: dict[str, Workspace] = {}  # writing agents running now -> their views
         self.lock = FileLock(run_lock_path(self.paths.run_dir))
         root = self.paths.worktree if use_worktree else plan.repo
@@ -169,7 +168,7 @@ class Orchestrator:
             self.lock.release()
             raise
         register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
-        if RETRIEVAL_AGENTS & set(self.plan.pipeline.names) - set(self.skips):
+        if any(self.plan.specs[name].retrieval for name in self.plan.pipeline.names if name not in self.skips):
             # loading the tokenizer takes about a second: do it while the worktree is being made
             threading.Thread(target=count_tokens, args=("",), name="autodev-tokenizer", daemon=True).start()
 
@@ -504,7 +503,7 @@ class Orchestrator:
 
     async def _run_analysers(self, names: tuple[str, ...]) -> None:
         """Tier 0: programs examine the change before the validation agents do, once per round."""
-        kinds = [n for n in names if analysers.is_analysed(n) and n not in self.skips]
+        kinds = [n for n in names if self.plan.specs[n].facts and n not in self.skips]
         self.analyser_facts = {}
         if not kinds:
             return
@@ -513,8 +512,8 @@ class Orchestrator:
                 analysers.analysis_input, self.paths.worktree, self.plan.base_commit, self.store.state.test_summary
             )
 
-            async def one(kind: analysers.AgentKind) -> None:
-                results = await anyio.to_thread.run_sync(analysers.run_analysers, kind, inp)
+            async def one(kind: str) -> None:
+                results = await anyio.to_thread.run_sync(analysers.run_analysers, self.plan.specs[kind].facts, inp)
                 analysers.save(results, self.paths.run_dir / "analysers" / f"{kind}.json")
                 self.analyser_facts[kind] = analysers.render(results)
                 for result in results:
@@ -530,8 +529,8 @@ class Orchestrator:
         return prompts.shared_context(self.plan.request, self.review_diff if in_review else None)
 
     async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
-        """Tier 0 for researcher-local: ranked snippets of the repository, packed into a token budget."""
-        if name not in RETRIEVAL_AGENTS:
+        """Tier 0 for an agent with `retrieval: true`: ranked repository snippets, packed into a token budget."""
+        if not self.plan.specs[name].retrieval:
             return None
         if self._retrieval is None:
             budget = int(context_tokens * RETRIEVAL_SHARE)
@@ -549,7 +548,7 @@ class Orchestrator:
         return prompts.agent_task(
             prompts.done_handoffs(self.plan.pipeline.inputs_of(name), finished),
             facts=self.analyser_facts.get(name),
-            memory=self._project_memory() if name in prompts.MEMORY_AGENTS else None,
+            memory=self._project_memory() if self.plan.specs[name].project_memory else None,
             retrieved=retrieved,
             notes=notes,
             write_scope=write_scope,
@@ -586,7 +585,7 @@ class Orchestrator:
         agent.session_file = str(session_path)
         self.store.save()
         self.report(RunEvent("agent_started", name, resolved.model_id, data={"tier": resolved.tier, "run": agent.runs}))
-        scope = scope_for(name, self.plan.settings)
+        scope = scope_for(spec, self.plan.settings)
         view = self.workspace.for_agent(scope)
         offered = tools_for_agent(spec, self.plan.settings, self.tools, read_only=not self.use_worktree)
         if self.plan.test_command is None or not self.use_worktree:

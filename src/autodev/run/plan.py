@@ -89,7 +89,7 @@ def prepare(
     base = gitops.head_commit(repo)
     settings = load_settings(repo, cli)
     specs = load_agents(repo)
-    chosen = pipeline or pipeline_from_config(settings.pipeline)
+    chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
     validate(chosen, specs)
     skills = load_skills(repo)
     check_agent_skills((specs[name] for name in chosen.names), skills)

@@ -1,10 +1,10 @@
 """Per-agent permissions: which tools an agent is offered, and where it may write.
 
 Two layers. The agent file's `tools:` list (and `disallowedTools:`) says which tools it may use at all.
-Write scopes (config `write_scopes`, defaults in `autodev.config.settings.DEFAULT_WRITE_SCOPES`) say where
-its writes may land: test-master only test files, doc-master only documentation, the reviewer,
-security-auditor, researchers, planner and issue-creator nowhere, the implementer anywhere in the
-worktree (`.git/` and `.autodev/` stay off limits to everyone). An agent with no entry writes
+Write scopes (the agent file's `write_scope:`, overridden by config `write_scopes.<agent>`) say where
+its writes may land: the bundled test-master only test files, doc-master only documentation, the
+reviewer, security-auditor, researchers, planner and issue-creator nowhere, the implementer anywhere in
+the worktree (`.git/` and `.autodev/` stay off limits to everyone). An agent with neither writes
 wherever its tools allow.
 
 A read-only agent is never offered Write or Edit, and Bash is offered to an agent with a limited
@@ -30,7 +30,7 @@ from typing import Any
 from autodev.agent.skills import Skill, SkillTool
 from autodev.agent.specs import AgentSpec
 from autodev.config.settings import Settings
-from autodev.sandbox.scopes import DEFAULT_WRITE_SCOPES, UNRESTRICTED, WriteScope
+from autodev.sandbox.scopes import UNRESTRICTED, WriteScope
 from autodev.tools.bash import Bash, Pattern
 from autodev.tools.files import builtin_tools
 from autodev.tools.names import WRITING_TOOLS
@@ -38,13 +38,14 @@ from autodev.tools.names import WRITING_TOOLS
 _BASH_PATTERN = re.compile(r"^Bash\((.*)\)$", re.S)
 
 
-def scope_for(agent: str, settings: Settings | None = None) -> WriteScope:
-    """The write scope of `agent` under `settings` (the built-in defaults when None)."""
+def scope_for(spec: AgentSpec, settings: Settings | None = None) -> WriteScope:
+    """The write scope of `spec`'s agent: config `write_scopes.<agent>` first, then its file's `write_scope:`."""
+    agent = spec.name
     if settings is not None and agent in settings.write_scopes:
         source = settings.sources.get(f"write_scopes.{agent}", "default")
         return WriteScope(agent, tuple(settings.write_scopes[agent]), source)
-    if settings is None and agent in DEFAULT_WRITE_SCOPES:
-        return WriteScope(agent, DEFAULT_WRITE_SCOPES[agent])
+    if spec.write_scope is not None:
+        return WriteScope(agent, spec.write_scope, f"{spec.source}: write_scope")
     return WriteScope(agent, UNRESTRICTED, "no write scope configured: its tools list decides")
 
 
@@ -91,7 +92,7 @@ def tools_for_agent(
 
     `read_only` is the workspace's own flag (no worktree: the user's checkout): nobody writes then.
     """
-    scope = scope_for(spec.name, settings)
+    scope = scope_for(spec, settings)
     offered: dict[str, Any] = {}
     for name in spec.offered_tools():
         if name not in available:
@@ -145,4 +146,4 @@ def agent_tools(
     offered = tools_for_agent(spec, settings, available, read_only=read_only)
     if not can_run_tests:
         offered.pop("RunTests", None)
-    return AgentTools(offered, scope_for(spec.name, settings))
+    return AgentTools(offered, scope_for(spec, settings))

@@ -1,4 +1,9 @@
-"""Write scopes: where one agent may write, as globs over paths relative to the worktree root."""
+"""Write scopes: where one agent may write, as globs over paths relative to the worktree root.
+
+An agent's scope comes from its file's `write_scope:` (docs/agents.md) or, taking precedence, from
+`write_scopes.<agent>` in config: `*` stays within a directory, `**` spans any number, `!glob`
+excludes, an empty list means read-only. An agent with neither writes wherever its tools let it.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Where each built-in agent may write (globs over paths relative to the worktree root; `*` stays within
-# a directory, `**` spans any number; `!glob` excludes). An empty list means read-only. An agent not listed here writes
-# wherever its `tools:` list lets it (`**`). `write_scopes` in config overrides entries one agent at a time.
-TEST_FILE_GLOBS: tuple[str, ...] = ("tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
-# A `!glob` excludes: `*.txt` must not hand the doc-master the project's dependency pins.
-DOC_FILE_GLOBS: tuple[str, ...] = (
-    "*.md", "**/*.md", "*.rst", "**/*.rst", "docs/**", "*.txt", "CHANGELOG*", "LICENSE*",
-    "!requirements*.txt", "!constraints*.txt", "!**/*.py",
-)  # fmt: skip
-DEFAULT_WRITE_SCOPES: dict[str, tuple[str, ...]] = {
-    "implementer": ("**",),
-    "test-master": TEST_FILE_GLOBS,
-    "doc-master": DOC_FILE_GLOBS,
-    "reviewer": (),
-    "security-auditor": (),
-    "researcher": (),
-    "researcher-local": (),
-    "researcher-web": (),
-    "planner": (),
-    "issue-creator": (),
-}
-
 UNRESTRICTED = ("**",)
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why `pattern` (a write-scope glob, `!` for an exclusion) is unusable, or None when it is fine."""
+    unified = pattern.removeprefix("!").replace("\\", "/")
+    if not unified or unified.startswith("/") or ".." in unified.split("/") or unified[1:2] == ":":
+        return f"{pattern!r} must be a glob relative to the repository root"
+    return None
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:

@@ -1,22 +1,20 @@
 """Tier-0 analysers: programs that examine a run's change and hand their findings to an agent as facts.
 
     inp = analysis_input(worktree, base_commit, tests=summary)   # once per validation round
-    results = run_analysers("reviewer", inp)                      # diff, ruff, tests
+    results = run_analysers(spec.facts, inp)                      # e.g. diff, ruff, tests
     prompt_block = render(results)                                # capped markdown
-    save(results, run_dir / "analysers" / "reviewer.json")        # everything, atomically
+    save(results, run_dir / "analysers" / f"{spec.name}.json")    # everything, atomically
 
-Agents and their analysers (`FOR_AGENT`): reviewer — diff, ruff, tests; security-auditor — bandit,
-secrets, dependencies; doc-master — public_api, doc_mentions. A tool that is not installed is reported
-as `missing` with what to install, never as "no findings".
+An agent's file names the analysers it receives (`facts:`, docs/agents.md); the bundled reviewer gets
+diff, ruff, tests; the security-auditor bandit, secrets, dependencies; the doc-master public_api,
+doc_mentions. A tool that is not installed is reported as `missing` with what to install, never as
+"no findings".
 """
 
 from autodev.agent.analysers.base import AnalyserResult, AnalysisInput, ChangedFile, Finding, Severity, Status
 from autodev.agent.analysers.inputs import analysis_input
 from autodev.agent.analysers.registry import (
     ANALYSERS,
-    FOR_AGENT,
-    AgentKind,
-    is_analysed,
     load,
     render,
     run_analysers,
@@ -25,8 +23,6 @@ from autodev.agent.analysers.registry import (
 
 __all__ = [
     "ANALYSERS",
-    "FOR_AGENT",
-    "AgentKind",
     "AnalyserResult",
     "AnalysisInput",
     "ChangedFile",
@@ -34,7 +30,6 @@ __all__ = [
     "Severity",
     "Status",
     "analysis_input",
-    "is_analysed",
     "load",
     "render",
     "run_analysers",

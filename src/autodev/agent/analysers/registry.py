@@ -1,5 +1,8 @@
-"""Which analysers run for which agent, running them with timeouts, and their two outputs:
-a capped markdown block for the agent's prompt, and the full results as JSON in the run directory.
+"""The analysers by name, running them with timeouts, and their two outputs: a capped markdown
+block for an agent's prompt, and the full results as JSON in the run directory.
+
+Which analysers an agent receives is its file's `facts:` list (docs/agents.md), not a table here:
+a renamed copy of the reviewer gets the reviewer's facts because its file says so.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Any
 
 from autodev.agent.analysers.api import doc_mentions, public_api
 from autodev.agent.analysers.base import DEFAULT_TIMEOUT_S, Analyser, AnalyserResult, AnalysisInput, Finding
@@ -21,7 +24,6 @@ from autodev.agent.analysers.security import bandit, secrets
 from autodev.core.jsonio import write_json_atomic
 from autodev.core.redact import redact
 
-AgentKind = Literal["reviewer", "security-auditor", "doc-master"]
 SCHEMA = 1
 
 ANALYSERS: Mapping[str, Analyser] = {
@@ -33,11 +35,6 @@ ANALYSERS: Mapping[str, Analyser] = {
     "dependencies": dependencies,
     "public_api": public_api,
     "doc_mentions": doc_mentions,
-}
-FOR_AGENT: Mapping[AgentKind, tuple[str, ...]] = {
-    "reviewer": ("diff", "ruff", "tests"),
-    "security-auditor": ("bandit", "secrets", "dependencies"),
-    "doc-master": ("public_api", "doc_mentions"),
 }
 TIMEOUTS_S: Mapping[str, float] = {"ruff": 60.0, "bandit": 120.0}  # others: DEFAULT_TIMEOUT_S
 GRACE_S = 5.0  # on top of an analyser's own timeout before the runner stops waiting for it
@@ -51,25 +48,18 @@ PREAMBLE = (
 )
 
 
-def is_analysed(name: str) -> TypeGuard[AgentKind]:
-    """Whether agent `name` gets analyser facts (use it to narrow a str to `AgentKind`)."""
-    return name in FOR_AGENT
-
-
 def _clean(res: AnalyserResult) -> AnalyserResult:
     """No secret value leaves an analyser: messages and notes go through the project's redaction."""
     findings = [replace(f, message=redact(f.message)) for f in res.findings]
     return replace(res, findings=findings, note=redact(res.note))
 
 
-def run_analysers(
-    kind: AgentKind, inp: AnalysisInput, *, timeout_s: float | None = None, names: Sequence[str] | None = None
-) -> list[AnalyserResult]:
-    """Run the analysers for one agent at once; each has its own timeout and never raises.
+def run_analysers(names: Sequence[str], inp: AnalysisInput, *, timeout_s: float | None = None) -> list[AnalyserResult]:
+    """Run the named analysers (an agent's `facts:`) at once; each has its own timeout and never raises.
 
-    `timeout_s` overrides every analyser's timeout; `names` overrides the table (tests, custom pipelines).
+    `timeout_s` overrides every analyser's timeout.
     """
-    chosen = list(names if names is not None else FOR_AGENT[kind])
+    chosen = list(names)
     if not chosen:
         return []
     limits = {n: timeout_s if timeout_s is not None else TIMEOUTS_S.get(n, DEFAULT_TIMEOUT_S) for n in chosen}

@@ -15,6 +15,13 @@ feature = []
 A class left out keeps its default. Agents named here but not in the pipeline are ignored (a custom
 pipeline may leave the web researcher out); unknown agent names are a configuration error.
 
+Unlike an agent's capabilities (its file's frontmatter, docs/agents.md), the skips are keyed by agent
+name on purpose: skipping is a choice about a kind of request, made in config, not something an agent
+is. So the defaults name the bundled agents, and an agent under another name (a renamed copy of a
+built-in one included) is skipped by no default: it runs for every kind of request until
+`[selection.skips]` names it. Running an agent that could have been skipped costs tokens, never a
+missed review.
+
 The test gate: it costs no tokens, only the suite's time, so it is skipped only when both the request
 and the diff are in `skip_gate` (by default: docs or typo, i.e. only documentation changed). A config
 change runs it (pyproject.toml, tox.ini and CI files decide how the code is built and tested), and so
