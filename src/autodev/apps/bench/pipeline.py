@@ -40,6 +40,7 @@ from autodev.apps.demo import DEMO_IDENTITY, DEMO_REQUEST, DEMO_TIER_MODELS, dem
 from autodev.config.providers import ResilientProvider, limiter_for
 from autodev.config.settings import CliOverrides
 from autodev.core import gitops
+from autodev.engines.local.run import LocalRun
 from autodev.models import (
     Model,
     ModelProvider,
@@ -53,7 +54,6 @@ from autodev.models.fakes.scripted import Script, ScriptedProvider
 from autodev.models.fakes.simulated import AGENT_SECONDS, TIER_SPEEDS, LatencyLog, SimulatedLatencyProvider
 from autodev.models.pricing import total_cost
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
-from autodev.run.orchestrator import Orchestrator
 from autodev.run.plan import prepare
 from autodev.run.report import agent_rows, critical_path
 
@@ -191,7 +191,7 @@ class _CountingProvider(ProviderWrapper):
 @dataclass
 class Prepared:
     case: Case
-    orchestrator: Orchestrator
+    orchestrator: LocalRun
     log: LatencyLog
 
 
@@ -214,7 +214,7 @@ def _prepare(
     plan = prepare(case.request, repo, cli, web_search=True)
     inner: ModelProvider = simulated if counter is None else _CountingProvider(simulated, counter)
     provider = ResilientProvider(inner, limiter or limiter_for(plan.settings), RetryPolicy(max_attempts=1))
-    orchestrator = Orchestrator(plan, provider, run_id=run_id)
+    orchestrator = LocalRun(plan, provider, run_id=run_id)
     orchestrator.setup()
     return Prepared(case, orchestrator, simulated.log)
 

@@ -208,7 +208,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     for warning in state.warnings:
         out.print(f"[yellow]warning:[/] {esc(warning)}")
     if state.commit:
-        diff = state.diff or {}
+        diff = state.diff.to_json() if state.diff else {}
         out.print(
             f"branch  {state.branch}\ncommit  {state.commit[:12]}  "
             f"({diff.get('files', 0)} files, +{diff.get('insertions', 0)} -{diff.get('deletions', 0)})"
