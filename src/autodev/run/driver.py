@@ -207,7 +207,7 @@ class Driver(Generic[R]):
             results = await run_graph(
                 self.course.needs,
                 names,
-                self.executor_run,
+                self._run_one,
                 max_parallel=self.course.max_parallel,
                 on_blocked=self._blocked,
                 skipped=finished,
@@ -216,7 +216,7 @@ class Driver(Generic[R]):
         if failed:
             raise RunFailed("agent failed: " + "; ".join(f"{name}: {agents[name].error}" for name in failed))
 
-    async def executor_run(self, name: str) -> bool:
+    async def _run_one(self, name: str) -> bool:
         return await self.executor.run_agent(name, None)
 
     def _blocked(self, name: str, reason: str) -> None:
