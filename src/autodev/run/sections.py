@@ -93,6 +93,10 @@ class Gate:
     def skip(self, reason: str) -> None:
         self.status, self.reason = "skipped", reason
 
+    def due(self) -> None:
+        """The re-checked diff needs the tests: an earlier step's reason for skipping no longer holds."""
+        self.reason = None
+
     def ran(self, passed: bool, exit_code: int | None, command: list[str], duration_s: float) -> None:
         self.status, self.reason = ("passed" if passed else "failed"), None
         self.runs = (self.runs or 0) + 1

@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -49,6 +49,7 @@ AGENT_TIMEOUT = timedelta(hours=6)  # one agent run, its rate-limit waits includ
 STEP_TIMEOUT = timedelta(hours=2)  # preparing, a test run, finishing
 ATTEMPTS = 6  # per step: retries cover workers that die or lose the server, not agents that fail
 NON_RETRYABLE = ["UserError", "PipelineError"]
+T = TypeVar("T")
 
 
 def cause(error: BaseException) -> str:
@@ -87,6 +88,16 @@ def step_options(inp: FeatureInput) -> dict[str, Any]:
         "heartbeat_timeout": timedelta(seconds=inp.heartbeat_timeout_s),
         "retry_policy": retry_policy(),
     }
+
+
+async def run_step(
+    inp: FeatureInput, activity: str, arg: Any, result_type: type[T], *, activity_id: str, summary: str
+) -> T:
+    """A step that is not an agent (preparing, a test run, finishing): the step timeouts and retries."""
+    result: T = await workflow.execute_activity(
+        activity, arg, result_type=result_type, activity_id=activity_id, summary=summary, **step_options(inp)
+    )
+    return result
 
 
 def stage_of(progress: Progress) -> str:
@@ -238,14 +249,10 @@ class WorkflowExecutor:
             gate=self.gate,
             change_type=self.change_type,
         )
+        summary = f"test gate (cycle {self.ledger.progress.cycle}, attempt {attempt + 1})"
         try:
-            result: GateResult = await workflow.execute_activity(
-                "test_gate",
-                task,
-                result_type=GateResult,
-                activity_id=f"test_gate#{self._gate_runs}",
-                summary=f"test gate (cycle {self.ledger.progress.cycle}, attempt {attempt + 1})",
-                **step_options(self.inp),
+            result = await run_step(
+                self.inp, "test_gate", task, GateResult, activity_id=f"test_gate#{self._gate_runs}", summary=summary
             )
         except ActivityError as exc:
             raise RunFailed(f"the test gate could not run: {cause(exc)}") from None
@@ -277,14 +284,11 @@ class WorkflowExecutor:
         """Done: the checkpoints squashed into one commit on the run's branch; otherwise the branch keeps them."""
         self.status, self.error = ("done", None) if done else ("failed", error)
         self.stage = "finish"
+        summary = "finish: squash the checkpoints" if done else "finish: keep the checkpoints"
+        task = FinishTask(run_ref(self.inp, self.tip), done=done)
         try:
-            self.finished = await workflow.execute_activity(
-                "finish_feature",
-                FinishTask(run_ref(self.inp, self.tip), done=done),
-                result_type=FinishResult,
-                activity_id="finish_feature",
-                summary="finish: squash the checkpoints" if done else "finish: keep the checkpoints",
-                **step_options(self.inp),
+            self.finished = await run_step(
+                self.inp, "finish_feature", task, FinishResult, activity_id="finish_feature", summary=summary
             )
         except ActivityError as exc:
             self.finished.error = cause(exc)

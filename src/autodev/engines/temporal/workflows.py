@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from autodev.core.usage import Usage
     from autodev.engines.temporal import limits
-    from autodev.engines.temporal.executor import WorkflowExecutor, cause, run_ref, step_options
+    from autodev.engines.temporal.executor import WorkflowExecutor, cause, run_ref, run_step
     from autodev.engines.temporal.messages import (
         Bucket,
         FeatureInput,
@@ -83,13 +83,13 @@ class FeatureWorkflow:
         self._input = inp
         started = workflow.now()
         try:
-            prepared = await workflow.execute_activity(
+            prepared = await run_step(
+                inp,
                 "prepare_feature",
                 run_ref(inp, inp.base),
-                result_type=Prepared,
+                Prepared,
                 activity_id="prepare_feature",
                 summary=f"prepare: {inp.title[:80]}",
-                **step_options(inp),
             )
         except ActivityError as exc:
             self._failed = cause(exc)

@@ -81,7 +81,7 @@ class GateStep:
             state.agents[name].unskip(why)
             recorder.note(name, why)
         if result.run_gate:
-            state.gate.reason = None
+            state.gate.due()
         else:
             state.gate.skip(result.gate_reason or "")
             recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}"))
