@@ -50,7 +50,7 @@ def test_a_run_keeps_its_handoffs_within_budget_tokens(make_repo: Callable[..., 
     long_plan = "Plan step. " * 300  # ~900 tokens: alone more than the budget
     script = feature_script({"planner": [final(long_plan)]})
     result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script))
-    budget = result.state.handoff_budget
+    budget = result.state.handoff_budget.to_json()
     assert result.state.status == "done"
     assert budget["budget"] == 600 and budget["total"] <= 600
     assert "planner" in budget["compacted"]

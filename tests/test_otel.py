@@ -219,7 +219,7 @@ def test_disabled_means_no_spans(tmp_path: Path) -> None:
 def test_off_by_default_imports_nothing_from_opentelemetry() -> None:
     code = (
         "import sys\n"
-        "import autodev.apps.cli.main, autodev.agent.runtime, autodev.run.orchestrator\n"
+        "import autodev.apps.cli.main, autodev.agent.runtime, autodev.engines.local.run\n"
         "from autodev.core import otel\n"
         "assert not otel.enabled()\n"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n"

@@ -94,11 +94,11 @@ def test_an_uninterrupted_run_checkpoints_each_writer_and_ends_as_one_commit(mak
     result = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(long_script()))
     state = result.state
     assert state.status == "done", state.error
-    writers = [(c["agent"], c["run"]) for c in state.checkpoints]
+    writers = [(c.agent, c.run) for c in state.checkpoints]
     assert writers == [("test-master", 1), ("implementer", 1), ("implementer", 2), ("doc-master", 1)]
     assert git(repo, "rev-list", "--count", f"{state.base_commit}..{state.branch}").strip() == "1"
-    assert state.progress["step"] == "finish"
-    assert state.agents["implementer"].checkpoint == state.checkpoints[2]["commit"]
+    assert state.progress.step == "finish"
+    assert state.agents["implementer"].checkpoint == state.checkpoints[2].commit
     # the squash keeps exactly the last checkpoint's tree
     assert git(repo, "rev-parse", f"{state.commit}^{{tree}}") == git(repo, "rev-parse", f"{state.checkpoint}^{{tree}}")
 
@@ -112,7 +112,7 @@ def test_resume_after_a_provider_failure_ends_like_an_uninterrupted_run(
     first = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(script))
     assert first.state.status == "failed"
     assert "529 overloaded" in (first.state.error or "")
-    assert first.state.progress == {"step": "validate", "cycle": 0}
+    assert first.state.progress.to_json() == {"step": "validate", "cycle": 0}
 
     resumed = resume_run(first.state.run_id, repo, provider=ScriptedProvider(script))
     assert resumed.state.status == "done", resumed.state.error

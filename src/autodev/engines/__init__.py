@@ -1,2 +1,3 @@
-"""Many features at once: `autodev batch FILE` runs a backlog locally (one process, one shared provider
-limiter) or on Temporal (`autodev.engines.temporal`: a feature is a workflow, an agent run an activity)."""
+"""Floor 8, engines: who executes the run's driver — `local` (one process, also `autodev batch`) or
+`temporal` (a feature is a workflow, each agent run an activity, workers anywhere).
+"""

@@ -17,7 +17,7 @@ from typing import Any
 
 from autodev.core import gitops
 from autodev.core.locks import repo_lock
-from autodev.run.state import RunState
+from autodev.run.state import DiffStat, RunState
 
 RESTARTED = ("running", "failed", "cancelled")  # agent statuses a resume runs again
 
@@ -53,11 +53,31 @@ def reopen(state: RunState, run_dir: Path, *, use_worktree: bool) -> Reopened:
         gitops.reset_to(worktree, target)
     for name, agent in state.agents.items():
         if agent.status in RESTARTED:
-            agent.status, agent.error, agent.reason = "pending", None, None
+            agent.reset_for_rerun()
             done.restarted.append(name)
     state.status, state.error = "running", None
     state.resumes += 1
     return done
+
+
+def commit_result(state: RunState, worktree: Path) -> None:
+    """Done: the checkpoints become one commit. Otherwise the branch keeps its checkpoints, to resume from.
+
+    `state.commit` and `state.diff` say what the run leaves; a git failure fails the run, saying why.
+    """
+    try:
+        if state.status == "done":
+            title = state.request.splitlines()[0][:72]
+            message = f"autodev: {title}\n\nautodev run {state.run_id}"
+            state.commit = gitops.squash(worktree, state.base_commit, message)
+        else:
+            state.commit = state.checkpoint
+        if state.commit:
+            summary = gitops.diff_summary(worktree, state.base_commit, state.commit)
+            state.diff = DiffStat(summary.files, summary.insertions, summary.deletions, summary.stat)
+    except gitops.GitError as exc:
+        state.error = (state.error + "; " if state.error else "") + f"could not commit the result: {exc}"
+        state.status = "failed"
 
 
 def cut_off_calls(records: list[dict[str, Any]], agents: Iterable[str]) -> dict[str, list[dict[str, Any]]]:

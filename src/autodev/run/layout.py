@@ -3,10 +3,54 @@
 from __future__ import annotations
 
 import json
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autodev.core.clock import utc_now
 from autodev.core.errors import UserError
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run keeps its files (a Temporal step puts them in its own scratch directory)."""
+
+    run_dir: Path
+    worktree: Path
+    state_file: Path
+    metrics_file: Path
+    cache_file: Path
+    sessions: Path
+
+    @classmethod
+    def for_run(cls, repo: Path, run_id: str) -> RunPaths:
+        base = repo / ".autodev"
+        run_dir = base / "runs" / run_id
+        return cls(
+            run_dir,
+            base / "worktrees" / run_id,
+            run_dir / "state.json",
+            run_dir / "metrics.jsonl",
+            base / "cache" / "performance_metrics.jsonl",
+            run_dir / "sessions",
+        )
+
+    @classmethod
+    def scratch(cls, run_dir: Path, worktree: Path) -> RunPaths:
+        """A step of a run driven elsewhere: everything under `run_dir`, the cache included."""
+        return cls(
+            run_dir,
+            worktree,
+            run_dir / "state.json",
+            run_dir / "metrics.jsonl",
+            run_dir / "cache.jsonl",
+            run_dir / "sessions",
+        )
+
+
+def new_run_id() -> str:
+    return f"{utc_now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
 def runs_dir(repo: Path) -> Path:

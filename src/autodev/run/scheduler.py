@@ -1,15 +1,17 @@
 """Runs a set of pipeline agents as early as their dependencies allow, at most `max_parallel` at once.
 
-Structured concurrency: one task group per phase owns every agent task, and a `CapacityLimiter` is
-the "at most N at once". An agent whose dependency failed does not start; independent siblings run
-to completion and keep their results. A bug (an exception from `run_one`) cancels the whole group.
+Written once for both engines, so it uses plain asyncio only: an `asyncio.TaskGroup` per phase owns
+every agent task and a `Semaphore` is the "at most N at once". That runs unchanged under anyio's
+asyncio backend (the local engine) and inside Temporal's deterministic workflow sandbox, where
+anyio's cancel scopes cannot go. It keeps the structured-concurrency guarantees: an agent whose
+dependency failed does not start; independent siblings run to completion and keep their results;
+a bug (an exception from `run_one`) cancels the whole group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
-
-import anyio
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
 from autodev.run.graph import Pipeline
 
@@ -17,8 +19,12 @@ RunOne = Callable[[str], Awaitable[bool]]
 OnBlocked = Callable[[str, str], None]
 
 
+def blocked_reason(failed: Sequence[str]) -> str:
+    return f"not run: {', '.join(failed)} did not finish"
+
+
 async def run_graph(
-    pipeline: Pipeline,
+    needs: Pipeline | Mapping[str, Sequence[str]],
     names: Sequence[str],
     run_one: RunOne,
     *,
@@ -26,30 +32,35 @@ async def run_graph(
     on_blocked: OnBlocked,
     skipped: Collection[str] = (),
 ) -> dict[str, bool]:
-    """Run `names` (a subset of the pipeline); dependencies outside `names` count as satisfied."""
-    limiter = anyio.CapacityLimiter(max_parallel)
-    finished = {name: anyio.Event() for name in names}
+    """Run `names` (a subset of the pipeline); dependencies outside `names` count as satisfied.
+
+    `needs`: the pipeline, or each agent's dependencies. `skipped`: agents that count as finished
+    without running (skipped by the selection, or already done in this step).
+    """
+    needs_of = {node.agent: node.needs for node in needs.nodes} if isinstance(needs, Pipeline) else needs
+    slots = asyncio.Semaphore(max_parallel)
+    finished = {name: asyncio.Event() for name in names}
     succeeded: dict[str, bool] = {}
 
     async def run_node(name: str) -> None:
-        needs = [d for d in pipeline.node(name).needs if d in finished]
-        for dep in needs:
-            await finished[dep].wait()
-        failed = [d for d in needs if not succeeded[d]]
+        deps = [d for d in needs_of[name] if d in finished]
         try:
+            for dep in deps:
+                await finished[dep].wait()
+            failed = [d for d in deps if not succeeded[d]]
             if failed:
-                on_blocked(name, f"not run: {', '.join(failed)} did not finish")
+                on_blocked(name, blocked_reason(failed))
                 succeeded[name] = False
             elif name in skipped:
                 succeeded[name] = True
             else:
-                async with limiter:
+                async with slots:
                     succeeded[name] = await run_one(name)
         finally:
             succeeded.setdefault(name, False)
             finished[name].set()
 
-    async with anyio.create_task_group() as group:
+    async with asyncio.TaskGroup() as group:
         for name in names:
-            group.start_soon(run_node, name, name=f"agent:{name}")
+            group.create_task(run_node(name), name=f"agent:{name}")
     return succeeded

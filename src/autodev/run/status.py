@@ -11,14 +11,14 @@ from typing import Any
 
 from autodev.core.locks import holder, run_lock_path
 from autodev.run.layout import find_run, list_runs, load_state
+from autodev.run.state import Progress
 
 RECENT = 20
 
 
 def stage_of(state: dict[str, Any]) -> str:
-    progress = state.get("progress") or {}
-    step = str(progress.get("step", "build"))
-    cycle = int(progress.get("cycle", 0))
+    progress = Progress.from_json(state.get("progress") or {})
+    step, cycle = progress.step, progress.cycle
     return f"{step} {cycle + 1}" if step in ("validate", "remediate") and cycle else step
 
 

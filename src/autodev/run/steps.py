@@ -1,14 +1,12 @@
 """The run's step decisions as pure functions, shared by every engine that drives a run.
 
-The local orchestrator (`pipeline.orchestrator`) and the Temporal workflow (`batch.temporal.workflows`)
-walk the same steps: build, test gate (failures back to the gate agent), validation, remediation
-cycles, finish. What they decide at each step — which verdicts count as change requests, when a run
-has had enough remediation cycles, what the agent that fixes things is told — lives here once, so
-the two engines cannot drift apart. Nothing here does I/O: a workflow may call it deterministically.
+The driver (`run.driver`) walks the steps: build, test gate (failures back to the gate agent),
+validation, remediation cycles, finish. What it decides at each step — which verdicts count as
+change requests, when a run has had enough remediation cycles, what the agent that fixes things is
+told — lives here. Nothing here does I/O: a workflow may call it deterministically.
 
 Texts are assembled where the texts are (an engine that passes references, not contents, calls
-`findings` and the task builders inside the activity that holds the handoffs); decisions need only
-the verdicts' decisions.
+`rerun_notes` inside the activity that holds the handoffs); decisions need only the verdicts' decisions.
 """
 
 from __future__ import annotations
@@ -48,6 +46,20 @@ def findings(handoff: str) -> str:
 def findings_notes(by_agent: Mapping[str, str]) -> str:
     """All change requests of a validation round, one section per agent (`by_agent`: agent -> findings)."""
     return "\n\n".join(f"## Findings from {agent}\n\n{text}" for agent, text in by_agent.items())
+
+
+def remediation_findings(handoffs: Mapping[str, str]) -> str:
+    """The findings of the agents that requested changes (`handoffs`: agent -> its handoff)."""
+    return findings_notes({agent: findings(text) for agent, text in handoffs.items()})
+
+
+def rerun_notes(kind: str, texts: Mapping[str, str]) -> str:
+    """What a rerun agent is told, from the texts its notes name (`run.driver.Notes`)."""
+    if kind == "gate":
+        return gate_fix_task(texts.get("summary", ""))
+    if kind == "findings":
+        return remediation_task(texts.get("findings", ""))
+    return remediation_task(remediation_findings(texts))
 
 
 def remediation_task(notes: str) -> str:

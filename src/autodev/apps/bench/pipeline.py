@@ -31,6 +31,7 @@ from autodev.apps.bench.pipeline_requests import CASES, Case
 from autodev.apps.demo import DEMO_TIER_MODELS, make_demo_repo
 from autodev.config.providers import ResilientProvider, limiter_for
 from autodev.config.settings import CliOverrides
+from autodev.engines.local.run import LocalRun
 from autodev.models import (
     Model,
     ModelProvider,
@@ -43,7 +44,6 @@ from autodev.models import (
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.models.fakes.simulated import AGENT_SECONDS, TIER_SPEEDS, LatencyLog, SimulatedLatencyProvider
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
-from autodev.run.orchestrator import Orchestrator
 from autodev.run.plan import prepare
 
 DEFAULT_TIME_SCALE = 0.02
@@ -82,7 +82,7 @@ class _CountingProvider(ProviderWrapper):
 @dataclass
 class Prepared:
     case: Case
-    orchestrator: Orchestrator
+    orchestrator: LocalRun
     log: LatencyLog
 
 
@@ -105,7 +105,7 @@ def _prepare(
     plan = prepare(case.request, repo, cli, web_search=True)
     inner: ModelProvider = simulated if counter is None else _CountingProvider(simulated, counter)
     provider = ResilientProvider(inner, limiter or limiter_for(plan.settings), RetryPolicy(max_attempts=1))
-    orchestrator = Orchestrator(plan, provider, run_id=run_id)
+    orchestrator = LocalRun(plan, provider, run_id=run_id)
     orchestrator.setup()
     return Prepared(case, orchestrator, simulated.log)
 

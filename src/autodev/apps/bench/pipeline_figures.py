@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from autodev.engines.local.run import LocalRun
 from autodev.models.pricing import total_cost
-from autodev.run.orchestrator import Orchestrator
 from autodev.run.report import agent_rows, critical_path
 
 RESEARCH = ("researcher-local", "researcher-web")
@@ -55,7 +55,7 @@ def _busy(records: list[dict[str, Any]]) -> float:
     return total
 
 
-def figures(orchestrator: Orchestrator, wall: float) -> dict[str, Any]:
+def figures(orchestrator: LocalRun, wall: float) -> dict[str, Any]:
     state = orchestrator.store.state
     records: list[dict[str, Any]] = list(orchestrator.metrics.records)
     pipeline = orchestrator.plan.pipeline

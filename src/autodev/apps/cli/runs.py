@@ -26,6 +26,7 @@ from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
 from autodev.core.redact import redact_data
 from autodev.run.plan import prepare
+from autodev.run.sections import DiffStat
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
 
@@ -40,13 +41,13 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     for warning in state.warnings:
         out.print(f"[yellow]warning:[/] {esc(warning)}")
     if state.commit:
-        diff = state.diff or {}
+        diff = state.diff or DiffStat(0, 0, 0, "")
         out.print(
             f"branch  {state.branch}\ncommit  {state.commit[:12]}  "
-            f"({diff.get('files', 0)} files, +{diff.get('insertions', 0)} -{diff.get('deletions', 0)})"
+            f"({diff.files} files, +{diff.insertions} -{diff.deletions})"
         )
-        if diff.get("stat"):
-            out.print(esc(diff["stat"].rstrip()))
+        if diff.stat:
+            out.print(esc(diff.stat.rstrip()))
     elif state.branch:
         out.print(f"branch  {state.branch} (no changes were made)")
     out.print(f"run directory  {esc(str(run_dir))}")

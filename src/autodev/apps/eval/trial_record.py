@@ -82,7 +82,7 @@ def result_record(
         "agents": agents,
         "run_status": last_pass.status,
         "error": next((one.error for one in reversed(passes) if one.error), None),
-        "change_type": dict(first_state.change_type) if first_state else None,
+        "change_type": first_state.change_type.to_json() if first_state else None,
         "warnings": sorted({w for one in passes if one.state for w in one.state.warnings}),
         "tries": [
             {

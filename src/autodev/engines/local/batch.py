@@ -1,7 +1,7 @@
 """The local batch engine: many feature runs in one process, at most N at a time, one provider limiter.
 
 Each feature is an ordinary run (its own worktree, branch, state.json and metrics), driven by the
-same Orchestrator as `autodev run`, so everything a single run guarantees holds per feature. What
+same LocalRun as `autodev run`, so everything a single run guarantees holds per feature. What
 the batch adds is sharing: one `ProviderLimiter` for every model call of every feature (so the batch
 as a whole keeps to `max_concurrent_requests`, `requests_per_minute` and `tokens_per_minute`), and a
 record of which run serves which feature, so running the same batch file again resumes the features
@@ -26,11 +26,11 @@ from autodev.core.errors import AutodevError, RunInterrupted
 from autodev.core.jsonio import write_json_atomic
 from autodev.engines.batch_file import Feature, FeatureResult
 from autodev.engines.local.launch import resume_plan, skip_replayed
+from autodev.engines.local.run import LocalRun
 from autodev.models import ModelProvider
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.models.resilience import RetryPolicy
 from autodev.run.layout import load_state
-from autodev.run.orchestrator import Orchestrator
 from autodev.run.plan import prepare
 from autodev.run.report import read_records
 from autodev.run.selection.overrides import SelectionOverrides
@@ -112,7 +112,7 @@ class LocalBatch:
             return ResilientProvider(fresh, self.limiter, RetryPolicy(max_attempts=self.settings.max_attempts))
         return self.shared
 
-    def _orchestrator(self, feature: Feature) -> Orchestrator | FeatureResult:
+    def _orchestrator(self, feature: Feature) -> LocalRun | FeatureResult:
         """Prepare (or reopen) the feature's run; a finished one is reported as it is."""
         known = self.record.runs.get(feature.id)
         provider = self._provider_for()
@@ -125,13 +125,13 @@ class LocalBatch:
                     return feature_result(feature, state, run_dir, took.total_seconds())
                 plan, state = resume_plan(known, feature.repo, provider.web_search)
                 skip_replayed(provider, state)
-                orchestrator = Orchestrator(plan, provider, resume=state, close_provider=False)
+                orchestrator = LocalRun(plan, provider, resume=state, close_provider=False)
                 orchestrator.setup()
                 return orchestrator
         plan = prepare(
             feature.request, feature.repo, self.cli, selection=self.selection, web_search=provider.web_search
         )
-        orchestrator = Orchestrator(plan, provider, close_provider=False)
+        orchestrator = LocalRun(plan, provider, close_provider=False)
         orchestrator.setup()
         self.record.remember(feature.id, orchestrator.run_id)
         return orchestrator

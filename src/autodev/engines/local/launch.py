@@ -20,12 +20,12 @@ from autodev.core import gitops
 from autodev.core.errors import RunInterrupted, UserError
 from autodev.core.locks import holder, run_lock_path
 from autodev.core.redact import redact
+from autodev.engines.local.run import LocalRun
 from autodev.models import ModelProvider
 from autodev.models.registry import replay_queue
 from autodev.run.events import Reporter, silent
 from autodev.run.graph import ISSUE_PIPELINE
 from autodev.run.layout import find_run, load_state
-from autodev.run.orchestrator import Orchestrator
 from autodev.run.plan import RunPlan, overrides_from_options, prepare
 from autodev.run.state import RunState
 
@@ -46,12 +46,12 @@ def execute(
     use_worktree: bool = True,
     run_id: str | None = None,
     resume: RunState | None = None,
-) -> tuple[Orchestrator, RunState]:
+) -> tuple[LocalRun, RunState]:
     unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
     if unserved:  # before any write: without a configured provider, no tier has a model id
         who = ", ".join(unserved)
         raise UserError(f"no model provider is configured: no model serves {who}", hint=NO_PROVIDER_HINT)
-    orchestrator = Orchestrator(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume)
+    orchestrator = LocalRun(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume)
     orchestrator.setup()
     try:
         state = anyio.run(orchestrator.run)

@@ -9,10 +9,12 @@ Layout:
 - `messages`: the small values workflows and activities exchange (references, never contents)
 - `limits`: the cluster-wide model-call limit (pure arithmetic, run inside a limiter workflow)
 - `transport`: git as the transport between workers that share no disk
-- `workflows`: `FeatureWorkflow` (one feature) and `RateLimiterWorkflow` (one per provider)
-- `activities`: `prepare_feature`, `run_agent`, `test_gate`, `finish_feature`, each one
-  orchestrator step (`Orchestrator.for_step`) in a worktree of the worker's mirror clone
-- `worker`, `client`: `autodev worker`, `autodev batch --engine temporal`, `autodev status`
+- `workflows`: `FeatureWorkflow` (one feature: the run's driver, `run.driver`) and `RateLimiterWorkflow`
+- `executor`: the driver's executor inside the workflow (each step an activity, texts as references)
+- `activities`: `prepare_feature`, `run_agent`, `test_gate`, `finish_feature`, each one step of a run
+  (`run.agent_step`, `run.gate.step`) in a `worksite`; `publish` sends an agent's results back
+- `worker`, `client`, `connection`, `homecoming`, `status`: `autodev worker`, `autodev batch --engine
+  temporal` (and bringing features home), `autodev status`
 - `devserver`: the offline dev server for tests and `autodev bench batch`
 """
 

@@ -18,63 +18,27 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autodev.config.settings import CliOverrides
 from autodev.core import gitops
 from autodev.core.errors import AutodevError, RunInterrupted, UserError
-from autodev.core.jsonio import write_json_atomic
-from autodev.core.locks import repo_lock
-from autodev.core.redact import redact_data
 from autodev.engines.batch_file import Feature, FeatureResult
 from autodev.engines.local.batch import BatchRecord, feature_result
 from autodev.engines.temporal import EXIT_SETTLE_S, require_temporal
-from autodev.engines.temporal.settings import TemporalSettings, settings_for, temporal_settings
-from autodev.run.layout import load_state
-from autodev.run.orchestrator import RunPaths, new_run_id
+from autodev.engines.temporal.connection import connect
+from autodev.engines.temporal.homecoming import bring_home
+from autodev.engines.temporal.settings import TemporalSettings, temporal_settings
+from autodev.run.layout import RunPaths, load_state, new_run_id
 from autodev.run.plan import RunPlan, prepare
 from autodev.run.selection.overrides import SelectionOverrides
-from autodev.run.state import AgentState, RunState
+from autodev.run.state import RunState
 
 if TYPE_CHECKING:
     from temporalio.client import Client
 
     from autodev.engines.temporal.messages import FeatureOutcome
-
-QUERY_TIMEOUT = timedelta(seconds=5)
-LIST_LIMIT = 50
-SERVER_HINT = (
-    "start one with `temporal server start-dev` (it comes with autonomous-dev[temporal]), or point at yours "
-    "with --address HOST:PORT or [temporal] address = ... in .autodev/config.toml"
-)
-
-
-async def connect(address: str, namespace: str) -> Client:
-    """A client for `address`, with the namespace checked: errors say what to do, not what gRPC said."""
-    require_temporal()
-    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-    from temporalio.client import Client
-    from temporalio.service import RPCError, RPCStatusCode
-
-    try:
-        client = await Client.connect(address, namespace=namespace)
-    except RuntimeError as exc:
-        reason = str(exc).split("(", 1)[0].strip() or str(exc)
-        raise UserError(f"cannot reach Temporal at {address}: {reason}", hint=SERVER_HINT) from None
-    try:
-        await client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=namespace), timeout=QUERY_TIMEOUT
-        )
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise UserError(
-                f"Temporal at {address} has no namespace {namespace!r}",
-                hint=f"create it with `temporal operator namespace create {namespace}`, or pass --namespace",
-            ) from None
-        raise UserError(f"Temporal at {address} refused the connection: {exc.message}", hint=SERVER_HINT) from None
-    return client
 
 
 # ----------------------------------------------------------------------------- batch
@@ -258,7 +222,7 @@ async def _run_one(
     except WorkflowFailureError as exc:
         raise UserError(f"run {run_id} ended abnormally on Temporal: {exc.cause or exc}") from None
     duration = time.perf_counter() - started
-    state = await asyncio.to_thread(_bring_home, plan, remote, outcome)
+    state = await asyncio.to_thread(bring_home, plan, remote, outcome)
     cost = "n/a" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
     what = f"{outcome.files} files +{outcome.insertions} -{outcome.deletions}" if outcome.commit else "no change"
     reason = f": {outcome.error.splitlines()[0]}" if outcome.error else ""
@@ -266,169 +230,6 @@ async def _run_one(
     return feature_result(feature, state, RunPaths.for_run(plan.repo, run_id).run_dir, duration)
 
 
-def _bring_home(plan: RunPlan, remote: str, outcome: FeatureOutcome) -> RunState:
-    """The run's branch and artifacts into the user's repository, as a local run leaves them."""
-    from autodev.engines.temporal import transport
+__all__ = ["connect", "run_batch_on_temporal", "temporal_status"]
 
-    repo, run_id = plan.repo, outcome.run_id
-    with repo_lock(gitops.common_dir(repo)):
-        gitops.ensure_excludes(repo)
-        artifacts = transport.collect_run(repo, remote, run_id)
-    paths = RunPaths.for_run(repo, run_id)
-    paths.sessions.mkdir(parents=True, exist_ok=True)
-    prefix = transport.run_refs(run_id)
-
-    def text(ref: Any) -> str | None:
-        if ref is None:
-            return None
-        files = artifacts.get(ref.ref.removeprefix(prefix), {})
-        data = files.get(ref.path)
-        return data.decode("utf-8", "replace") if data is not None else None
-
-    metrics: list[bytes] = []
-    state = RunState(
-        run_id=run_id,
-        request=plan.request,
-        repo=str(repo),
-        worktree="",
-        branch=outcome.branch,
-        base_commit=outcome.base,
-        status="done" if outcome.status == "done" else "failed",
-    )
-    for name, view in outcome.agents.items():
-        session = b"".join(artifacts.get(ref.removeprefix(prefix), {}).get("session.md", b"") for ref in view.artifacts)
-        session_file = None
-        if session:
-            session_file = paths.sessions / f"{name}.md"
-            session_file.write_bytes(session)
-        for ref in view.artifacts:
-            metrics.append(artifacts.get(ref.removeprefix(prefix), {}).get("metrics.jsonl", b""))
-        state.agents[name] = AgentState(
-            status=view.status,  # type: ignore[arg-type]
-            reason=view.reason,
-            tier=view.tier,
-            model=view.model,
-            started_at=view.started_at,
-            ended_at=view.ended_at,
-            handoff=text(view.handoff),
-            session_file=str(session_file) if session_file else None,
-            error=view.error,
-            runs=view.runs,
-            ended_runs=view.ended_runs,
-            checkpoint=view.checkpoint,
-        )
-    for key, files in sorted(artifacts.items()):
-        if key.startswith("gate/"):
-            metrics.append(files.get("metrics.jsonl", b""))
-    state.change_type = outcome.change_type or state.change_type
-    state.gate = outcome.gate
-    state.commit = outcome.commit
-    if outcome.commit:
-        summary = gitops.diff_summary(repo, outcome.base, outcome.commit)
-        state.diff = {
-            "files": summary.files,
-            "insertions": summary.insertions,
-            "deletions": summary.deletions,
-            "stat": summary.stat,
-        }
-    state.cost_usd = outcome.cost_usd
-    state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
-    state.handoff_budget = outcome.handoff_budget
-    state.warnings = list(outcome.warnings)
-    state.error = outcome.error
-    state.progress = {"step": "finish", "cycle": 0, "engine": "temporal", "workflow_id": f"autodev-{run_id}"}
-    state.checkpoints = outcome.checkpoints
-    state.checkpoint = outcome.tip if outcome.tip != outcome.base else None
-    state.options = dict(outcome.options)
-    state.strikes = outcome.strikes
-    state.created_at, state.updated_at = outcome.started_at, outcome.ended_at
-    write_json_atomic(paths.state_file, redact_data(state.to_json()))
-    lines = b"".join(chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n" for chunk in metrics)
-    paths.metrics_file.write_bytes(lines)
-    if lines:
-        paths.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with paths.cache_file.open("ab") as handle:
-            handle.write(lines)
-    return state
-
-
-# ----------------------------------------------------------------------------- status
-def temporal_status(
-    run_id: str | None, *, address: str | None, namespace: str | None, repo: Path | None = None
-) -> list[dict[str, Any]]:
-    """Each feature's stage and each agent's state, from the workflows themselves (a query).
-
-    Without a run id: the most recent feature workflows on the server. `repo` (default: the current
-    directory) supplies `[temporal]` settings for what the arguments leave as None.
-    """
-    require_temporal()
-    shared = temporal_settings(settings_for(repo or Path.cwd()), address=address, namespace=namespace)
-    return asyncio.run(_status(shared, run_id))
-
-
-async def _status(shared: TemporalSettings, run_id: str | None) -> list[dict[str, Any]]:
-    from autodev.engines.temporal.workflows import FEATURE_WORKFLOW, workflow_id
-
-    client = await connect(shared.address, shared.namespace)
-    try:
-        if run_id is not None:
-            ids = [workflow_id(run_id)]
-        else:
-            query = f'WorkflowType = "{FEATURE_WORKFLOW}"'
-            ids = [execution.id async for execution in client.list_workflows(query, limit=LIST_LIMIT)]
-        rows = await asyncio.gather(*(_one_status(client, wid, shared) for wid in ids))
-        return list(rows)
-    finally:
-        await asyncio.sleep(EXIT_SETTLE_S)
-
-
-async def _one_status(client: Client, wid: str, shared: TemporalSettings) -> dict[str, Any]:
-    from temporalio.client import WorkflowExecutionStatus
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from autodev.engines.temporal.messages import FeatureOutcome
-
-    run_id = wid.removeprefix("autodev-")
-    handle = client.get_workflow_handle(wid, result_type=FeatureOutcome)
-    try:
-        described = await handle.describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise UserError(
-                f"no run {run_id} on Temporal at {shared.address} (namespace {shared.namespace})",
-                hint="`autodev status` with no run id lists the runs there",
-            ) from None
-        raise
-    row: dict[str, Any] = {
-        "run_id": run_id,
-        "request": await described.static_summary(),
-        "stage": "unknown",
-        "status": (described.status.name.lower() if described.status else "unknown"),
-        "agents": {},
-        "workflow_id": wid,
-        "engine": "temporal",
-    }
-    if described.status == WorkflowExecutionStatus.COMPLETED:
-        outcome = await handle.result()
-        row.update(
-            request=outcome.request,
-            stage=outcome.status,
-            status=outcome.status,
-            agents={name: view.status for name, view in outcome.agents.items()},
-            error=outcome.error,
-            branch=outcome.branch,
-            commit=outcome.commit,
-            cost_usd=outcome.cost_usd,
-        )
-        return row
-    try:
-        queried = await handle.query("status", rpc_timeout=QUERY_TIMEOUT)
-    except Exception as exc:  # no worker to answer (all stopped), or a server-side timeout
-        row["stage"] = f"unknown: no worker answered the status query ({type(exc).__name__})"
-        return row
-    if isinstance(queried, dict):
-        status = row["status"]
-        row.update({key: value for key, value in queried.items() if value is not None})
-        if status != "running":  # terminated, cancelled, timed out: what Temporal says wins
-            row["status"] = status
-    return row
+from autodev.engines.temporal.status import temporal_status  # noqa: E402  (its home; imported here for callers)

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from autodev.core.usage import Usage
+from autodev.run.driver import Course
+from autodev.run.state import AgentState, ChangeType, Checkpoint, Gate, HandoffBudget
+
 
 @dataclass
 class TextRef:
@@ -21,20 +25,6 @@ class TextRef:
     commit: str
     path: str
     size: int  # bytes, for reports: what did not travel in the payload
-
-
-@dataclass
-class Tokens:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-
-    def add(self, other: Tokens) -> None:
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cache_read_tokens += other.cache_read_tokens
-        self.cache_write_tokens += other.cache_write_tokens
 
 
 @dataclass
@@ -68,7 +58,6 @@ class RunRef:
 @dataclass
 class AgentInfo:
     name: str
-    needs: list[str]
     tier: str
     model: str
     writes: bool  # offered a writing tool: its run may end in a checkpoint commit
@@ -80,15 +69,8 @@ class Prepared:
     """The plan as the worker that prepared it sees it (its agent files, config and provider)."""
 
     agents: list[AgentInfo]
-    build_phase: list[str]
-    validation_phase: list[str]
-    gate_after: str | None
-    verdict_agents: list[str]
-    remediation_target: str | None
-    max_parallel: int
-    max_test_retries: int
-    max_remediation_cycles: int
-    change_type: dict[str, Any]
+    course: Course
+    change_type: ChangeType
     provider: str
 
 
@@ -127,8 +109,8 @@ class AgentResult:
     handoff_tokens: int
     decision: str | None  # the VERDICT of a verdict agent: APPROVE | REQUEST_CHANGES | None (missing)
     compacted: dict[str, TextRef]  # other agents' handoffs the run's handoff budget compacted
-    handoff_budget: dict[str, Any]
-    tokens: Tokens
+    handoff_budget: HandoffBudget
+    usage: Usage
     cost_usd: float | None
     turns: int
     artifacts: str  # the ref of this run's artifact commit (session, metrics)
@@ -143,8 +125,8 @@ class GateTask:
     recheck: bool  # first attempt of a gate step: re-classify the diff first
     statuses: dict[str, str]
     reasons: dict[str, str]
-    gate: dict[str, Any]
-    change_type: dict[str, Any]
+    gate: Gate
+    change_type: ChangeType
 
 
 @dataclass
@@ -153,8 +135,8 @@ class GateResult:
     passed: bool
     summary: TextRef | None  # the whole test summary, for the fix notes and the reviewer's analysers
     short_summary: str  # its first 1,500 characters of output, for the run's error
-    gate: dict[str, Any]
-    change_type: dict[str, Any]
+    gate: Gate
+    change_type: ChangeType
     unskipped: dict[str, str]  # agents the diff re-check added back, and why
     warnings: list[str] = field(default_factory=list)
 
@@ -175,25 +157,15 @@ class FinishResult:
 
 
 @dataclass
-class AgentView:
-    """One agent as the workflow knows it: what `autodev status` shows."""
+class AgentTrack:
+    """What the workflow knows of an agent beyond its `AgentState`: where its texts are, what it used."""
 
-    status: str = "pending"
-    reason: str | None = None
-    tier: str | None = None
-    model: str | None = None
-    runs: int = 0
-    ended_runs: int = 0
-    started_at: str | None = None
-    ended_at: str | None = None
-    handoff: TextRef | None = None
-    checkpoint: str | None = None
-    error: str | None = None
+    handoff: TextRef | None = None  # its latest finished handoff
     cost_usd: float | None = 0.0
-    tokens: Tokens = field(default_factory=Tokens)
+    usage: Usage = field(default_factory=Usage)
     turns: int = 0
     worker: str | None = None
-    artifacts: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)  # the refs of its runs' artifact commits
 
 
 @dataclass
@@ -208,14 +180,15 @@ class FeatureOutcome:
     base: str
     commit: str | None
     tip: str
-    agents: dict[str, AgentView]
-    gate: dict[str, Any]
-    change_type: dict[str, Any]
-    checkpoints: list[dict[str, Any]]
+    agents: dict[str, AgentState]  # their handoffs are in `tracks`, as references
+    tracks: dict[str, AgentTrack]
+    gate: Gate
+    change_type: ChangeType
+    checkpoints: list[Checkpoint]
     strikes: dict[str, int]
-    handoff_budget: dict[str, Any]
+    handoff_budget: HandoffBudget
     cost_usd: float | None
-    tokens: Tokens
+    usage: Usage
     warnings: list[str]
     started_at: str
     ended_at: str

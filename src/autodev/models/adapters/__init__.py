@@ -1,0 +1,1 @@
+"""Provider adapters: each maps the provider-neutral protocol to one wire format through the official SDK."""

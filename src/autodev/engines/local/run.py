@@ -1,0 +1,212 @@
+"""The local engine: one run in this process, in an isolated worktree — the driver's local executor.
+
+`LocalRun` owns the run's lifecycle: the run directory and its lock, the worktree (made, or on
+resume reopened at the newest checkpoint), the state file, the metrics sink and the provider, and
+at the end the result (done: the checkpoints squashed into one commit on `autodev/<run_id>`). In
+between, `run.driver.Driver` decides what happens; as its executor this class runs each agent with
+the agent step, the test gate with the gate step, and saves state.json at every transition, so a
+run that was killed, interrupted or failed is picked up by `autodev resume` where it stopped.
+Texts are at hand here, so the notes of a rerun are the texts themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import anyio
+
+from autodev.agent.verdicts import parse_verdict
+from autodev.config.providers import wrap
+from autodev.core import gitops, otel
+from autodev.core.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
+from autodev.core.timer import PerformanceTimer, register_sink, unregister_sink
+from autodev.models import ModelProvider
+from autodev.run import steps
+from autodev.run.agent_step import RunKit, warm_tokenizer
+from autodev.run.checkpoints import commit_result, cut_off_calls, reopen
+from autodev.run.driver import Course, Driver, GateRun, Notes
+from autodev.run.events import Reporter, RunEvent, silent
+from autodev.run.layout import RunPaths, new_run_id
+from autodev.run.plan import RunPlan
+from autodev.run.report import read_records
+from autodev.run.state import AgentState, ChangeType, RunState, cancel_unfinished
+
+
+class LocalRun:
+    def __init__(
+        self,
+        plan: RunPlan,
+        provider: ModelProvider,
+        reporter: Reporter = silent,
+        *,
+        run_id: str | None = None,
+        use_worktree: bool = True,
+        resume: RunState | None = None,
+        close_provider: bool = True,
+    ) -> None:
+        """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch).
+        `close_provider=False`: the provider is shared with other runs (a batch), which close it."""
+        self.close_provider = close_provider
+        self.plan = plan
+        if plan.settings.otel:
+            otel.enable_tracing()  # before anything is written: a missing package is a usage error
+        self.provider = wrap(provider, plan.settings)
+        self.report = reporter
+        self.run_id = resume.run_id if resume is not None else run_id or new_run_id()
+        self.paths = RunPaths.for_run(plan.repo, self.run_id)
+        self.use_worktree = use_worktree
+        self.resuming = resume is not None
+        self.lock = FileLock(run_lock_path(self.paths.run_dir))
+        root = self.paths.worktree if use_worktree else plan.repo
+        state = resume if resume is not None else self._new_state(root)
+        kit = RunKit.open(plan, self.provider, state, self.paths, reporter, use_worktree=use_worktree)
+        self.store, self.metrics, self.recorder = kit.store, kit.metrics, kit.recorder
+        self.gate, self.agent_step = kit.gate, kit.agents
+        self._finished = False
+
+    def _new_state(self, root: Path) -> RunState:
+        plan = self.plan
+        state = RunState(
+            run_id=self.run_id,
+            request=plan.request,
+            repo=str(plan.repo),
+            worktree=str(root),
+            branch=f"autodev/{self.run_id}" if self.use_worktree else "",
+            base_commit=plan.base_commit,
+        )
+        state.change_type = ChangeType(plan.selection.change_type, None, list(plan.selection.reasons))
+        state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
+        state.options = plan.options()
+        for name in plan.pipeline.names:
+            resolved = plan.models[name]
+            state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
+        return state
+
+    # ----------------------------------------------------------------- lifecycle
+    def setup(self) -> None:
+        """Create (or, resuming, reopen) the run directory and the worktree. The user's checkout is not touched."""
+        if not self.resuming:
+            self.paths.run_dir.mkdir(parents=True, exist_ok=False)  # a run id is never reused
+        self.lock = acquire_run_lock(self.paths.run_dir, self.run_id)
+        try:
+            self._open_run()
+        except BaseException:
+            self.lock.release()
+            raise
+        register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
+        agents = self.store.state.agents
+        skipped = {name for name, agent in agents.items() if agent.status == "skipped"}
+        warm_tokenizer(self.plan, skipped if self.resuming else set(self.plan.selection.skips))
+
+    def _open_run(self) -> None:
+        self.paths.sessions.mkdir(parents=True, exist_ok=True)
+        state = self.store.state
+        if self.resuming:
+            done = reopen(state, self.paths.run_dir, use_worktree=self.use_worktree)
+            if done.saved_patch is not None:
+                self.recorder.warn(f"unfinished work of the interrupted agent(s) was saved to {done.saved_patch}")
+            for name, calls in cut_off_calls(read_records(self.paths.metrics_file), done.restarted).items():
+                self.recorder.cut_off(name, calls)
+            self.store.save()
+            return
+        with repo_lock(gitops.common_dir(self.plan.repo)):
+            gitops.ensure_excludes(self.plan.repo)
+            if self.use_worktree:
+                gitops.add_worktree(self.plan.repo, self.paths.worktree, state.branch, self.plan.base_commit)
+        self.store.save()
+
+    async def run(self) -> RunState:
+        state = self.store.state
+        agents = {
+            name: {"tier": agent.tier, "model": agent.model, "status": agent.status}
+            for name, agent in state.agents.items()
+        }
+        data = {"worktree": state.worktree, "agents": agents, "resumed": self.resuming}
+        self.report(RunEvent("run_started", detail=self.run_id, data=data))
+        try:
+            if not self.resuming:
+                self._record_skips()
+            await Driver(Course.of(self.plan.pipeline, self.plan.settings), self).run()
+        except BaseException as exc:  # Ctrl-C, a kill signal turned into one, or a bug: leave a resumable state
+            if not self._finished:
+                interrupted = isinstance(exc, KeyboardInterrupt | anyio.get_cancelled_exc_class())
+                state.status = "interrupted" if interrupted else "failed"
+                state.error = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}"
+                self._finish()
+            raise
+        finally:
+            if self.close_provider:
+                with anyio.CancelScope(shield=True):
+                    await self.provider.aclose()
+        self.report(RunEvent("run_finished", detail=state.status, data={"error": state.error}))
+        return state
+
+    def _record_skips(self) -> None:
+        for name, reason in self.plan.selection.skips.items():
+            if name in self.store.state.agents:
+                resolved = self.plan.models[name]
+                self.recorder.skipped(name, reason, resolved.tier, resolved.model_id)
+        self.store.save()
+
+    def _finish(self) -> None:
+        self._finished = True
+        unregister_sink(self.run_id)
+        state = self.store.state
+        interrupted = state.status == "interrupted"
+        cancel_unfinished(state.agents, "interrupted; `autodev resume` runs it" if interrupted else None)
+        try:
+            if self.use_worktree:
+                commit_result(state, self.paths.worktree)
+        finally:
+            self.store.save()
+            self.metrics.close()
+            self.lock.release()
+
+    # ----------------------------------------------------------------- the driver's executor
+    @property
+    def ledger(self) -> RunState:
+        return self.store.state
+
+    def save(self) -> None:
+        self.store.save()
+
+    def note(self, agent: str | None, message: str) -> None:
+        self.recorder.note(agent, message)
+
+    def blocked(self, name: str, reason: str) -> None:
+        self.recorder.blocked(name, reason)
+
+    @contextlib.asynccontextmanager
+    async def phase(self, names: Sequence[str], label: str, *, review: bool) -> AsyncIterator[None]:
+        if review:
+            await self.agent_step.prepare_review(list(names))
+        async with PerformanceTimer(label, run_id=self.run_id, sink=self.metrics):
+            yield
+
+    async def run_agent(self, name: str, notes: Notes[str] | None) -> bool:
+        return await self.agent_step.run(name, steps.rerun_notes(notes.kind, notes.refs) if notes else None)
+
+    async def run_gate(self, attempt: int) -> GateRun[str] | None:
+        if attempt == 0 and not self.gate.due():
+            return None
+        outcome = await self.gate.once(attempt)
+        return GateRun(outcome.passed, outcome.summary(), outcome.summary(1500))
+
+    def decision(self, name: str) -> steps.Decision:
+        return parse_verdict(self.store.state.agents[name].handoff or "").decision
+
+    def handoff(self, name: str) -> str | None:
+        return self.store.state.agents[name].handoff or ""
+
+    def notes_to_save(self, notes: Notes[str]) -> str | None:
+        return steps.remediation_findings(notes.refs) if notes.kind == "remediation" else None
+
+    def saved_notes(self, text: str) -> Notes[str]:
+        return Notes("findings", {"findings": text})
+
+    async def finish(self, done: bool, error: str | None) -> None:
+        state = self.store.state
+        state.status, state.error = ("done", state.error) if done else ("failed", error)
+        self._finish()

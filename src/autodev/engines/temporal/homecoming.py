@@ -1,0 +1,88 @@
+"""Bringing a feature home: its branch and artifacts into the user's repository, as a local run leaves them.
+
+When a feature's workflow ends, its branch `autodev/<run_id>` (one commit, or its checkpoints) is
+fetched into the user's repository and `.autodev/runs/<run_id>/` gets state.json, metrics.jsonl and
+the sessions from the artifact commits, so `autodev report` works on it as on any run.
+"""
+
+from __future__ import annotations
+
+from autodev.core import gitops
+from autodev.core.jsonio import write_json_atomic
+from autodev.core.locks import repo_lock
+from autodev.core.redact import redact_data
+from autodev.engines.temporal.messages import AgentTrack, FeatureOutcome, TextRef
+from autodev.run.layout import RunPaths
+from autodev.run.plan import RunPlan
+from autodev.run.state import DiffStat, Progress, RunState
+
+
+def bring_home(plan: RunPlan, remote: str, outcome: FeatureOutcome) -> RunState:
+    """The run's branch and artifacts into the user's repository, as a local run leaves them."""
+    from autodev.engines.temporal import transport
+
+    repo, run_id = plan.repo, outcome.run_id
+    with repo_lock(gitops.common_dir(repo)):
+        gitops.ensure_excludes(repo)
+        artifacts = transport.collect_run(repo, remote, run_id)
+    paths = RunPaths.for_run(repo, run_id)
+    paths.sessions.mkdir(parents=True, exist_ok=True)
+    prefix = transport.run_refs(run_id)
+
+    def text(ref: TextRef | None) -> str | None:
+        if ref is None:
+            return None
+        files = artifacts.get(ref.ref.removeprefix(prefix), {})
+        data = files.get(ref.path)
+        return data.decode("utf-8", "replace") if data is not None else None
+
+    metrics: list[bytes] = []
+    state = RunState(
+        run_id=run_id,
+        request=plan.request,
+        repo=str(repo),
+        worktree="",
+        branch=outcome.branch,
+        base_commit=outcome.base,
+        status="done" if outcome.status == "done" else "failed",
+    )
+    for name, agent in outcome.agents.items():
+        track = outcome.tracks.get(name) or AgentTrack()
+        refs = [ref.removeprefix(prefix) for ref in track.artifacts]
+        session = b"".join(artifacts.get(ref, {}).get("session.md", b"") for ref in refs)
+        session_file = None
+        if session:
+            session_file = paths.sessions / f"{name}.md"
+            session_file.write_bytes(session)
+        metrics += [artifacts.get(ref, {}).get("metrics.jsonl", b"") for ref in refs]
+        agent.handoff = text(track.handoff)
+        agent.session_file = str(session_file) if session_file else None
+        state.agents[name] = agent
+    for key, files in sorted(artifacts.items()):
+        if key.startswith("gate/"):
+            metrics.append(files.get("metrics.jsonl", b""))
+    state.change_type = outcome.change_type or state.change_type
+    state.gate = outcome.gate
+    state.commit = outcome.commit
+    if outcome.commit:
+        summary = gitops.diff_summary(repo, outcome.base, outcome.commit)
+        state.diff = DiffStat(summary.files, summary.insertions, summary.deletions, summary.stat)
+    state.cost_usd = outcome.cost_usd
+    state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
+    state.handoff_budget = outcome.handoff_budget
+    state.warnings = list(outcome.warnings)
+    state.error = outcome.error
+    state.progress = Progress("finish", 0, engine="temporal", workflow_id=f"autodev-{run_id}")
+    state.checkpoints = outcome.checkpoints
+    state.checkpoint = outcome.tip if outcome.tip != outcome.base else None
+    state.options = dict(outcome.options)
+    state.strikes = outcome.strikes
+    state.created_at, state.updated_at = outcome.started_at, outcome.ended_at
+    write_json_atomic(paths.state_file, redact_data(state.to_json()))
+    lines = b"".join(chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n" for chunk in metrics)
+    paths.metrics_file.write_bytes(lines)
+    if lines:
+        paths.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        with paths.cache_file.open("ab") as handle:
+            handle.write(lines)
+    return state

@@ -1,0 +1,305 @@
+"""The agent step: prepare, run and record ONE agent — the unit both engines call.
+
+Preparing an agent is most of the work: its tools (narrowed to its write scope, `RunTests` only
+where tests can run), its skills, its task (the handoffs it reads, tier-0 facts, project memory,
+retrieved context, the driver's notes) and its view of the worktree. Then the tool loop runs
+(`agent.runtime.run_agent`), a writing agent's changes become a checkpoint commit, and the recorder
+saves the transition, the handoff, the checkpoint and the cost in one go.
+
+Which agent gets what is decided in one small function each, so capabilities can move into the
+agent files without touching the flow: `retrieves`, `analysed_kind`, `write_scope`, `reads_memory`,
+`is_reviewing`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from autodev.agent import analysers, prompts
+from autodev.agent.context.counting import count_tokens
+from autodev.agent.context.retrieval import build_context
+from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
+from autodev.agent.skills import SkillTool, with_skills
+from autodev.agent.specs import WEB_TOOLS, AgentSpec
+from autodev.config.providers import ResilientProvider
+from autodev.core import gitops
+from autodev.core.clock import utc_now
+from autodev.core.metrics import MetricsSink
+from autodev.core.timer import PerformanceTimer
+from autodev.models.pricing import Pricer, load_price_table
+from autodev.run.checkpoints import checkpoint_message
+from autodev.run.driver import RunFailed
+from autodev.run.events import Reporter, silent
+from autodev.run.gate.step import GateStep
+from autodev.run.layout import RunPaths
+from autodev.run.plan import RunPlan
+from autodev.run.recorder import Recorder
+from autodev.run.state import RunState, StateStore
+from autodev.run.toolset import configured_tools, scope_for, tools_for_agent
+from autodev.sandbox.scopes import WriteScope
+from autodev.sandbox.workspace import ToolError, Workspace
+from autodev.tools.base import Tool
+from autodev.tools.names import WRITING_TOOLS
+
+RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
+
+
+# ----------------------------------------------------------------------------- who gets what
+# Every capability comes from the agent's file (docs/agents.md), never from its name: a renamed copy
+# of a built-in agent wired in through `[pipeline]` gets exactly what the original gets.
+def retrieves(name: str, plan: RunPlan) -> bool:
+    """Whether the agent's task starts with ranked snippets of the repository (tier 0)."""
+    return plan.specs[name].retrieval
+
+
+def analysed_facts(name: str, plan: RunPlan) -> tuple[str, ...]:
+    """Which analysers' facts the agent receives (empty: none)."""
+    return tuple(plan.specs[name].facts)
+
+
+def write_scope(name: str, plan: RunPlan) -> WriteScope:
+    return scope_for(plan.specs[name], plan.settings)
+
+
+def reads_memory(name: str, plan: RunPlan) -> bool:
+    """Whether the agent's task includes the project's CLAUDE.md / AGENTS.md."""
+    return plan.specs[name].project_memory
+
+
+def is_reviewing(name: str, plan: RunPlan) -> bool:
+    """Whether the agent reviews the change so far (it gets the diff and its analysers' facts)."""
+    return name in plan.pipeline.validation_phase()
+
+
+def warm_tokenizer(plan: RunPlan, skipped: set[str]) -> None:
+    """Loading the tokenizer takes about a second: start it while the worktree is being made."""
+    if any(retrieves(name, plan) for name in set(plan.pipeline.names) - skipped):
+        threading.Thread(target=count_tokens, args=("",), name="autodev-tokenizer", daemon=True).start()
+
+
+# ----------------------------------------------------------------------------- the step
+@dataclass
+class AgentStep:
+    """Runs agents of one run, one at a time or several in parallel (each call is one agent)."""
+
+    plan: RunPlan
+    provider: ResilientProvider  # wrapped for the run's settings (`config.providers.wrap`)
+    recorder: Recorder
+    paths: RunPaths
+    gate: GateStep
+    use_worktree: bool = True
+
+    def __post_init__(self) -> None:
+        self.workspace = Workspace(self.root, read_only=not self.use_worktree)
+        self.tools: dict[str, Tool] = configured_tools(self.plan.settings)
+        if self.plan.skills:  # offered only when there is something to load
+            self.tools["Skill"] = SkillTool(self.plan.skills)
+        self.pricer = Pricer(load_price_table(self.plan.settings.prices), warn=self.recorder.warn)
+        self.review_diff = ""
+        self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
+        self._retrieval: str | None = None  # ranked snippets of the repository, built once per run
+        self._writers: dict[str, Workspace] = {}  # writing agents running now -> their views
+
+    @property
+    def root(self) -> Path:
+        return self.paths.worktree if self.use_worktree else self.plan.repo
+
+    async def prepare_review(self, names: tuple[str, ...] | list[str]) -> None:
+        """Before a validation round: the change under review, and the analysers' facts about it."""
+        if not self.use_worktree:
+            return
+        base = self.plan.base_commit
+        self.review_diff = prompts.review_diff(
+            gitops.diff_against(self.paths.worktree, base, stat=True),
+            gitops.diff_against(self.paths.worktree, base, stat=False),
+        )
+        await self._run_analysers(names)
+
+    async def run(self, name: str, notes: str | None = None) -> bool:
+        """Run agent `name` (with `notes`, a rerun) and record it; True when it finished."""
+        spec = self.plan.specs[name]
+        resolved = self.plan.models[name]
+        assert resolved.model_id is not None, "prepare() guarantees a model for every agent"
+        self.recorder.store.agent(name).session_file = str(self.paths.sessions / f"{name}.md")
+        self.recorder.started(name, resolved.tier, resolved.model_id)
+        scope = write_scope(name, self.plan)
+        view = self.workspace.for_agent(scope)
+        offered = tools_for_agent(spec, self.plan.settings, self.tools, read_only=not self.use_worktree)
+        if self.plan.test_command is None or not self.use_worktree:
+            offered.pop("RunTests", None)
+        spec = with_skills(spec, self.plan.skills, index="Skill" in offered)  # index + preloads in the prompt
+        writes = self.use_worktree and bool(offered.keys() & WRITING_TOOLS)
+        if writes:
+            self._writers[name] = view
+        try:
+            outcome = await self._run_agent(name, spec, offered, view, scope.describe() if writes else None, notes)
+        finally:
+            self._writers.pop(name, None)
+        checkpoint = self._checkpoint(name, view) if writes and outcome.ok else None
+        self.recorder.finished(
+            name,
+            resolved.tier,
+            outcome,
+            budget_tokens=self.plan.settings.budget_tokens,
+            refusals=len(view.refusals),
+            checkpoint=checkpoint,
+        )
+        return outcome.ok
+
+    async def _run_agent(
+        self,
+        name: str,
+        spec: AgentSpec,
+        offered: dict[str, Tool],
+        view: Workspace,
+        scope: str | None,
+        notes: str | None,
+    ) -> AgentOutcome:
+        resolved = self.plan.models[name]
+        assert resolved.model_id is not None
+        agent = self.recorder.store.agent(name)
+        began = utc_now()
+        retrieved = await self._retrieved_context(name, spec.context_tokens)
+        outcome = await run_agent(
+            AgentInputs(
+                spec=spec,
+                model=self.provider.model(resolved.model_id),
+                task=self._task_for(name, notes, scope, retrieved),
+                workspace=view,
+                tools=offered,
+                run_id=self.recorder.run_id,
+                session_path=Path(agent.session_file or self.paths.sessions / f"{name}.md"),
+                metrics=self.recorder.metrics,
+                max_tokens=self.plan.settings.max_tokens,
+                run_tests=self._tests_for_agent if "RunTests" in offered else None,
+                context=self._shared_context(name),
+                web_search=self.provider.web_search and bool(WEB_TOOLS & set(spec.tools or ())),
+                price=self.pricer.cost,
+                context_window=self.pricer.table.context_window(resolved.model_id),
+                on_turn=self.recorder.turn,
+                session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
+            )
+        )
+        outcome.started_at = began  # the agent's time includes its tier-0 preparation (retrieval, analysers' facts)
+        return outcome
+
+    async def _tests_for_agent(self) -> str:
+        return (await self.gate.run_tests()).summary()
+
+    async def _run_analysers(self, names: tuple[str, ...] | list[str]) -> None:
+        """Tier 0: programs examine the change before the validation agents do, once per round."""
+        agents = self.recorder.agents
+        kinds = [n for n in names if analysed_facts(n, self.plan) and agents[n].status != "skipped"]
+        self.analyser_facts = {}
+        if not kinds:
+            return
+        async with PerformanceTimer("analysers", run_id=self.recorder.run_id, sink=self.recorder.metrics):
+            inp = await anyio.to_thread.run_sync(
+                analysers.analysis_input,
+                self.paths.worktree,
+                self.plan.base_commit,
+                self.recorder.store.state.test_summary,
+            )
+
+            async def one(kind: str) -> None:
+                facts = analysed_facts(kind, self.plan)
+                results = await anyio.to_thread.run_sync(analysers.run_analysers, facts, inp)
+                analysers.save(results, self.paths.run_dir / "analysers" / f"{kind}.json")
+                self.analyser_facts[kind] = analysers.render(results)
+                for result in results:
+                    if result.status in ("missing", "error"):
+                        self.recorder.warn(f"analyser {result.name} for {kind}: {result.status}: {result.note}")
+
+            async with anyio.create_task_group() as group:
+                for kind in kinds:
+                    group.start_soon(one, kind)
+
+    def _shared_context(self, name: str) -> str:
+        return prompts.shared_context(self.plan.request, self.review_diff if is_reviewing(name, self.plan) else None)
+
+    async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
+        """Tier 0 for a retrieving agent: ranked snippets of the repository, packed into a token budget."""
+        if not retrieves(name, self.plan):
+            return None
+        if self._retrieval is None:
+            budget = int(context_tokens * RETRIEVAL_SHARE)
+            async with PerformanceTimer("retrieval", run_id=self.recorder.run_id, sink=self.recorder.metrics):
+                pack = await anyio.to_thread.run_sync(build_context, self.workspace.root, self.plan.request, budget)
+            self._retrieval = prompts.retrieved_section(pack.total_tokens, pack.text)
+        return self._retrieval
+
+    def _task_for(self, name: str, notes: str | None, scope: str | None, retrieved: str | None) -> str:
+        agents = self.recorder.agents
+        # an agent's latest finished handoff (one marked pending for a rerun still has its previous one)
+        finished = {dep: agents[dep].handoff for dep in agents if agents[dep].handoff}
+        return prompts.agent_task(
+            prompts.done_handoffs(self.plan.pipeline.inputs_of(name), finished),
+            facts=self.analyser_facts.get(name),
+            memory=self._project_memory() if reads_memory(name, self.plan) else None,
+            retrieved=retrieved,
+            notes=notes,
+            write_scope=scope,
+        )
+
+    def _project_memory(self) -> str | None:
+        """CLAUDE.md / AGENTS.md from the run's checkout (symlinks out are not followed)."""
+        texts = {}
+        for name in prompts.MEMORY_FILES:
+            try:
+                path = self.workspace.resolve(name)
+            except ToolError:
+                continue
+            if path.is_file() and not path.is_symlink():
+                texts[name] = path.read_text(encoding="utf-8", errors="replace")
+        return prompts.project_memory(texts, count_tokens)
+
+    def _checkpoint(self, name: str, view: Workspace) -> str | None:
+        """Commit what the agent changed; with another writer running, only the files this one wrote."""
+        run = self.recorder.store.agent(name).runs
+        paths = None
+        if any(other != name for other in self._writers):
+            root = self.paths.worktree
+            paths = sorted(p for p in view.written if (root / p).exists())
+        try:
+            return gitops.commit_paths(self.paths.worktree, checkpoint_message(self.recorder.run_id, name, run), paths)
+        except gitops.GitError as exc:
+            raise RunFailed(f"could not commit {name}'s checkpoint: {exc}") from exc
+
+
+@dataclass
+class RunKit:
+    """The pieces that run and record a run's steps, assembled the same way for both engines."""
+
+    store: StateStore
+    metrics: MetricsSink
+    recorder: Recorder
+    gate: GateStep
+    agents: AgentStep
+
+    @classmethod
+    def open(
+        cls,
+        plan: RunPlan,
+        provider: ResilientProvider,
+        state: RunState,
+        paths: RunPaths,
+        reporter: Reporter = silent,
+        *,
+        use_worktree: bool = True,
+    ) -> RunKit:
+        """`provider`: wrapped for the run's settings (`config.providers.wrap`)."""
+        store = StateStore(paths.state_file, state)
+        metrics = MetricsSink(paths.metrics_file, paths.cache_file)
+        recorder = Recorder(store, metrics, reporter, state.run_id, provider.name)
+        gate = GateStep(plan, recorder, paths, use_worktree)
+        return cls(store, metrics, recorder, gate, AgentStep(plan, provider, recorder, paths, gate, use_worktree))
+
+    async def close(self) -> None:
+        """A step of a run driven elsewhere is over: its metrics flushed, its provider closed."""
+        self.metrics.close()
+        with anyio.CancelScope(shield=True):
+            await self.agents.provider.aclose()

@@ -1,0 +1,276 @@
+"""The run's control flow, written once: build, test gate, validation, remediation cycles, finish.
+
+Both engines run this code. The local engine (`autodev.engines.local.run`) and the Temporal
+workflow (`autodev.engines.temporal.workflows`) are two `Executor`s of it: they differ in how one
+agent, one test run and the end of the run happen (in this process, or as activities on a cluster)
+and in how they refer to texts (the text itself, or a `TextRef` to it in git), never in what
+happens when. The decisions are `run.steps`' pure functions, the scheduling inside a phase is
+`run.scheduler.run_graph`.
+
+The run is a small state machine (`Step`) whose position is the ledger's `progress`, saved with
+every transition: a local run that was killed goes on from it (`autodev resume`); the Temporal
+workflow keeps it in its replayed history. Nothing here does I/O, reads a clock or uses anything but
+plain asyncio, so Temporal's deterministic workflow sandbox can run it as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, TypeVar
+
+from autodev.config.settings import Settings
+from autodev.run import steps
+from autodev.run.graph import Pipeline
+from autodev.run.scheduler import run_graph
+from autodev.run.state import AgentState, Progress, Step
+
+R = TypeVar("R")  # how an engine refers to a text: the text itself (local) or a TextRef (Temporal)
+
+SKIPPED_OR_DONE = ("skipped", "done")
+
+
+class RunFailed(Exception):
+    """Ends a run early; the message becomes the run's `error`."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """What the driver needs of the plan: the pipeline's shape and the run's limits."""
+
+    needs: dict[str, list[str]]
+    build_phase: list[str]
+    validation_phase: list[str]
+    gate_after: str | None
+    verdict_agents: list[str]
+    remediation_target: str | None
+    max_parallel: int
+    max_test_retries: int
+    max_remediation_cycles: int
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, settings: Settings) -> Course:
+        return cls(
+            needs={node.agent: list(node.needs) for node in pipeline.nodes},
+            build_phase=list(pipeline.build_phase()),
+            validation_phase=list(pipeline.validation_phase()),
+            gate_after=pipeline.gate_after,
+            verdict_agents=sorted(pipeline.verdict_agents),
+            remediation_target=pipeline.remediation_target,
+            max_parallel=settings.max_parallel,
+            max_test_retries=settings.max_test_retries,
+            max_remediation_cycles=settings.max_remediation_cycles,
+        )
+
+
+@dataclass(frozen=True)
+class Notes(Generic[R]):
+    """What an agent's rerun is told, as references the executor resolves (`steps.rerun_notes`).
+
+    `gate`: refs["summary"] is the failing test summary; `remediation`: refs are the handoffs of the
+    agents that requested changes; `findings`: refs["findings"] are a remediation's findings as saved.
+    """
+
+    kind: Literal["gate", "remediation", "findings"]
+    refs: Mapping[str, R]
+
+
+@dataclass(frozen=True)
+class GateRun(Generic[R]):
+    """One run of the project's tests."""
+
+    passed: bool
+    summary: R  # the whole summary, for the fix notes
+    short_summary: str  # its first part, for the run's error
+
+
+class Ledger(Protocol):
+    """The part of a run's state the driver reads and moves on (`RunState` is one)."""
+
+    agents: dict[str, AgentState]
+    strikes: dict[str, int]
+    progress: Progress
+
+
+class Executor(Protocol[R]):
+    """What an engine does for the driver. Each method is one thing that happens to the run."""
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    def save(self) -> None:
+        """Keep the ledger (local: state.json; Temporal: nothing, the workflow's history is the record)."""
+
+    def note(self, agent: str | None, message: str) -> None:
+        """Tell whoever is watching."""
+
+    def blocked(self, name: str, reason: str) -> None:
+        """`name` was not run: an agent it needs did not finish (already marked and saved)."""
+
+    def phase(self, names: Sequence[str], label: str, *, review: bool) -> AbstractAsyncContextManager[None]:
+        """Around a phase of agents; `review`: a validation round (it reviews the change so far)."""
+        ...
+
+    async def run_agent(self, name: str, notes: Notes[R] | None) -> bool:
+        """Run one agent (with notes, a rerun) and record it; True when it finished."""
+        ...
+
+    async def run_gate(self, attempt: int) -> GateRun[R] | None:
+        """Run the project's tests once. Attempt 0 first re-checks the diff; None: no gate this step."""
+        ...
+
+    def decision(self, name: str) -> steps.Decision:
+        """The VERDICT of a finished verdict agent (None: its handoff has no VERDICT line)."""
+        ...
+
+    def handoff(self, name: str) -> R | None: ...
+
+    def notes_to_save(self, notes: Notes[R]) -> str | None:
+        """What `progress.notes` keeps of a remediation's notes, for a resumed run (None: nothing)."""
+        ...
+
+    def saved_notes(self, text: str) -> Notes[R]:
+        """The notes of a resumed remediation step, from what `notes_to_save` kept."""
+        ...
+
+    async def finish(self, done: bool, error: str | None) -> None:
+        """The run is over (done, or failed with `error`): its result, committed and recorded."""
+
+
+class Driver(Generic[R]):
+    """Drives one run over an executor, from wherever its ledger says it is."""
+
+    def __init__(self, course: Course, executor: Executor[R]) -> None:
+        self.course = course
+        self.executor = executor
+        self._notes: Notes[R] | None = None  # the remediation notes of this process's validation round
+
+    @property
+    def agents(self) -> dict[str, AgentState]:
+        return self.executor.ledger.agents
+
+    async def run(self) -> None:
+        """Drive to the end; a run that failed ends as failed, anything else propagates to the engine."""
+        done, error = True, None
+        try:
+            await self.drive()
+        except RunFailed as exc:
+            done, error = False, str(exc)
+        for agent in self.agents.values():
+            if agent.unfinished:
+                agent.cancel()
+        await self.executor.finish(done, error)
+
+    async def drive(self) -> None:
+        """Run the steps from wherever the ledger's progress says the run is."""
+        course, ledger = self.course, self.executor.ledger
+        validation = course.validation_phase
+        while True:
+            step, cycle = ledger.progress.step, ledger.progress.cycle
+            if step == "build":
+                await self.run_phase(course.build_phase, "build_phase")
+                self.advance("gate", cycle)
+            elif step == "gate":
+                await self.test_gate()
+                self.advance("validate" if validation else "finish", cycle, rerun=validation)
+            elif step == "validate":
+                await self.validate(cycle)
+            elif step == "remediate":
+                target = course.remediation_target
+                assert target is not None, "only a pipeline with a remediation target gets here"
+                if self.agents[target].status != "done":
+                    notes = self._notes or self.executor.saved_notes(ledger.progress.notes or "")
+                    await self.rerun(target, notes)
+                self.advance("gate", cycle + 1)
+            else:
+                return
+
+    def advance(self, step: Step, cycle: int, *, notes: Notes[R] | None = None, rerun: Sequence[str] = ()) -> None:
+        """Move to `step`, marking the agents it (re)runs pending, in one save: a resume starts exactly here."""
+        saved = self.executor.notes_to_save(notes) if notes is not None else None
+        self.executor.ledger.progress = Progress(step, cycle, notes=saved)
+        self._notes = notes
+        for name in rerun:
+            agent = self.agents[name]
+            if agent.status != "skipped":
+                agent.reset_for_rerun()
+        self.executor.save()
+
+    async def run_phase(self, names: Sequence[str], label: str, *, review: bool = False) -> None:
+        """Run `names` as their dependencies allow; an agent already done (or skipped) counts as finished."""
+        agents = self.agents
+        finished = [name for name in names if agents[name].status in SKIPPED_OR_DONE]
+        if not names or len(finished) == len(names):
+            return
+        async with self.executor.phase(names, label, review=review):
+            results = await run_graph(
+                self.course.needs,
+                names,
+                self._run_one,
+                max_parallel=self.course.max_parallel,
+                on_blocked=self._blocked,
+                skipped=finished,
+            )
+        failed = [name for name in names if not results.get(name) and agents[name].status == "failed"]
+        if failed:
+            raise RunFailed("agent failed: " + "; ".join(f"{name}: {agents[name].error}" for name in failed))
+
+    async def _run_one(self, name: str) -> bool:
+        return await self.executor.run_agent(name, None)
+
+    def _blocked(self, name: str, reason: str) -> None:
+        self.agents[name].block(reason)
+        self.executor.save()
+        self.executor.blocked(name, reason)
+
+    async def rerun(self, name: str, notes: Notes[R]) -> None:
+        if not await self.executor.run_agent(name, notes):
+            raise RunFailed(f"agent failed: {name}: {self.agents[name].error}")
+
+    async def test_gate(self) -> None:
+        """The project's tests after the gate agent; failures go back to it, at most `max_test_retries` times."""
+        gate_agent = self.course.gate_after
+        if gate_agent is None:
+            return
+        retries = self.course.max_test_retries
+        for attempt in range(retries + 1):
+            run = await self.executor.run_gate(attempt)
+            if run is None or run.passed:
+                return
+            if attempt == retries:
+                raise RunFailed(steps.gate_exhausted(retries, gate_agent, run.short_summary))
+            await self.rerun(gate_agent, Notes("gate", {"summary": run.summary}))
+
+    async def validate(self, cycle: int) -> None:
+        """A validation round, then: finish, a remediation cycle, or (out of cycles) the run fails."""
+        course, executor = self.course, self.executor
+        label = "validation_phase" if cycle == 0 else f"validation_phase_{cycle + 1}"
+        await self.run_phase(course.validation_phase, label, review=True)
+        requesting = self.judge()
+        target = course.remediation_target
+        after = steps.after_validation(requesting, cycle, course.max_remediation_cycles, target)
+        if after == "finish":
+            self.advance("finish", cycle)
+            return
+        if after == "fail" or target is None:
+            raise RunFailed(steps.still_requesting(requesting, cycle))
+        executor.note(target, steps.remediation_note(requesting, cycle))
+        refs = {name: ref for name in requesting if (ref := executor.handoff(name)) is not None}
+        self.advance("remediate", cycle, notes=Notes("remediation", refs), rerun=(target,))
+
+    def judge(self) -> tuple[str, ...]:
+        """The verdict agents that requested changes; a verdict missing twice fails the run."""
+        ledger, agents = self.executor.ledger, self.agents
+        decisions = {
+            name: self.executor.decision(name)
+            for name in self.course.validation_phase
+            if name in self.course.verdict_agents and agents[name].status == "done"
+        }
+        verdicts = steps.judge(decisions, ledger.strikes)
+        ledger.strikes = verdicts.strikes
+        if verdicts.failed is not None:
+            agents[verdicts.failed].fail(steps.MISSING_VERDICT_TWICE)
+            self.executor.save()
+            raise RunFailed(f"agent failed: {verdicts.failed}: {steps.MISSING_VERDICT_TWICE}")
+        return verdicts.requesting

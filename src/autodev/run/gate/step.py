@@ -1,0 +1,118 @@
+"""The test gate: the diff re-checked, then one run of the project's tests in the worktree, recorded.
+
+The gate is the run's own check after the gate agent (the implementer): the code runs the tests,
+not an agent. Before the first test run of a gate step the change is classified again from its
+diff, which may add agents back (a "docs" request that touched code) or skip the gate (only
+documentation changed). Every outcome is recorded in state.json's `gate` and as a `gate` event.
+Both engines use it: the local run in its worktree, a Temporal activity in a checkout of the tip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from autodev.config.settings import Settings
+from autodev.core.timer import PerformanceTimer
+from autodev.run.events import RunEvent
+from autodev.run.gate.project_tests import TestOutcome, run_tests
+from autodev.run.graph import Pipeline
+from autodev.run.layout import RunPaths
+from autodev.run.recorder import Recorder
+from autodev.run.selection.decide import Selection, recheck_diff
+from autodev.run.state import GateTests
+
+NO_COMMAND = "no test command: none configured and no tests found"
+
+
+class GatePlan(Protocol):
+    """What the gate needs of the run's plan (`run.plan.RunPlan` is one; the plan imports the gate's runner)."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def selection(self) -> Selection: ...
+    @property
+    def base_commit(self) -> str: ...
+    @property
+    def test_command(self) -> list[str] | None: ...
+    @property
+    def settings(self) -> Settings: ...
+
+
+@dataclass
+class GateStep:
+    plan: GatePlan
+    recorder: Recorder
+    paths: RunPaths
+    use_worktree: bool = True
+
+    def due(self) -> bool:
+        """Whether the tests run in this gate step: the diff is re-checked first (it may add agents
+        back), and there must be a test command. A skipped gate is recorded with its reason."""
+        gate_agent = self.plan.pipeline.gate_after
+        if gate_agent is None or not self.use_worktree:
+            return False
+        if not self._recheck_diff(gate_agent):
+            return False
+        if self.plan.test_command is None:
+            self.recorder.store.state.gate.skip(NO_COMMAND)
+            self.recorder.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
+            self.recorder.save()
+            return False
+        return True
+
+    def _recheck_diff(self, gate_agent: str) -> bool:
+        """Re-classify the change from the worktree's diff; it may only add work back. True: gate due."""
+        state, recorder = self.recorder.store.state, self.recorder
+        skips = {name: agent.reason or "" for name, agent in state.agents.items() if agent.status == "skipped"}
+        result = recheck_diff(
+            self.plan.selection,
+            self.paths.worktree,
+            self.plan.base_commit,
+            skips,
+            self.plan.pipeline.validation_phase(),
+            gate_agent_skipped=gate_agent in skips,
+        )
+        change = state.change_type
+        change.after = result.after
+        change.reasons += [reason for reason in result.reasons if reason not in change.reasons]
+        for name, why in result.unskip.items():
+            state.agents[name].unskip(why)
+            recorder.note(name, why)
+        if result.run_gate:
+            state.gate.due()
+        else:
+            state.gate.skip(result.gate_reason or "")
+            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}"))
+        recorder.save()
+        return result.run_gate
+
+    async def once(self, attempt: int) -> TestOutcome:
+        """One run of the project's tests in the worktree, recorded in state.json's `gate`."""
+        state = self.recorder.store.state
+        outcome = await self.run_tests()
+        state.gate.ran(outcome.passed, outcome.exit_code, list(outcome.command), outcome.duration_s)
+        report = outcome.report
+        if report is not None:
+            state.gate.tests = GateTests(
+                runner=report.runner,
+                passed=report.passed,
+                failed=report.failed,
+                errors=report.errors,
+                skipped=report.skipped,
+                total=report.total,
+                failing=[failure.name for failure in report.failures[:20]],
+            )
+        self.recorder.save()
+        data = {"duration_s": outcome.duration_s, "attempt": attempt + 1}
+        self.recorder.report(RunEvent("gate", detail="passed" if outcome.passed else "failed", data=data))
+        return outcome
+
+    async def run_tests(self) -> TestOutcome:
+        """The tests, timed; their summary is kept for the reviewer's analysers (also `RunTests`)."""
+        assert self.plan.test_command is not None
+        async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
+            outcome = await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
+        self.recorder.store.state.test_summary = outcome.summary()
+        return outcome

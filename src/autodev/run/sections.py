@@ -1,0 +1,207 @@
+"""The typed sections of state.json: each writes and reads exactly the JSON the file has always held.
+
+Files written before these records existed load unchanged (`autodev resume` reads them), and a
+section that was `{}` until something happened (`gate`, `handoff_budget`) is still `{}` until then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# build -> gate -> validate(0) [-> remediate(0) -> gate -> validate(1) ...] -> finish
+Step = Literal["build", "gate", "validate", "remediate", "finish"]
+
+
+@dataclass
+class Progress:
+    """Where the run is (`progress`), so `autodev resume` continues instead of starting over.
+
+    `notes`: the remediation step's findings, saved with the step so a resumed remediation gets them.
+    `engine`/`workflow_id`: a run brought home from Temporal names the workflow that ran it.
+    """
+
+    step: Step = "build"
+    cycle: int = 0
+    notes: str | None = None
+    engine: str | None = None
+    workflow_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"step": self.step, "cycle": self.cycle}
+        optional = {"notes": self.notes, "engine": self.engine, "workflow_id": self.workflow_id}
+        return data | {key: value for key, value in optional.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Progress:
+        return cls(
+            step=data.get("step", "build"),
+            cycle=int(data.get("cycle", 0)),
+            notes=data.get("notes"),
+            engine=data.get("engine"),
+            workflow_id=data.get("workflow_id"),
+        )
+
+
+@dataclass
+class ChangeType:
+    """The change's class as the request suggested it (`before`) and as its diff showed it (`after`)."""
+
+    before: str = "feature"
+    after: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"before": self.before, "after": self.after, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChangeType:
+        return cls(data.get("before", "feature"), data.get("after"), list(data.get("reasons") or []))
+
+
+@dataclass
+class GateTests:
+    """The test runner's own counts (from its report), when it wrote one."""
+
+    runner: str
+    passed: int | None
+    failed: int | None
+    errors: int | None
+    skipped: int | None
+    total: int | None
+    failing: list[str] = field(default_factory=list)  # the first 20 failing tests' names
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self)) | {"failing": list(self.failing)}
+
+
+@dataclass
+class Gate:
+    """The test gate (`gate`): skipped with a reason, or its runs and the last run's result.
+
+    Written as before the record existed: only the keys that were set (`{}` until the gate is reached).
+    """
+
+    status: str | None = None  # passed | failed | skipped
+    reason: str | None = None  # why skipped
+    runs: int | None = None
+    exit_code: int | None = None
+    command: list[str] = field(default_factory=list)
+    duration_s: float | None = None
+    tests: GateTests | None = None
+
+    def skip(self, reason: str) -> None:
+        self.status, self.reason = "skipped", reason
+
+    def due(self) -> None:
+        """The re-checked diff needs the tests: an earlier step's reason for skipping no longer holds."""
+        self.reason = None
+
+    def ran(self, passed: bool, exit_code: int | None, command: list[str], duration_s: float) -> None:
+        self.status, self.reason = ("passed" if passed else "failed"), None
+        self.runs = (self.runs or 0) + 1
+        self.exit_code, self.command, self.duration_s = exit_code, command, round(duration_s, 3)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.status is not None:
+            data["status"] = self.status
+        if self.reason is not None:
+            data["reason"] = self.reason
+        if self.runs is not None:
+            data |= {
+                "runs": self.runs,
+                "exit_code": self.exit_code,
+                "command": list(self.command),
+                "duration_s": self.duration_s,
+            }
+        if self.tests is not None:
+            data["tests"] = self.tests.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Gate:
+        tests = data.get("tests")
+        return cls(
+            status=data.get("status"),
+            reason=data.get("reason"),
+            runs=data.get("runs"),
+            exit_code=data.get("exit_code"),
+            command=list(data.get("command") or []),
+            duration_s=data.get("duration_s"),
+            tests=GateTests(**tests) if tests else None,
+        )
+
+
+@dataclass
+class DiffStat:
+    """The run's change (`diff`): its size and `git diff --stat`."""
+
+    files: int
+    insertions: int
+    deletions: int
+    stat: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DiffStat:
+        return cls(
+            int(data.get("files", 0)),
+            int(data.get("insertions", 0)),
+            int(data.get("deletions", 0)),
+            data.get("stat", ""),
+        )
+
+
+@dataclass
+class HandoffBudget:
+    """How the handoffs fit the run's budget (`handoff_budget`; `{}` until the first handoff)."""
+
+    budget: int | None = None
+    total: int = 0
+    per_agent: dict[str, int] = field(default_factory=dict)
+    compacted: dict[str, dict[str, int]] = field(default_factory=dict)  # agent -> {"from", "to"}
+
+    def merged(self, newer: HandoffBudget) -> HandoffBudget:
+        """`newer`'s figures, with every compaction so far (an agent compacted once stays listed)."""
+        return HandoffBudget(newer.budget, newer.total, dict(newer.per_agent), {**self.compacted, **newer.compacted})
+
+    def to_json(self) -> dict[str, Any]:
+        if self.budget is None:
+            return {}
+        return {
+            "budget": self.budget,
+            "total": self.total,
+            "per_agent": dict(self.per_agent),
+            "compacted": dict(self.compacted),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HandoffBudget:
+        if not data:
+            return cls()
+        return cls(
+            data.get("budget"),
+            int(data.get("total", 0)),
+            dict(data.get("per_agent") or {}),
+            dict(data.get("compacted") or {}),
+        )
+
+
+@dataclass
+class Checkpoint:
+    """One checkpoint commit (`checkpoints[]`): which agent's run made it, and when."""
+
+    agent: str
+    run: int
+    commit: str
+    at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        return cls(data["agent"], int(data["run"]), data["commit"], data["at"])
