@@ -34,6 +34,7 @@ from autodev.core import gitops, otel
 from autodev.core.clock import iso, utc_now
 from autodev.core.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
 from autodev.core.metrics import MetricsSink, agent_record
+from autodev.core.records import read_metrics
 from autodev.core.timer import PerformanceTimer, register_sink, unregister_sink
 from autodev.models import ModelProvider, Usage
 from autodev.models.pricing import Pricer, load_price_table, total_cost
@@ -42,7 +43,6 @@ from autodev.run.checkpoints import checkpoint_message, cut_off_calls, reopen
 from autodev.run.events import Reporter, RunEvent, silent
 from autodev.run.gate.project_tests import TestOutcome, run_tests
 from autodev.run.plan import RunPlan
-from autodev.run.report import read_records
 from autodev.run.scheduler import run_graph
 from autodev.run.selection.decide import recheck_diff
 from autodev.run.state import AgentState, RunState, StateStore
@@ -192,15 +192,9 @@ class Orchestrator:
     def _account_cut_off_runs(self, restarted: list[str]) -> None:
         """Calls an interrupted agent made were paid for: record them as its `interrupted` run."""
         state = self.store.state
-        for name, calls in cut_off_calls(read_records(self.paths.metrics_file), restarted).items():
-            usage = Usage(
-                input_tokens=sum(int(c.get("input_tokens") or 0) for c in calls),
-                output_tokens=sum(int(c.get("output_tokens") or 0) for c in calls),
-                cache_read_tokens=sum(int(c.get("cache_read_tokens") or 0) for c in calls),
-                cache_write_tokens=sum(int(c.get("cache_write_tokens") or 0) for c in calls),
-            )
-            costs = [c.get("cost_usd") for c in calls]
-            cost = total_cost(*costs)
+        for name, calls in cut_off_calls(read_metrics(self.paths.metrics_file), restarted).items():
+            usage = sum((c.usage for c in calls), Usage())
+            cost = total_cost(*(c.cost_usd for c in calls))
             state.cost_usd = total_cost(state.cost_usd, cost)
             agent = state.agents[name]
             self.metrics.write(
@@ -722,10 +716,10 @@ class Orchestrator:
             context_tokens=outcome.context_tokens,
             handoff_tokens=outcome.handoff_tokens,
             cost_usd=outcome.cost_usd,
+            refusals=refusals,  # tool calls refused by the sandbox (additive to the contract)
+            compactions=outcome.compactions,  # turns whose context was compacted to fit context_tokens
+            elided_tokens=outcome.elided_tokens,
         )
-        record["refusals"] = refusals  # tool calls refused by the sandbox (additive to the contract)
-        record["compactions"] = outcome.compactions  # turns whose context was compacted to fit context_tokens
-        record["elided_tokens"] = outcome.elided_tokens
         self.metrics.write(record)
         self.report(
             RunEvent(

@@ -39,11 +39,13 @@ from autodev.config.settings import NO_PROVIDER_HINT, CliOverrides, load_setting
 from autodev.core.clock import iso, utc_now
 from autodev.core.errors import UserError
 from autodev.core.jsonio import write_json_atomic
+from autodev.core.records import read_metrics
 from autodev.engines.local.launch import execute
 from autodev.models import ModelProvider
 from autodev.models.pricing import total_cost
+from autodev.run.layout import load_state
 from autodev.run.plan import prepare
-from autodev.run.report import agent_rows, read_records
+from autodev.run.report import agent_rows
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
 
@@ -148,12 +150,11 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def _load_state(run_dir: Path | None) -> RunState | None:
-    path = run_dir / "state.json" if run_dir else None
-    if path is None or not path.is_file():
+    if run_dir is None or not (run_dir / "state.json").is_file():
         return None
     try:
-        return RunState.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, KeyError):
+        return load_state(run_dir)
+    except UserError:  # not (yet) a whole run's state
         return None
 
 
@@ -163,7 +164,7 @@ def _agent_figures(passes: Sequence[Pass]) -> dict[str, dict[str, Any]]:
     for one in passes:
         if one.run_dir is None:
             continue
-        for row in agent_rows(read_records(one.run_dir / "metrics.jsonl")):
+        for row in agent_rows(read_metrics(one.run_dir / "metrics.jsonl")):
             entry = merged.setdefault(
                 row.agent,
                 {

@@ -37,6 +37,7 @@ from autodev.agent.verdicts import parse_verdict
 from autodev.config.providers import ResilientProvider, build_provider
 from autodev.config.settings import NO_PROVIDER_HINT, Settings, load_settings
 from autodev.core.errors import UserError
+from autodev.core.records import AgentRecord, of_kind
 from autodev.engines.temporal import transport
 from autodev.engines.temporal.cluster import ClusterLimitedProvider, ClusterLimiter
 from autodev.engines.temporal.messages import (
@@ -53,7 +54,7 @@ from autodev.engines.temporal.messages import (
     Tokens,
 )
 from autodev.engines.temporal.settings import TemporalSettings, temporal_settings
-from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse
+from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, Usage
 from autodev.models.fakes.scripted import ScriptedProvider, ScriptQueue
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
 from autodev.run import steps
@@ -383,10 +384,9 @@ class FeatureActivities:
             size = len(files[path]) if isinstance(files[path], bytes) else len(str(files[path]).encode("utf-8"))
             return TextRef(ref=artifact_ref, commit=commit, path=path, size=size)
 
-        record: dict[str, Any] = next(
-            (r for r in reversed(orchestrator.metrics.records) if r.get("kind") == "agent" and r.get("agent") == name),
-            {},
-        )
+        records = of_kind(orchestrator.metrics.written, AgentRecord)
+        record = next((r for r in reversed(records) if r.agent == name), None)
+        usage = record.usage if record else Usage()
         decision = None
         if ok and name in orchestrator.plan.pipeline.verdict_agents:
             decision = parse_verdict(agent.handoff or "").decision
@@ -399,18 +399,18 @@ class FeatureActivities:
             ended_at=agent.ended_at,
             checkpoint=checkpoint,
             handoff=ref("handoff.md") if ok else None,
-            handoff_tokens=int(record.get("handoff_tokens") or 0),
+            handoff_tokens=record.handoff_tokens if record else 0,
             decision=decision,
             compacted={other: ref(f"handoff-{other}.md") for other in compacted_names},
             handoff_budget=dict(state.handoff_budget),
             tokens=Tokens(
-                input_tokens=int(record.get("input_tokens") or 0),
-                output_tokens=int(record.get("output_tokens") or 0),
-                cache_read_tokens=int(record.get("cache_read_tokens") or 0),
-                cache_write_tokens=int(record.get("cache_write_tokens") or 0),
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
             ),
-            cost_usd=record.get("cost_usd"),
-            turns=int(record.get("turns") or 0),
+            cost_usd=record.cost_usd if record else None,
+            turns=record.turns if record else 0,
             artifacts=artifact_ref,
             worker=self.identity,
             warnings=list(state.warnings),

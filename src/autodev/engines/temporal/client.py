@@ -151,7 +151,7 @@ def _finished(feature: Feature, run_id: str | None) -> FeatureResult | None:
     run_dir = RunPaths.for_run(feature.repo, run_id).run_dir
     if not (run_dir / "state.json").is_file():
         return None
-    state = RunState.from_json(load_state(run_dir))
+    state = load_state(run_dir)
     return feature_result(feature, state, run_dir, 0.0) if state.status == "done" else None
 
 
