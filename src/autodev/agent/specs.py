@@ -1,4 +1,4 @@
-"""Agent files -> validated `AgentSpec`s, with the search order and override-by-name of DESIGN.md.
+"""Agent files -> validated `AgentSpec`s, with the search order and override-by-name of docs/agents.md.
 
 Validation is strict about what we rely on (name, tier, tools, numbers) and lenient about what we
 don't (unknown keys are kept), so Claude Code subagent files load unchanged. Every error names the
