@@ -11,6 +11,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 
 from autodev.core import errors
@@ -117,32 +118,44 @@ def test_a_state_file_that_is_not_a_runs_state_is_a_one_line_user_error(tmp_path
         load_state(tmp_path)
 
 
+def _is_record_type(hint: object) -> bool:
+    return isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, pydantic.BaseModel))
+
+
+def _field_names(cls: type) -> list[str]:
+    """A record type's fields, in the names its JSON uses (a dataclass, or a pydantic model's aliases)."""
+    if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel):
+        return [info.alias or name for name, info in cls.model_fields.items()]
+    return [field.name for field in dataclasses.fields(cls)]
+
+
 def _record_types(hint: object) -> list[type]:
-    """The dataclasses a field's type holds: `X`, `X | None`, `list[X]`, `dict[str, X]`."""
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return [hint]
+    """The record types a field's type holds: `X`, `X | None`, `list[X]`, `dict[str, X]`."""
+    if _is_record_type(hint):
+        return [typing.cast(type, hint)]
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) in (typing.Union, list, dict, tuple):
         return [found for arg in typing.get_args(hint) for found in _record_types(arg)]
     return []
 
 
 def _undocumented(cls: type, section: str, documented: dict[str, set[str]]) -> list[str]:
+    """Each field of `cls` (and, recursively, of the record types its fields hold) missing from its table."""
     problems = []
     keys = documented.get(section, set())
     hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        if field.name not in keys:
-            problems.append(f"{section}.{field.name}")
-        for inner in _record_types(hints[field.name]):
-            problems += _undocumented(inner, field.name if section == "Keys" else f"{section}.{field.name}", documented)
+    for name in _field_names(cls):
+        if name not in keys:
+            problems.append(f"{section}.{name}")
+        for inner in _record_types(hints.get(name)):
+            problems += _undocumented(inner, name if section == "Keys" else f"{section}.{name}", documented)
     return problems
 
 
 def test_every_field_of_the_state_and_its_sections_is_documented() -> None:
     documented = documented_keys("state.md")
     assert _undocumented(RunState, "Keys", documented) == []
-    assert documented["Keys"] == {field.name for field in dataclasses.fields(RunState)} | {"schema"}
-    assert documented["agents"] == {field.name for field in dataclasses.fields(AgentState)}
+    assert documented["Keys"] == {*_field_names(RunState), "schema"}
+    assert documented["agents"] == set(_field_names(AgentState))
 
 
 def test_every_section_of_the_state_example_is_documented_key_for_key() -> None:
