@@ -103,7 +103,7 @@ class AgentRecord(_Tokens, Record):
     tier: str
     model: str | None
     provider: str | None
-    status: str  # done | failed | cancelled | skipped | interrupted
+    status: str  # done | failed | skipped | interrupted
     skip_reason: str | None = None
     started_at: str | None = None
     ended_at: str | None = None
