@@ -51,3 +51,11 @@ def make_repo(tmp_path: Path) -> MakeRepo:
         return repo
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_user_config(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> None:
+    """Module- and session-scoped fixtures run before `isolated_env`: they must not read ~/.config/autodev either."""
+    patch = pytest.MonkeyPatch()
+    request.addfinalizer(patch.undo)
+    patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-session")))

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from autodev.apps.bench.pipeline import pipeline_benchmark, render
+from autodev.apps.bench.pipeline import pipeline_benchmark
+from autodev.apps.bench.pipeline_render import render
 from autodev.apps.cli.main import main
 
 

@@ -28,8 +28,9 @@ from eval_support import (
 
 from autodev.apps.cli.main import main
 from autodev.apps.eval.grading import grade
-from autodev.apps.eval.harness import EvalOptions, run_eval
+from autodev.apps.eval.harness import run_eval
 from autodev.apps.eval.models import PolicyProvider
+from autodev.apps.eval.options import EvalOptions
 from autodev.apps.eval.results import compare, summarize, wilson, write_result
 from autodev.apps.eval.tasks import FAST_PATH_CATEGORIES, Task, load_suite, select_tasks
 from autodev.apps.eval.workspace import dump_toml, merged_config

@@ -26,7 +26,8 @@ from autodev.config.providers import ResilientProvider, build_provider
 from autodev.config.settings import Settings
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ProviderError, TextPart, Usage
 from autodev.models.adapters.sdk_errors import parse_retry_after
-from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy, request_tokens
+from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy
+from autodev.models.sizing import request_tokens
 
 MODELS = {"anthropic": "claude-haiku-5-5", "openai": "gpt-5-nano"}
 

@@ -42,7 +42,7 @@ from autodev.models import (
     Usage,
 )
 from autodev.models.pricing import total_cost
-from autodev.models.resilience import request_tokens
+from autodev.models.sizing import request_tokens
 from autodev.sandbox.workspace import Workspace
 from autodev.tools.arguments import argument_problems, describe_parameters
 from autodev.tools.base import Tool, ToolContext, invoke

@@ -1,9 +1,10 @@
 """Choosing and assembling the `ModelProvider` for a run from settings.
 
-Every model a run uses is the provider's adapter wrapped in the run's shared limiter and a retry
-policy: `RetryingModel(LimitedModel(adapter))`, so each attempt passes the limiter and a 429 pauses
-every agent, not just the one that hit it. Credentials come from the SDKs' usual variables and are
-never written anywhere.
+The registry (`autodev.models.registry`) knows how to build each provider and what it can do; this
+module hands it the settings' values. Every model a run uses is the provider's adapter wrapped in the
+run's shared limiter and a retry policy: `RetryingModel(LimitedModel(adapter))`, so each attempt
+passes the limiter and a 429 pauses every agent, not just the one that hit it. Credentials come from
+the SDKs' usual variables and are never written anywhere.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from dataclasses import dataclass, field
 import anyio
 
 from autodev.config.settings import Settings
-from autodev.core.errors import UserError
 from autodev.models import Model, ModelProvider, ProviderWrapper
-from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.models.registry import Capabilities, ProviderOptions, get_profile
 from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy, Sleep
 
 
@@ -33,36 +33,24 @@ class ResilientProvider(ProviderWrapper):
         return RetryingModel(LimitedModel(model, self.limiter), self.policy, self.sleep)
 
 
-def _base_provider(settings: Settings, env: Mapping[str, str]) -> ModelProvider:
-    name = settings.require_provider()
-    if name == "scripted":
-        if settings.script is None:
-            raise UserError(
-                "the scripted provider needs a script of replies",
-                hint='pass --script FILE (YAML), or set script = "..." in .autodev/config.toml',
-            )
-        return ScriptedProvider.from_file(settings.script)
-    if name == "anthropic":
-        from autodev.models.adapters.anthropic import AnthropicProvider
+def provider_options(settings: Settings) -> ProviderOptions:
+    """The plain values a provider's factory takes from the settings."""
+    return ProviderOptions(
+        base_url=settings.base_url, script=settings.script, request_timeout_s=settings.request_timeout_s
+    )
 
-        key = env.get("ANTHROPIC_API_KEY") or env.get("ANTHROPIC_AUTH_TOKEN")
-        base_url = settings.base_url or env.get("ANTHROPIC_BASE_URL") or None
-        if not key:
-            raise UserError(
-                "the anthropic provider needs ANTHROPIC_API_KEY",
-                hint="export ANTHROPIC_API_KEY=... (or choose another provider; `autodev demo` needs no key)",
-            )
-        return AnthropicProvider(api_key=key, base_url=base_url, timeout_s=settings.request_timeout_s)
-    from autodev.models.adapters.openai import OpenAIProvider
 
-    key = env.get("OPENAI_API_KEY")
-    base_url = settings.base_url or env.get("OPENAI_BASE_URL") or None
-    if not key and base_url is None:
-        raise UserError(
-            "the openai provider needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local server",
-            hint="export OPENAI_API_KEY=..., or OPENAI_BASE_URL=http://localhost:11434/v1 for Ollama",
-        )
-    return OpenAIProvider(api_key=key, base_url=base_url, timeout_s=settings.request_timeout_s)
+def capabilities(settings: Settings) -> Capabilities | None:
+    """What the configured provider offers, without building it (None: no provider configured)."""
+    if settings.provider is None:
+        return None
+    return get_profile(settings.provider).capabilities_for(provider_options(settings))
+
+
+def base_provider(settings: Settings, env: Mapping[str, str] | None = None) -> ModelProvider:
+    """The configured provider as its factory builds it, with no limiter or retries around it."""
+    profile = get_profile(settings.require_provider())
+    return profile.build(provider_options(settings), os.environ if env is None else env)
 
 
 def limiter_for(settings: Settings) -> ProviderLimiter:
@@ -80,4 +68,4 @@ def wrap(provider: ModelProvider, settings: Settings) -> ResilientProvider:
 
 
 def build_provider(settings: Settings, env: Mapping[str, str] | None = None) -> ResilientProvider:
-    return wrap(_base_provider(settings, os.environ if env is None else env), settings)
+    return wrap(base_provider(settings, env), settings)

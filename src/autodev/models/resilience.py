@@ -9,7 +9,6 @@ one request is told to back off, so parallel agents don't stampede into more 429
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,8 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
-from autodev.core.tokens import CHARS_PER_TOKEN
-from autodev.models import ModelRequest, ModelResponse, ModelWrapper, ProviderError, TextPart, ToolCall, ToolResultPart
+from autodev.models import ModelRequest, ModelResponse, ModelWrapper, ProviderError
+from autodev.models.sizing import estimated_tokens
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -57,21 +56,6 @@ class RetryingModel(ModelWrapper):
                 attempt += 1
                 continue
             return replace(response, attempts=attempt)
-
-
-def request_tokens(request: ModelRequest) -> int:
-    """Offline estimate of a request's input, for rate budgeting and context-window checks."""
-    size = len(request.system) + len(request.context)
-    for message in request.messages:
-        for part in message.parts:
-            if isinstance(part, TextPart):
-                size += len(part.text)
-            elif isinstance(part, ToolResultPart):
-                size += len(part.content)
-            elif isinstance(part, ToolCall):
-                size += len(json.dumps(dict(part.input)))
-    size += sum(len(json.dumps(dict(t.input_schema))) + len(t.description) for t in request.tools)
-    return -(-size // CHARS_PER_TOKEN)
 
 
 class ProviderLimiter:
@@ -149,12 +133,6 @@ class ProviderLimiter:
             return
         async with self._slots:
             yield
-
-
-def estimated_tokens(request: ModelRequest) -> int:
-    """What a request will count against a tokens-per-minute limit before its usage is known:
-    its size, plus a quarter of the output it may produce."""
-    return request_tokens(request) + request.max_tokens // 4
 
 
 @dataclass

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from autodev.agent.skills import Skill, check_agent_skills, load_skills
 from autodev.agent.specs import AgentSpec, load_agents
+from autodev.config.providers import capabilities
 from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
 from autodev.core import gitops
 from autodev.core.errors import UserError
-from autodev.models.fakes.scripted import Script
 from autodev.run.gate.project_tests import detect_test_command
 from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
 from autodev.run.selection.decide import Selection, select_agents
@@ -61,11 +61,8 @@ class RunPlan:
 
 def provider_web_search(settings: Settings) -> bool:
     """Whether the configured provider offers a server-side web search, without building it."""
-    if settings.provider == "anthropic":
-        return True
-    if settings.provider == "scripted" and settings.script is not None and settings.script.is_file():
-        return Script.load(settings.script).web_search
-    return False
+    offered = capabilities(settings)
+    return offered is not None and offered.web_search
 
 
 def clean_request(request: str) -> str:

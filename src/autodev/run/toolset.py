@@ -12,10 +12,11 @@ scope only while every program on the allow-list is one whose writing options th
 Write scopes are a guard rail for cooperative agents, not a wall against hostile code: an agent that
 may run the project's tests (RunTests) runs code it or another agent wrote.
 
-The orchestrator uses it like this::
+The orchestrator and `autodev agents` use it like this::
 
-    tools = tools_for_agent(spec, settings, available)         # name -> tool, Bash narrowed for this agent
-    workspace = shared_workspace.for_agent(scope_for(name, settings))  # writes outside the scope refused
+    available = available_tools(settings, skills)                  # once per run: every tool, Skill if any
+    given = agent_tools(spec, settings, available, read_only=...)  # this agent's tools and write scope
+    workspace = shared_workspace.for_agent(given.scope)            # writes outside the scope refused
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from autodev.agent.skills import Skill, SkillTool
 from autodev.agent.specs import AgentSpec
 from autodev.config.settings import Settings
 from autodev.sandbox.scopes import DEFAULT_WRITE_SCOPES, UNRESTRICTED, WriteScope
@@ -108,3 +111,38 @@ def tools_for_agent(
 def configured_tools(settings: Settings) -> dict[str, Any]:
     """Every implemented tool, Bash with the configured allow-list and timeout."""
     return builtin_tools(Bash(settings.bash_allow, settings.bash_timeout_s))
+
+
+def available_tools(settings: Settings, skills: Mapping[str, Skill]) -> dict[str, Any]:
+    """Every tool a run can offer: the configured ones, and Skill when there is a skill to load."""
+    available = configured_tools(settings)
+    if skills:
+        available["Skill"] = SkillTool(skills)
+    return available
+
+
+@dataclass(frozen=True)
+class AgentTools:
+    """What one agent is given: the tools it is offered and the scope its writes must stay in."""
+
+    tools: dict[str, Any]
+    scope: WriteScope
+
+
+def agent_tools(
+    spec: AgentSpec,
+    settings: Settings,
+    available: Mapping[str, Any],
+    *,
+    read_only: bool = False,
+    can_run_tests: bool = True,
+) -> AgentTools:
+    """The tools and write scope of `spec`'s agent, assembled one way for a run and for `autodev agents`.
+
+    `read_only`: no worktree (the user's checkout), nobody writes. `can_run_tests=False`: RunTests is
+    withdrawn (no test command was found, or there is no worktree to run the tests in).
+    """
+    offered = tools_for_agent(spec, settings, available, read_only=read_only)
+    if not can_run_tests:
+        offered.pop("RunTests", None)
+    return AgentTools(offered, scope_for(spec.name, settings))

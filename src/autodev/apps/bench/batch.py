@@ -38,7 +38,7 @@ from autodev.core import gitops
 from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, ModelWrapper, ProviderWrapper
 from autodev.models.fakes.scripted import Script, ScriptedProvider
 from autodev.models.fakes.simulated import SimulatedLatencyProvider
-from autodev.models.resilience import request_tokens
+from autodev.models.sizing import request_tokens
 
 DEFAULT_TIME_SCALE = 0.02
 READY = "autodev-bench-worker-ready"

@@ -16,15 +16,15 @@ from autodev.apps.cli.common import (
     model_options,
     money,
     out,
-    overrides,
     print_json,
     repo_option,
-    selection_flags,
     selection_options,
 )
+from autodev.config.settings import CliOverrides
 from autodev.core.errors import RunError
 from autodev.engines.batch_file import FeatureResult, parse_batch
 from autodev.models.pricing import total_cost
+from autodev.run.selection.overrides import SelectionOverrides
 
 ENGINES = click.Choice(["local", "temporal"])
 
@@ -51,13 +51,8 @@ def batch(
     batch_file: Path,
     repo: Path,
     as_json: bool,
-    provider: str | None,
-    models: tuple[str, ...],
-    max_parallel: int | None,
-    script: str | None,
-    full: bool,
-    skip: tuple[str, ...],
-    only: tuple[str, ...],
+    cli_overrides: CliOverrides,
+    selection: SelectionOverrides,
     features_at_once: int,
     engine: str,
     address: str | None,
@@ -72,20 +67,19 @@ def batch(
 
     root = gitops.find_repo(repo)
     features = parse_batch(batch_file, root)
-    cli = overrides(provider, models, max_parallel, script)
     say = err.print  # progress on stderr, so --json output stays clean
     if engine == "temporal":
         from autodev.engines.temporal.client import run_batch_on_temporal
 
         results = run_batch_on_temporal(
             features,
-            cli,
+            cli_overrides,
             address=address,
             namespace=namespace,
             task_queue=task_queue,
             features_at_once=features_at_once,
             reporter=say,
-            selection=selection_flags(full, skip, only),
+            selection=selection,
             batch_file=batch_file,
             repo=root,
         )
@@ -94,12 +88,12 @@ def batch(
 
         local = LocalBatch(
             features,
-            cli,
+            cli_overrides,
             repo=root,
             batch_file=batch_file,
             features_at_once=features_at_once,
             say=say,
-            selection=selection_flags(full, skip, only),
+            selection=selection,
         )
         results = run_batch_local(local)
     if as_json:

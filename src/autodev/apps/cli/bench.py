@@ -10,6 +10,14 @@ from rich.markup import escape as esc
 
 from autodev.apps.cli.common import json_option, out, print_json
 
+time_scale_option = click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="Multiply every simulated model time by this (1 = the observed timings).",
+)  # the simulated benchmarks (pipeline, batch) share it
+
 
 @click.group()
 def bench() -> None:
@@ -63,7 +71,7 @@ def bench_context(repo: Path, commits: Path, budgets: tuple[int, ...], predictio
     help="Write one JSON line per record: sha, request_class, diff_class, reasons.",
 )
 @json_option
-def benchselection_flags(file: Path, predictions: Path | None, as_json: bool) -> None:
+def bench_selection(file: Path, predictions: Path | None, as_json: bool) -> None:
     """The request classifier on commit messages against the diff classifier on the commits' files."""
     from autodev.apps.bench.selection import selection_benchmark
 
@@ -162,19 +170,14 @@ def bench_cost(as_json: bool, min_cache_tokens: int) -> None:
 
 @bench.command("pipeline")
 @json_option
-@click.option(
-    "--time-scale",
-    type=click.FloatRange(min=0, min_open=True),
-    default=0.02,
-    show_default=True,
-    help="Multiply every simulated model time by this (1 = the observed timings).",
-)
+@time_scale_option
 @click.option(
     "--features", type=click.IntRange(min=0), default=4, show_default=True, help="Pipelines at once (0: no scale)."
 )
 def bench_pipeline(as_json: bool, time_scale: float, features: int) -> None:
     """Speed, fast paths, cost and scale of the real orchestrator with a latency-simulating model."""
-    from autodev.apps.bench.pipeline import pipeline_benchmark, render
+    from autodev.apps.bench.pipeline import pipeline_benchmark
+    from autodev.apps.bench.pipeline_render import render
 
     result = pipeline_benchmark(time_scale, features)
     if as_json:
@@ -208,13 +211,7 @@ def bench_profiler(as_json: bool, iterations: int) -> None:
 @click.option(
     "--activities", type=click.IntRange(min=1), default=2, show_default=True, help="Agent runs at once per worker."
 )
-@click.option(
-    "--time-scale",
-    type=click.FloatRange(min=0, min_open=True),
-    default=0.02,
-    show_default=True,
-    help="Multiply every simulated model time by this (1 = the observed timings).",
-)
+@time_scale_option
 def bench_batch(as_json: bool, features: int, activities: int, time_scale: float) -> None:
     """Batch throughput on Temporal with 1 and 2 workers, and a cluster-wide rate limit holding (needs the extra)."""
     from autodev.engines.temporal import require_temporal

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
 
 from autodev.config.settings import CliOverrides
+from autodev.models.registry import provider_names
 from autodev.run.selection.overrides import SelectionOverrides
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,43 +37,59 @@ def json_option(func: F) -> F:
 
 
 def model_options(func: F) -> F:
-    func = click.option(
+    """--provider, --model, --max-parallel and --script, handed to the command as one `cli_overrides`."""
+
+    @functools.wraps(func)
+    def with_overrides(
+        *args: Any,
+        provider: str | None,
+        models: tuple[str, ...],
+        max_parallel: int | None,
+        script: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        overrides = CliOverrides(provider=provider, models=models, max_parallel=max_parallel, script=script)
+        return func(*args, cli_overrides=overrides, **kwargs)
+
+    command: Callable[..., Any] = with_overrides
+    command = click.option(
         "--provider",
-        type=click.Choice(["anthropic", "openai", "scripted"]),
+        type=click.Choice(provider_names()),
         default=None,
         help="Model provider (default: config, then detected from API key variables).",
-    )(func)
-    func = click.option(
+    )(command)
+    command = click.option(
         "--model",
         "models",
         multiple=True,
         metavar="TIER=ID",
         help="Serve a tier with a model id, e.g. --model deep=claude-opus-5-5.",
-    )(func)
-    func = click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Agents running at once.")(
-        func
+    )(command)
+    command = click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Agents running at once.")(
+        command
     )
-    return click.option(
+    command = click.option(
         "--script", type=click.Path(dir_okay=False), default=None, help="Reply script for the scripted provider."
-    )(func)
-
-
-def overrides(
-    provider: str | None, models: tuple[str, ...], max_parallel: int | None, script: str | None
-) -> CliOverrides:
-    return CliOverrides(provider=provider, models=models, max_parallel=max_parallel, script=script)
+    )(command)
+    return cast(F, command)
 
 
 def selection_options(func: F) -> F:
-    func = click.option(
+    """--full, --skip and --only, handed to the command as one `selection`."""
+
+    @functools.wraps(func)
+    def with_selection(*args: Any, full: bool, skip: tuple[str, ...], only: tuple[str, ...], **kwargs: Any) -> Any:
+        return func(*args, selection=SelectionOverrides.from_flags(full, skip, only), **kwargs)
+
+    command: Callable[..., Any] = with_selection
+    command = click.option(
         "--only", multiple=True, metavar="AGENT,...", help="Run only these agents (comma-separated, repeatable)."
-    )(func)
-    func = click.option("--skip", multiple=True, metavar="AGENT", help="Skip this agent (repeatable).")(func)
-    return click.option("--full", is_flag=True, help="Skip no agent for the change type: the full pipeline.")(func)
-
-
-def selection_flags(full: bool, skip: tuple[str, ...], only: tuple[str, ...]) -> SelectionOverrides:
-    return SelectionOverrides.from_flags(full, skip, only)
+    )(command)
+    command = click.option("--skip", multiple=True, metavar="AGENT", help="Skip this agent (repeatable).")(command)
+    command = click.option("--full", is_flag=True, help="Skip no agent for the change type: the full pipeline.")(
+        command
+    )
+    return cast(F, command)
 
 
 def print_json(data: Any) -> None:

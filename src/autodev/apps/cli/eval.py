@@ -20,11 +20,11 @@ from autodev.apps.cli.common import (
     model_options,
     money,
     out,
-    overrides,
     print_json,
-    selection_flags,
     selection_options,
 )
+from autodev.config.settings import CliOverrides
+from autodev.run.selection.overrides import SelectionOverrides
 
 DEFAULT_OUT = Path("autodev-eval")
 
@@ -106,16 +106,12 @@ def run_cmd(
     config_file: Path | None,
     keep: bool,
     as_json: bool,
-    provider: str | None,
-    models: tuple[str, ...],
-    max_parallel: int | None,
-    script: str | None,
-    full: bool,
-    skip: tuple[str, ...],
-    only: tuple[str, ...],
+    cli_overrides: CliOverrides,
+    selection: SelectionOverrides,
 ) -> None:
     """Run the pipeline on every task of SUITE and grade it on the hidden tests."""
-    from autodev.apps.eval.harness import EvalOptions, check_provider, run_eval
+    from autodev.apps.eval.harness import check_provider, run_eval
+    from autodev.apps.eval.options import EvalOptions
     from autodev.apps.eval.results import summarize
     from autodev.apps.eval.tasks import load_suite, select_tasks
     from autodev.apps.eval.workspace import load_user_config
@@ -126,8 +122,8 @@ def run_cmd(
         trials=trials,
         tries=tries,
         jobs=jobs,
-        cli=overrides(provider, models, max_parallel, script),
-        selection=selection_flags(full, skip, only) if (full or skip or only) else None,
+        cli=cli_overrides,
+        selection=selection if selection != SelectionOverrides() else None,
         user_config=load_user_config(config_file) if config_file else None,
         keep=keep,
     )
@@ -174,8 +170,8 @@ def validate_cmd(suite: str, patterns: tuple[str, ...], jobs: int, as_json: bool
     No provider is needed: the oracle writes the reference files through the implementer's own tool
     calls and the reviewers approve; the null model changes nothing. Exit 1 when a task is flagged.
     """
-    from autodev.apps.eval.harness import validate
     from autodev.apps.eval.tasks import load_suite, select_tasks
+    from autodev.apps.eval.validate import validate
 
     the_suite = load_suite(suite)
     tasks = select_tasks(the_suite, patterns)

@@ -7,6 +7,11 @@ a user can compare across configurations (tiers, skips, budgets):
 - `workspace`: a fresh temporary git repository per task, holding only what the agents may see;
 - `grading`: the run's diff applied to a fresh copy, the hidden tests copied over, run by name;
 - `models`: the oracle (writes the reference solution) and null (changes nothing) models;
-- `harness`: tasks x trials, retries with the failing output, resumable results, `validate`;
+- `options`: what an eval runs with (`EvalOptions`), and its manifest;
+- `one_pass`: one pipeline run inside a task, a crash kept as an `error` pass;
+- `trial`: one (task, trial): passes, grading, one retry with the failing output;
+- `trial_record`: the result record of a trial, with the figures from its runs' metrics;
+- `harness`: tasks x trials, one or `jobs` at a time, resumable results;
+- `validate`: the oracle must pass every task and the null model must fail it;
 - `results`: per-task result files, the summary (Wilson interval, percentiles, cost) and comparisons.
 """

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import anyio
 
-from autodev.config.providers import ResilientProvider, build_provider
+from autodev.config.providers import build_provider
 from autodev.config.settings import NO_PROVIDER_HINT, CliOverrides
 from autodev.core import gitops
 from autodev.core.errors import RunInterrupted, UserError
 from autodev.core.locks import holder, run_lock_path
 from autodev.core.redact import redact
 from autodev.models import ModelProvider
-from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.models.registry import replay_queue
 from autodev.run.events import Reporter, silent
 from autodev.run.graph import ISSUE_PIPELINE
 from autodev.run.layout import find_run, load_state
@@ -116,9 +116,9 @@ def resume_plan(run_id: str, repo: Path, web_search: bool | None = None) -> tupl
 
 def skip_replayed(provider: ModelProvider, state: RunState) -> None:
     """A scripted model replays by position: skip what the stopped run's agents already got."""
-    scripted = provider.inner if isinstance(provider, ResilientProvider) else provider
-    if isinstance(scripted, ScriptedProvider):
-        scripted.queue.skip_runs({name: agent.ended_runs for name, agent in state.agents.items()})
+    queue = replay_queue(provider)
+    if queue is not None:
+        queue.skip_runs({name: agent.ended_runs for name, agent in state.agents.items()})
 
 
 def resume_run(

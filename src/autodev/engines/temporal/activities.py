@@ -34,7 +34,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from autodev.agent.verdicts import parse_verdict
-from autodev.config.providers import ResilientProvider, build_provider
+from autodev.config.providers import ResilientProvider, base_provider
 from autodev.config.settings import NO_PROVIDER_HINT, Settings, load_settings
 from autodev.core.errors import UserError
 from autodev.core.records import AgentRecord, of_kind
@@ -55,7 +55,8 @@ from autodev.engines.temporal.messages import (
 )
 from autodev.engines.temporal.settings import TemporalSettings, temporal_settings
 from autodev.models import Model, ModelProvider, ModelRequest, ModelResponse, Usage
-from autodev.models.fakes.scripted import ScriptedProvider, ScriptQueue
+from autodev.models.fakes.scripted import ScriptQueue
+from autodev.models.registry import replay_queue
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
 from autodev.run import steps
 from autodev.run.orchestrator import Orchestrator, RunPaths
@@ -70,7 +71,7 @@ _ATTEMPT = re.compile(r"/(\d+)$")
 
 def default_provider(settings: Settings) -> ModelProvider:
     """The provider the repository's configuration and the worker's environment (its API keys) name."""
-    return build_provider(settings).inner
+    return base_provider(settings)
 
 
 def worker_identity() -> str:
@@ -79,13 +80,7 @@ def worker_identity() -> str:
 
 def script_queue(provider: object) -> ScriptQueue | None:
     """The reply queue of a scripted provider, however it is wrapped (`inner` attributes)."""
-    for _ in range(8):
-        if isinstance(provider, ScriptedProvider):
-            return provider.queue
-        provider = getattr(provider, "inner", None)
-        if provider is None:
-            return None
-    return None
+    return replay_queue(provider)
 
 
 class _NoModels:

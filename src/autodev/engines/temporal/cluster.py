@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from autodev.engines.temporal.messages import SlotGrant, SlotRequest
 from autodev.engines.temporal.workflows import LIMITER_WORKFLOW, RateLimiterWorkflow, limiter_id
 from autodev.models import Model, ModelRequest, ModelResponse, ModelWrapper, ProviderError, ProviderWrapper
-from autodev.models.resilience import estimated_tokens
+from autodev.models.sizing import estimated_tokens
 
 ACQUIRE_TRIES = 8
 RETRIED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNAVAILABLE)

@@ -15,7 +15,7 @@ from typing import Any
 
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, TextPart, ToolCall, ToolResultPart, Usage
 from autodev.models.adapters.sdk_errors import malformed, to_provider_error
-from autodev.models.resilience import request_tokens
+from autodev.models.sizing import request_tokens
 
 try:
     import openai

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autodev.core.errors import UserError
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ModelWrapper, ToolCall, Usage
-from autodev.models.resilience import request_tokens
+from autodev.models.sizing import request_tokens
 
 
 class ScriptedToolCall(BaseModel):

@@ -1,0 +1,113 @@
+"""The four requests `autodev bench pipeline` runs on the demo project, with the replies they get.
+
+The feature uses the demo's own script; the docs, typo and config requests are fast paths, with small
+scripts written here that every agent answers in one reply, so their saving over the feature is what
+the skipped agents (and the skipped gate) buy, not shorter replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autodev.apps.demo import DEMO_IDENTITY, DEMO_REQUEST, demo_dir
+from autodev.core import gitops
+from autodev.models.fakes.scripted import Script
+
+
+def _reply(text: str, output_tokens: int = 120) -> dict[str, Any]:
+    return {"text": text, "usage": {"input_tokens": 3000, "output_tokens": output_tokens}}
+
+
+def _edit(text: str, path: str, old: str, new: str) -> dict[str, Any]:
+    call = {"name": "Edit", "input": {"file_path": path, "old_string": old, "new_string": new}}
+    return {"text": text, "tool_calls": [call], "usage": {"input_tokens": 3000, "output_tokens": 80}}
+
+
+APPROVE = "## Review\nThe change does what was asked and nothing else.\nVERDICT: APPROVE\nNo blocking findings."
+TYPO = ("whitespace-separated", "whitespace-seperated")
+
+
+def _fast_script(implementer_call: dict[str, Any], what: str) -> Script:
+    return Script.model_validate(
+        {
+            "web_search": True,
+            "agents": {
+                "researcher-local": [_reply(f"## Local findings\n{what} lives at the project root.")],
+                "researcher-web": [_reply("## External notes\nNothing external is needed.")],
+                "planner": [_reply(f"## Plan\n1. {what}.\nAcceptance: only that file changes.")],
+                "test-master": [_reply("## Tests\nNo test change is needed.")],
+                "implementer": [implementer_call, _reply(f"## Implementation done\n{what}.")],
+                "reviewer": [_reply(APPROVE)],
+                "security-auditor": [_reply(APPROVE.replace("Review", "Security audit"))],
+                "doc-master": [_reply("## Docs updated\nNothing else to document.")],
+            },
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    request: str
+    script: Callable[[], Script]
+    setup: Callable[[Path], None] = lambda repo: None
+
+
+def _feature_script() -> Script:
+    return Script.load(demo_dir() / "script.yaml")
+
+
+def _add_typo(repo: Path) -> None:
+    readme = repo / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8").replace(*TYPO), encoding="utf-8")
+    gitops.git([*DEMO_IDENTITY, "commit", "--quiet", "-am", "README: a typo"], repo)
+
+
+CASES: dict[str, Case] = {
+    "feature": Case("feature", DEMO_REQUEST, _feature_script),
+    "docs": Case(
+        "docs",
+        "Reword the introduction of README.md to say that textkit needs nothing beyond the standard library",
+        lambda: _fast_script(
+            _edit(
+                "Rewording the introduction.",
+                "README.md",
+                "using only the standard library.",
+                "needing nothing beyond the standard library.",
+            ),
+            "README.md: the introduction is reworded",
+        ),
+    ),
+    "typo": Case(
+        "typo",
+        "Fix the typo 'seperated' in README.md",
+        lambda: _fast_script(
+            _edit("Fixing the spelling.", "README.md", TYPO[1], TYPO[0]),
+            "README.md: 'seperated' becomes 'separated'",
+        ),
+        _add_typo,
+    ),
+    "config": Case(
+        "config",
+        "Add an .editorconfig that sets 4-space indentation for Python files",
+        lambda: _fast_script(
+            {
+                "text": "Writing the .editorconfig.",
+                "tool_calls": [
+                    {
+                        "name": "Write",
+                        "input": {
+                            "file_path": ".editorconfig",
+                            "content": "root = true\n\n[*.py]\nindent_style = space\nindent_size = 4\n",
+                        },
+                    }
+                ],
+                "usage": {"input_tokens": 3000, "output_tokens": 60},
+            },
+            ".editorconfig sets 4-space indentation for Python files",
+        ),
+    ),
+}

@@ -1,0 +1,184 @@
+"""Commands that show what autodev would do, calling no model: `agents` (each agent's model, tools and
+write scope), `plan` (the stages a run would go through) and `context` (what retrieval would hand on).
+
+Apart from the commands that run the pipeline because none of these starts a run, writes state or
+needs a provider: they are safe to try on any repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape as esc
+
+from autodev.agent.skills import load_skills, skill_prompt_tokens
+from autodev.agent.specs import load_agents
+from autodev.apps.cli.common import (
+    json_option,
+    model_options,
+    out,
+    print_json,
+    repo_option,
+    selection_options,
+)
+from autodev.config.settings import CliOverrides, load_settings, resolve_model
+from autodev.core import gitops
+from autodev.core.errors import UserError
+from autodev.run.plan import RunPlan, prepare
+from autodev.run.selection.decide import gate_outlook
+from autodev.run.selection.overrides import SelectionOverrides
+from autodev.run.toolset import agent_tools, available_tools
+
+
+@click.command()
+@repo_option
+@json_option
+@model_options
+def agents(
+    repo: Path,
+    as_json: bool,
+    cli_overrides: CliOverrides,
+) -> None:
+    """List the agents: name, tier, the model that will serve it, its tools and its file."""
+    try:
+        root: Path | None = gitops.find_repo(repo)
+    except UserError:
+        if repo != Path("."):
+            raise
+        root = None  # outside any repository: built-in and user-level agents only
+    settings = load_settings(root, cli_overrides)
+    skills = load_skills(root)
+    available = available_tools(settings, skills)
+    skill_tokens = skill_prompt_tokens(skills)
+    skill_info = {
+        "index_tokens": skill_tokens["index"],
+        "inlined_tokens": skill_tokens["inlined"],
+        "names": list(skills),
+    }
+    rows: list[dict[str, Any]] = []
+    for name, spec in sorted(load_agents(root).items()):
+        resolved = resolve_model(spec, settings)
+        given = agent_tools(spec, settings, available)
+        rows.append(
+            {
+                "name": name,
+                "tier": resolved.tier,
+                "model": resolved.model_id,
+                "model_source": resolved.source,
+                "tools": sorted(given.tools),
+                "write_scope": given.scope.describe(),
+                "unavailable_tools": list(spec.unavailable_tools()),
+                "file": str(spec.source),
+                "description": spec.description,
+            }
+        )
+    if as_json:
+        print_json({"provider": settings.provider, "agents": rows, "skills": skill_info})
+        return
+    out.print(f"provider: {settings.provider or 'none configured'} ({esc(str(settings.sources.get('provider')))})")
+    for row in rows:
+        model = row["model"] or "(no provider)"
+        out.print(f"[bold]{row['name']:<17}[/] {row['tier']:<8} {esc(model):<22} {', '.join(row['tools']) or '-'}")
+        extra = f"  (not offered here: {', '.join(row['unavailable_tools'])})" if row["unavailable_tools"] else ""
+        out.print(f"  [dim]{esc(row['file'] + extra)}[/]")
+    out.print(
+        f"skills: {len(skills)} ({esc(', '.join(skills)) or 'none'}); system prompt "
+        f"{skill_tokens['index']:,} tokens as an index vs {skill_tokens['inlined']:,} with every body inlined"
+    )
+
+
+def _plan_json(plan: RunPlan) -> dict[str, Any]:
+    return {
+        "request": plan.request,
+        "repo": str(plan.repo),
+        "provider": plan.settings.provider,
+        "change_type": plan.selection.change_type,
+        "reasons": list(plan.selection.reasons),
+        "selection": {"mode": plan.selection.mode, "skips": dict(plan.selection.skips)},
+        "max_parallel": plan.settings.max_parallel,
+        "stages": [
+            [
+                {
+                    "agent": name,
+                    "runs": plan.runs(name),
+                    "skip_reason": plan.selection.skips.get(name),
+                    "tier": plan.models[name].tier,
+                    "model": plan.models[name].model_id,
+                    "needs": list(plan.pipeline.node(name).needs),
+                }
+                for name in stage
+            ]
+            for stage in plan.stages()
+        ],
+        "test_gate": {
+            "after": plan.pipeline.gate_after,
+            "command": plan.test_command,
+            "may_skip": gate_outlook(plan.selection),
+        },
+    }
+
+
+@click.command()
+@click.argument("request")
+@repo_option
+@json_option
+@model_options
+@selection_options
+def plan(
+    request: str,
+    repo: Path,
+    as_json: bool,
+    cli_overrides: CliOverrides,
+    selection: SelectionOverrides,
+) -> None:
+    """Show what a run would do, without calling any model."""
+    the_plan = prepare(request, repo, cli_overrides, selection=selection)
+    if as_json:
+        print_json(_plan_json(the_plan))
+        return
+    settings = the_plan.settings
+    out.print(f"request: {esc(the_plan.request)}")
+    out.print(f"change type: [bold]{the_plan.selection.change_type}[/]")
+    for reason in the_plan.selection.reasons:
+        out.print(f"  [dim]because {esc(reason)}[/]")
+    out.print(f"provider: {settings.provider or 'none configured'}; at most {settings.max_parallel} agents at once")
+    for index, stage in enumerate(the_plan.stages(), 1):
+        together = " (in parallel)" if len(stage) > 1 else ""
+        out.print(f"[bold]stage {index}{together}[/]")
+        for name in stage:
+            resolved = the_plan.models[name]
+            if the_plan.runs(name):
+                out.print(f"  {name:<17} {resolved.tier:<8} {esc(resolved.model_id or '(no provider)')}")
+            else:
+                out.print(f"  [dim]{name:<17} skipped: {esc(the_plan.selection.skips[name])}[/]")
+        if name == the_plan.pipeline.gate_after or the_plan.pipeline.gate_after in stage:
+            command = " ".join(the_plan.test_command) if the_plan.test_command else "none found (gate skipped)"
+            may_skip = gate_outlook(the_plan.selection) if the_plan.test_command else None
+            outlook = f"; {may_skip}" if may_skip else ""
+            out.print(f"  [dim]then the orchestrator runs the tests: {esc(command)}{outlook}[/]")
+    if the_plan.dirty_paths:
+        out.print(
+            f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "
+            "part of the run (it starts from HEAD)[/]"
+        )
+
+
+@click.command("context")
+@click.argument("request")
+@click.option("--budget", type=click.IntRange(min=1), default=4000, show_default=True, help="Token budget.")
+@repo_option
+@json_option
+def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
+    """Retrieve the code most relevant to REQUEST, packed as snippets within --budget tokens."""
+    from autodev.agent.context.retrieval import build_context
+    from autodev.core.gitops import find_repo
+
+    pack = build_context(find_repo(repo), request, budget)
+    if as_json:
+        print_json(pack.to_json())
+        return
+    out.print(f"[bold]autodev context[/]: {len(pack.files)} files, {pack.total_tokens:,} of {budget:,} tokens")
+    for row in pack.files:
+        out.print(f"{row['score']:>9.3f} {row['tokens']:>7,}  {esc(row['path'])}")

@@ -1,0 +1,185 @@
+"""Commands that carry a request through the pipeline in this process and print the outcome:
+`run`, `resume`, `demo` (the bundled example, scripted replies) and `issue` (draft an issue).
+
+They share the outcome's printing and exit code: 0 when the run is done, 1 otherwise, with the
+state (secrets redacted) as JSON on request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape as esc
+
+from autodev.apps.cli.common import (
+    err,
+    json_option,
+    model_options,
+    out,
+    print_json,
+    repo_option,
+    selection_options,
+)
+from autodev.apps.cli.progress import make_progress
+from autodev.apps.report.overlap import stage_timings
+from autodev.config.settings import CliOverrides
+from autodev.core.redact import redact_data
+from autodev.run.plan import prepare
+from autodev.run.selection.overrides import SelectionOverrides
+from autodev.run.state import RunState
+
+
+def _print_outcome(state: RunState, run_dir: Path) -> None:
+    colour = "green" if state.status == "done" else "red"
+    out.print(f"\n[bold {colour}]run {state.status}[/]  {state.run_id}")
+    if state.error:
+        out.print(f"[red]error:[/] {esc(state.error)}")
+    cost = f"${state.cost_usd:.4f}" if state.cost_usd is not None else "unknown (a model has no price; see warnings)"
+    out.print(f"cost    {cost}")
+    for warning in state.warnings:
+        out.print(f"[yellow]warning:[/] {esc(warning)}")
+    if state.commit:
+        diff = state.diff or {}
+        out.print(
+            f"branch  {state.branch}\ncommit  {state.commit[:12]}  "
+            f"({diff.get('files', 0)} files, +{diff.get('insertions', 0)} -{diff.get('deletions', 0)})"
+        )
+        if diff.get("stat"):
+            out.print(esc(diff["stat"].rstrip()))
+    elif state.branch:
+        out.print(f"branch  {state.branch} (no changes were made)")
+    out.print(f"run directory  {esc(str(run_dir))}")
+    out.print(f"worktree       {esc(state.worktree)}")
+    if state.status != "done" and state.branch:
+        out.print(f"[yellow]resume[/]         autodev resume {state.run_id} --repo {esc(state.repo)}")
+
+
+@click.command()
+@click.argument("request")
+@repo_option
+@json_option
+@model_options
+@selection_options
+def run(
+    request: str,
+    repo: Path,
+    as_json: bool,
+    cli_overrides: CliOverrides,
+    selection: SelectionOverrides,
+) -> None:
+    """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
+    from autodev.config.providers import build_provider
+    from autodev.engines.local.launch import execute
+
+    the_plan = prepare(request, repo, cli_overrides, selection=selection)
+    model_provider = build_provider(the_plan.settings)
+    if the_plan.dirty_paths:
+        err.print(
+            f"[yellow]note: your checkout has {len(the_plan.dirty_paths)} uncommitted change(s); the run "
+            "starts from HEAD, so they are not part of it (and are left untouched)[/]"
+        )
+    with make_progress(err) as progress:
+        orchestrator, state = execute(the_plan, model_provider, progress)
+    _finish_run(state, orchestrator.paths.run_dir, as_json)
+
+
+@click.command()
+@click.argument("run_id")
+@repo_option
+@json_option
+def resume(run_id: str, repo: Path, as_json: bool) -> None:
+    """Go on with a killed, interrupted or failed run from its newest checkpoint; finished agents are not re-run."""
+    from autodev.engines.local.launch import resume_run
+
+    with make_progress(err) as progress:
+        result = resume_run(run_id, repo, progress)
+    _finish_run(result.state, result.run_dir, as_json)
+
+
+def _finish_run(state: RunState, run_dir: Path, as_json: bool) -> None:
+    if as_json:
+        print_json(redact_data(state.to_json()))
+    else:
+        _print_outcome(state, run_dir)
+    if state.status != "done":
+        raise SystemExit(1)
+
+
+@click.command()
+@json_option
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, help="Agents running at once.")
+def demo(as_json: bool, max_parallel: int | None) -> None:
+    """Run the full pipeline on a bundled example project, with scripted model replies (no API key)."""
+    from autodev.apps.demo import DEMO_REQUEST, run_demo
+
+    err.print("[bold]autodev demo[/]: the full pipeline on a small example project (textkit).")
+    err.print(
+        "[yellow]The model's replies are scripted[/] (autodev/apps/demo/script.yaml), so no API key is needed; "
+        "the tool calls, file edits, worktree, test runs, state and metrics are all real."
+    )
+    err.print(f"request: {esc(DEMO_REQUEST)}\n")
+    with make_progress(err) as progress:
+        result = run_demo(progress, max_parallel=max_parallel)
+    if as_json:
+        _finish_run(result.state, result.run_dir, as_json)
+        return
+    _print_outcome(result.state, result.run_dir)
+    stages = prepare(DEMO_REQUEST, Path(result.state.repo)).stages()
+    for timing in stage_timings(result.state, stages):
+        out.print(
+            f"in parallel: {' ∥ '.join(timing.agents)}: {timing.wall_s:.2f} s wall for "
+            f"{timing.agent_s:.2f} s of agent time ({timing.speedup:.1f}x)"
+        )
+    out.print(f"\nLook at the change:  git -C {esc(result.state.repo)} show {result.state.branch}")
+    out.print(f"State and metrics:   {esc(str(result.run_dir))}/ (state.json, metrics.jsonl, sessions/)")
+    out.print(
+        "On your own repository, with a real provider:\n"
+        "  export ANTHROPIC_API_KEY=...   # or OPENAI_API_KEY, or OPENAI_BASE_URL=http://localhost:11434/v1 (Ollama)\n"
+        '  autodev plan "your request" --repo PATH   # what would run, tiers and models; no model calls\n'
+        '  autodev run "your request" --repo PATH'
+    )
+    if result.state.status != "done":
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("idea")
+@repo_option
+@json_option
+@model_options
+@click.option("--create", is_flag=True, help="File the draft with the GitHub CLI (gh).")
+def issue(
+    idea: str,
+    repo: Path,
+    as_json: bool,
+    cli_overrides: CliOverrides,
+    create: bool,
+) -> None:
+    """Draft an issue for IDEA (researcher-local, then issue-creator); --create files it with gh."""
+    from autodev.engines.local.launch import run_issue
+
+    with make_progress(err) as progress:
+        result = run_issue(idea, repo, cli_overrides, progress, create=create)
+    if as_json:
+        print_json(
+            {
+                "state": redact_data(result.state.to_json()),
+                "draft": str(result.draft_path) if result.draft_path else None,
+                "url": result.url,
+                "missing_sections": list(result.missing_sections),
+            }
+        )
+    elif result.draft_path:
+        out.print(f"\nissue draft: {esc(str(result.draft_path))}")
+        if result.missing_sections:
+            out.print(f"[yellow]the draft lacks: {', '.join(result.missing_sections)}[/]")
+        if result.url:
+            out.print(f"created: {esc(str(result.url))}")
+    else:
+        out.print(f"[red]no draft: {esc(str(result.state.error))}[/]")
+    if result.state.status != "done":
+        raise SystemExit(1)
+    if create and result.missing_sections:
+        err.print("[red]not filed: the draft is missing required sections[/]")
+        raise SystemExit(1)
