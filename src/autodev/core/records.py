@@ -34,6 +34,7 @@ ADDITIVE = {"additive": True}  # field metadata: absent from the JSON while None
 class Record:
     """What every record kind shares: its `kind` tag and its JSON form."""
 
+    __slots__ = ()
     kind: ClassVar[str]
 
     def to_json(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ def _layout(cls: type[Record]) -> tuple[tuple[str, bool], ...]:
 class _Tokens:
     """The four token counts every record with usage carries, flat in the JSON."""
 
+    __slots__ = ()
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
