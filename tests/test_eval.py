@@ -278,7 +278,7 @@ def test_summary_statistics() -> None:
     assert (summary.solved, summary.results, summary.median_s) == (2, 3, 2.0)
     assert summary.cost_usd == pytest.approx(0.02) and summary.priced == 2 and summary.cost_per_solved is None
     assert summary.tokens == {"input": 300, "output": 30, "cache_read": 15, "cache_write": 0}
-    assert summary.agents["implementer"]["runs"] == 3 and summary.agents["implementer"]["cost_usd"] is None
+    assert summary.agents["implementer"].runs == 3 and summary.agents["implementer"].cost_usd is None
     trials = [result("x", True, 1), result("x", False, 2), result("y", False, 1), result("y", False, 2)]
     assert compare(trials, [result("x", False), result("y", True)])["fixed"] == ["y"]
 

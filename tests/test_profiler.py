@@ -31,7 +31,7 @@ class ListSink:
 
     def write(self, record: Any) -> None:
         with self.lock:
-            self.records.append(dict(record))
+            self.records.append(record.to_json())
 
 
 @pytest.fixture

@@ -20,12 +20,15 @@ from PIL import Image
 from autodev.apps.cli.main import main
 from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
 from autodev.config.settings import CliOverrides, load_settings
-from autodev.core.metrics import agent_record
+from autodev.core.metrics import agent_record, timer_record
+from autodev.core.records import AgentRecord, MetricRecord, read_metrics
 from autodev.engines.local.launch import run_feature
 from autodev.models import Usage
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run import report as rep
 from autodev.run.graph import FEATURE_PIPELINE, stages
+from autodev.run.layout import load_state
+from autodev.run.state import AgentState, RunState
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -36,11 +39,12 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 class DemoRun:
     repo: Path
     run_dir: Path
-    state: dict[str, Any]
-    records: list[dict[str, Any]]
+    state: dict[str, Any]  # state.json as written
+    run_state: RunState  # as the one reader reads it
+    records: list[MetricRecord]
 
     def kind(self, kind: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r["kind"] == kind]
+        return [r.to_json() for r in self.records if r.kind == kind]
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +57,26 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     )
     assert result.state.status == "done", result.state.error
     state = json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
-    return DemoRun(repo, result.run_dir, state, rep.read_records(result.run_dir / "metrics.jsonl"))
+    records = read_metrics(result.run_dir / "metrics.jsonl")
+    return DemoRun(repo, result.run_dir, state, load_state(result.run_dir), records)
 
 
 def demo_report(demo: DemoRun) -> rep.RunReport:
-    return rep.run_report(demo.state, demo.records, demo.state["pipeline"])
+    return rep.run_report(demo.run_state, demo.records, demo.state["pipeline"])
+
+
+def state_of(run_id: str, agents: Sequence[str] = (), **fields: Any) -> RunState:
+    """A run's state as state.json holds it, with only what a test needs filled in."""
+    return RunState(
+        run_id=run_id,
+        request=f"request of {run_id}",
+        repo="",
+        worktree="",
+        branch="",
+        base_commit="",
+        agents={name: AgentState() for name in agents},
+        **fields,
+    )
 
 
 def test_run_totals_are_sums_of_agent_records_which_are_sums_of_call_records(demo: DemoRun) -> None:
@@ -65,20 +84,20 @@ def test_run_totals_are_sums_of_agent_records_which_are_sums_of_call_records(dem
     agents, calls = demo.kind("agent"), demo.kind("call")
     assert calls and len(agents) == 8
     for key in rep.TOKEN_FIELDS:
-        assert report.totals[key] == sum(r[key] for r in agents) == sum(c[key] for c in calls), key
-    assert report.totals["output_tokens"] > 0 and report.totals["input_tokens"] > 0
-    assert report.totals["calls"] == len(calls)
-    assert report.totals["turns"] == sum(r["turns"] for r in agents) == len(calls)  # no retries in a script
-    assert report.totals["duration_s"] == pytest.approx(sum(r["duration_s"] for r in agents))
+        assert getattr(report.totals, key) == sum(r[key] for r in agents) == sum(c[key] for c in calls), key
+    assert report.totals.output_tokens > 0 and report.totals.input_tokens > 0
+    assert report.totals.calls == len(calls)
+    assert report.totals.turns == sum(r["turns"] for r in agents) == len(calls)  # no retries in a script
+    assert report.totals.duration_s == pytest.approx(sum(r["duration_s"] for r in agents))
     # cost: every call priced (Claude ids), each agent's cost is the sum of its calls', the run's the sum of all
     assert all(c["cost_usd"] is not None for c in calls)
-    assert report.totals["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in agents))
-    assert report.totals["cost_usd"] == pytest.approx(sum(c["cost_usd"] for c in calls))
-    assert report.totals["cost_usd"] == pytest.approx(demo.state["cost_usd"])
+    assert report.totals.cost_usd == pytest.approx(sum(r["cost_usd"] for r in agents))
+    assert report.totals.cost_usd == pytest.approx(sum(c["cost_usd"] for c in calls))
+    assert report.totals.cost_usd == pytest.approx(demo.state["cost_usd"])
     tools: Counter[str] = Counter()
     for record in agents:
         tools.update(record["tool_calls"])
-    assert report.totals["tool_calls"] == dict(tools)
+    assert report.totals.tool_calls == dict(tools)
 
     for row in report.agents:
         own_calls = [c for c in calls if c["agent"] == row.agent]
@@ -145,7 +164,7 @@ def agent_rec(
     context: Sequence[int] = (1000,),
     cost: float | None = 0.01,
     skip_reason: str | None = None,
-) -> dict[str, Any]:
+) -> AgentRecord:
     started = T0 + timedelta(seconds=start_s)
     ran = status != "skipped"
     return agent_record(
@@ -167,7 +186,7 @@ def agent_rec(
     )
 
 
-def history(agent: str, durations: Sequence[float], **kwargs: Any) -> list[dict[str, Any]]:
+def history(agent: str, durations: Sequence[float], **kwargs: Any) -> list[AgentRecord]:
     return [agent_rec(f"old-{i:02d}", agent, 0.0, seconds, **kwargs) for i, seconds in enumerate(durations)]
 
 
@@ -176,7 +195,7 @@ def test_skipped_agents_keep_their_reason_and_add_nothing() -> None:
         agent_rec("r", "planner", 0, 2.0),
         agent_rec("r", "researcher-web", 0, 0, status="skipped", skip_reason="the provider has no web search"),
     ]
-    report = rep.run_report({"run_id": "r", "agents": {"researcher-web": {}, "planner": {}}}, records, {})
+    report = rep.run_report(state_of("r", ["researcher-web", "planner"]), records, {})
     web, _ = report.agents
     assert (web.agent, web.status, web.skip_reason, web.runs) == (
         "researcher-web",
@@ -184,14 +203,14 @@ def test_skipped_agents_keep_their_reason_and_add_nothing() -> None:
         "the provider has no web search",
         0,
     )
-    assert report.totals["cost_usd"] == pytest.approx(0.01)  # a skipped agent's null cost is not "unknown"
-    assert report.totals["input_tokens"] == 1000 and report.totals["duration_s"] == 2.0
+    assert report.totals.cost_usd == pytest.approx(0.01)  # a skipped agent's null cost is not "unknown"
+    assert report.totals.input_tokens == 1000 and report.totals.duration_s == 2.0
 
 
 def test_an_unpriced_agent_makes_the_total_cost_unknown_not_a_partial_sum() -> None:
     records = [agent_rec("r", "planner", 0, 1.0), agent_rec("r", "implementer", 1, 1.0, cost=None)]
-    report = rep.run_report({"run_id": "r"}, records, {"planner": [], "implementer": ["planner"]})
-    assert report.totals["cost_usd"] is None
+    report = rep.run_report(state_of("r"), records, {"planner": [], "implementer": ["planner"]})
+    assert report.totals.cost_usd is None
 
 
 def test_a_rerun_agent_sums_its_runs() -> None:
@@ -208,7 +227,7 @@ def test_p50_and_p95_across_runs() -> None:
         agent_rec("x", "planner", 0, 999.0, status="failed"),  # only finished runs count
         agent_rec("x", "planner", 0, 0, status="skipped"),
         *history("reviewer", [4.0]),
-        {"kind": "timer", "name": "build_phase", "duration_s": 50.0},
+        timer_record(run_id="x", name="build_phase", started_at=T0, duration_s=50.0),
     ]
     trends = {t.agent: t for t in rep.trends(records)}
     assert set(trends) == {"planner", "reviewer"}
@@ -222,7 +241,7 @@ def test_p50_and_p95_across_runs() -> None:
 
 def test_bottlenecks_time_budget_and_own_p95_once_ten_samples_exist() -> None:
     records = [agent_rec("now", "planner", 0, 20.0), agent_rec("now", "reviewer", 20, 3.0)]
-    report = rep.run_report({"run_id": "now"}, records, {"planner": [], "reviewer": ["planner"]})
+    report = rep.run_report(state_of("now"), records, {"planner": [], "reviewer": ["planner"]})
     assert rep.bottlenecks(report, [], {}) == []
     over_budget = rep.bottlenecks(report, [], {"reviewer": 2.5, "planner": 60})
     assert over_budget == ["reviewer took 3.0s, over its 2.5s budget"]
@@ -246,14 +265,14 @@ def test_hint_deep_tier_with_small_outputs() -> None:
         agent_rec("r", "planner", 0, 1.0, tier="deep", output_tokens=2000),
         agent_rec("r", "reviewer", 0, 1.0, tier="fast", output_tokens=10),
     ]
-    report = rep.run_report({"run_id": "r"}, records, {})
+    report = rep.run_report(state_of("r"), records, {})
     (hint,) = rep.hints(report, {}, [])
     assert hint.startswith("security-auditor is on the deep tier but wrote 120 output tokens")
     assert "balanced tier" in hint
 
 
 def test_hint_context_budget_often_hit() -> None:
-    report = rep.run_report({"run_id": "r"}, [agent_rec("r", "planner", 0, 1.0)], {})
+    report = rep.run_report(state_of("r"), [agent_rec("r", "planner", 0, 1.0)], {})
     budgets = {"planner": 1000}
     often = history("planner", [1.0], context=(400, 950)) * 2 + history("planner", [1.0], context=(300,))
     (hint,) = rep.hints(report, budgets, [], often)
@@ -272,10 +291,10 @@ def test_hint_parallel_stage_that_did_not_overlap() -> None:
         agent_rec("r", "planner", 5, 1.0),
     ]
     groups = [["researcher-local", "researcher-web"], ["planner"]]
-    (hint,) = rep.hints(rep.run_report({"run_id": "r"}, in_turn, needs), {}, groups)
+    (hint,) = rep.hints(rep.run_report(state_of("r"), in_turn, needs), {}, groups)
     assert hint.startswith("researcher-local and researcher-web should run in parallel but did not overlap")
     together = [*in_turn[:1], agent_rec("r", "researcher-web", 0.5, 2.0), in_turn[2]]
-    assert rep.hints(rep.run_report({"run_id": "r"}, together, needs), {}, groups) == []
+    assert rep.hints(rep.run_report(state_of("r"), together, needs), {}, groups) == []
 
 
 def test_the_demo_run_overlaps_its_parallel_stages(demo: DemoRun) -> None:
@@ -299,20 +318,14 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
     return json.loads(out)
 
 
-def write_run(repo: Path, run_id: str, records: list[dict[str, Any]], needs: dict[str, list[str]]) -> None:
+def write_run(repo: Path, run_id: str, records: list[AgentRecord], needs: dict[str, list[str]]) -> None:
     """A run directory as the orchestrator leaves it, and its records appended to the cross-run cache."""
     run_dir = repo / ".autodev" / "runs" / run_id
     run_dir.mkdir(parents=True)
-    state = {
-        "schema": 1,
-        "run_id": run_id,
-        "request": f"request of {run_id}",
-        "status": "done",
-        "agents": {name: {"status": "done"} for name in needs},
-        "pipeline": needs,
-    }
-    (run_dir / "state.json").write_text(json.dumps(state), encoding="utf-8")
-    lines = "".join(json.dumps({**r, "run_id": run_id}) + "\n" for r in records)
+    state = state_of(run_id, status="done", pipeline=needs)
+    state.agents = {name: AgentState(status="done") for name in needs}
+    (run_dir / "state.json").write_text(json.dumps(state.to_json()), encoding="utf-8")
+    lines = "".join(json.dumps({**r.to_json(), "run_id": run_id}) + "\n" for r in records)
     (run_dir / "metrics.jsonl").write_text(lines, encoding="utf-8")
     cache = repo / ".autodev" / "cache" / "performance_metrics.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -323,7 +336,7 @@ def write_run(repo: Path, run_id: str, records: list[dict[str, Any]], needs: dic
 NEEDS = {"planner": [], "implementer": ["planner"]}
 
 
-def two_agent_run(planner_s: float, implementer_s: float = 1.0) -> list[dict[str, Any]]:
+def two_agent_run(planner_s: float, implementer_s: float = 1.0) -> list[AgentRecord]:
     return [agent_rec("", "planner", 0, planner_s), agent_rec("", "implementer", planner_s, implementer_s)]
 
 
@@ -332,7 +345,7 @@ def test_report_json_of_the_last_run(demo: DemoRun, capsys: pytest.CaptureFixtur
     assert data["run_id"] == demo.state["run_id"] and data["status"] == "done"
     assert data["request"] == DEMO_REQUEST
     expected = demo_report(demo)
-    assert data["totals"] == json.loads(json.dumps(expected.totals))
+    assert data["totals"] == json.loads(json.dumps(expected.to_json()["totals"]))
     assert [a["agent"] for a in data["agents"]] == list(demo.state["agents"])
     assert data["critical_path"] == expected.critical_path
     assert data["parallel_efficiency"] == pytest.approx(expected.parallel_efficiency)
@@ -347,7 +360,7 @@ def test_report_text_names_every_agent_and_the_totals(demo: DemoRun, capsys: pyt
     assert code == 0
     for name in demo.state["agents"]:
         assert re.search(rf"^{name}\s+done\s", out, re.MULTILINE), name
-    total_cost = demo_report(demo).totals["cost_usd"]
+    total_cost = demo_report(demo).totals.cost_usd
     assert re.search(rf"^total\s.*\${total_cost:.4f}", out, re.MULTILINE)
     assert "parallel efficiency" in out and "critical path" in out
 

@@ -155,9 +155,8 @@ async def _measured_call(inputs: AgentInputs, request: ModelRequest, outcome: Ag
         status="ok",
         usage=response.usage,
         cost_usd=cost,
+        usage_estimated=response.usage_estimated,
     )
-    if response.usage_estimated:
-        record["usage_estimated"] = True
     inputs.metrics.write(record)
     return response
 

@@ -1,4 +1,4 @@
-"""Agent files -> validated `AgentSpec`s: the format is docs/agents.md, the search order below.
+"""Agent files -> validated `AgentSpec`s, with the search order and override-by-name of docs/agents.md.
 
 Validation is strict about what we rely on (name, tier, tools, numbers, capabilities) and lenient about
 what we don't (unknown keys are kept), so Claude Code subagent files load unchanged. Every error names

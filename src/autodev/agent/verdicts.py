@@ -1,4 +1,4 @@
-"""Reading the reviewer's and security-auditor's `VERDICT:` line (DESIGN.md contract)."""
+"""Reading the reviewer's and security-auditor's `VERDICT:` line (the verdict contract in docs/agents.md)."""
 
 from __future__ import annotations
 

@@ -1,26 +1,41 @@
-"""Metric records (DESIGN.md, schema 1), appended to the run's metrics.jsonl and the cross-run cache.
+"""The metrics sink: appends records to the run's metrics.jsonl and the cross-run cache (docs/metrics.md).
 
-Records are plain dicts built by the functions here, so the contract's field list lives in one place.
+The record types, their builders and the one reader live in `autodev.core.records`; the builders are
+re-exported here so a caller builds and writes a record with one import.
 Appends go through one lock: parallel agents finish at the same moment and each line must stay whole.
-What is written is redacted (`autodev.core.redact`); `records` keeps what the caller passed.
+What is written is redacted (`autodev.core.redact`); the sink's memory keeps what the caller passed.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from autodev.core.clock import iso
+from autodev.core.records import (
+    SCHEMA,
+    AgentRecord,
+    CallRecord,
+    MetricRecord,
+    Record,
+    TimerRecord,
+    agent_record,
+    call_record,
+    timer_record,
+)
 from autodev.core.redact import redact_data
-from autodev.core.usage import Usage
 
-SCHEMA = 1
-
+__all__ = [
+    "GENERATED_FIELDS",
+    "SCHEMA",
+    "MetricsSink",
+    "agent_record",
+    "call_record",
+    "drop_partial_line",
+    "timer_record",
+]
 
 # Fields the program fills itself (numbers, timestamps, enums, run ids): nothing a secret can reach,
 # so they skip redaction, which would otherwise cost more than the rest of a timer record.
@@ -58,7 +73,17 @@ class MetricsSink:
         self.cache_file = cache_file
         self._lock = threading.Lock()
         self._handles: list[TextIO] | None = None
-        self.records: list[dict[str, Any]] = []
+        self._written: list[Record | dict[str, Any]] = []
+
+    @property
+    def written(self) -> list[MetricRecord]:
+        """The typed records written so far, in order, unredacted."""
+        return [r for r in self._written if isinstance(r, (CallRecord, AgentRecord, TimerRecord))]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The JSON of every record written so far, in order, unredacted (a mapping as it was passed)."""
+        return [record.to_json() if isinstance(record, Record) else dict(record) for record in self._written]
 
     def _open(self) -> list[TextIO]:
         drop_partial_line(self.run_file)  # a resumed run appends after a record its killed process cut short
@@ -69,10 +94,13 @@ class MetricsSink:
                 handles.append(path.open("a", encoding="utf-8", buffering=1))
         return handles
 
-    def write(self, record: Mapping[str, Any]) -> None:
-        line = json.dumps(_redacted(record), ensure_ascii=False) + "\n"
+    def write(self, record: Record | Mapping[str, Any]) -> None:
+        """Append one record; a plain mapping (a record of a kind this version does not type) is written as is."""
+        kept = record if isinstance(record, Record) else dict(record)
+        data = kept.to_json() if isinstance(kept, Record) else kept
+        line = json.dumps(_redacted(data), ensure_ascii=False) + "\n"
         with self._lock:
-            self.records.append(dict(record))
+            self._written.append(kept)
             if self._handles is None:
                 self._handles = self._open()
             for handle in self._handles:
@@ -87,91 +115,3 @@ class MetricsSink:
     def __del__(self) -> None:
         for handle in self._handles or []:
             handle.close()
-
-
-def _usage_fields(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-    }
-
-
-def call_record(
-    *,
-    run_id: str,
-    agent: str,
-    model: str,
-    started_at: datetime,
-    duration_s: float,
-    attempts: int,
-    status: str,
-    usage: Usage,
-    cost_usd: float | None = None,
-) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA,
-        "kind": "call",
-        "run_id": run_id,
-        "agent": agent,
-        "model": model,
-        "started_at": iso(started_at),
-        "duration_s": round(duration_s, 6),
-        "attempts": attempts,
-        "status": status,
-        **_usage_fields(usage),
-        "cost_usd": cost_usd,
-    }
-
-
-def agent_record(
-    *,
-    run_id: str,
-    agent: str,
-    tier: str,
-    model: str | None,
-    provider: str | None,
-    status: str,
-    skip_reason: str | None = None,
-    started_at: datetime | None = None,
-    ended_at: datetime | None = None,
-    turns: int = 0,
-    tool_calls: Counter[str] | None = None,
-    usage: Usage = Usage(),
-    cost_usd: float | None = None,
-    context_tokens: list[int] | None = None,
-    handoff_tokens: int = 0,
-) -> dict[str, Any]:
-    duration = (ended_at - started_at).total_seconds() if started_at and ended_at else 0.0
-    return {
-        "schema": SCHEMA,
-        "kind": "agent",
-        "run_id": run_id,
-        "agent": agent,
-        "tier": tier,
-        "model": model,
-        "provider": provider,
-        "status": status,
-        "skip_reason": skip_reason,
-        "started_at": iso(started_at) if started_at else None,
-        "ended_at": iso(ended_at) if ended_at else None,
-        "duration_s": round(duration, 6),
-        "turns": turns,
-        "tool_calls": dict(tool_calls or {}),
-        **_usage_fields(usage),
-        "cost_usd": cost_usd,
-        "context_tokens": list(context_tokens or []),
-        "handoff_tokens": handoff_tokens,
-    }
-
-
-def timer_record(*, run_id: str, name: str, started_at: datetime, duration_s: float) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA,
-        "kind": "timer",
-        "run_id": run_id,
-        "name": name,
-        "started_at": iso(started_at),
-        "duration_s": round(duration_s, 6),
-    }

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from autodev.core import gitops
 from autodev.core.locks import repo_lock
+from autodev.core.records import AgentRecord, CallRecord, MetricRecord
 from autodev.run.state import DiffStat, RunState
 
 RESTARTED = ("running", "failed", "cancelled")  # agent statuses a resume runs again
@@ -80,20 +80,17 @@ def commit_result(state: RunState, worktree: Path) -> None:
         state.status = "failed"
 
 
-def cut_off_calls(records: list[dict[str, Any]], agents: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def cut_off_calls(records: Iterable[MetricRecord], agents: Iterable[str]) -> dict[str, list[CallRecord]]:
     """The call records of each agent's run that was cut off: those after its last agent record.
 
     They were paid for, so a resumed run accounts for them (an agent record with status `interrupted`)
     instead of letting reports and the run's cost forget them.
     """
     wanted = set(agents)
-    pending: dict[str, list[dict[str, Any]]] = {name: [] for name in wanted}
+    pending: dict[str, list[CallRecord]] = {name: [] for name in wanted}
     for record in records:
-        name = record.get("agent")
-        if name not in wanted:
-            continue
-        if record.get("kind") == "agent":
-            pending[name] = []
-        elif record.get("kind") == "call":
-            pending[name].append(record)
+        if isinstance(record, AgentRecord) and record.agent in wanted:
+            pending[record.agent] = []
+        elif isinstance(record, CallRecord) and record.agent in wanted:
+            pending[record.agent].append(record)
     return {name: calls for name, calls in pending.items() if calls}

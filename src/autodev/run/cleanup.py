@@ -51,19 +51,19 @@ def clean(repo: Path, run_ids: list[str] | None = None, *, purge: bool = False, 
 
 def _clean_run(repo: Path, run_dir: Path, result: CleanResult, *, purge: bool, force: bool) -> None:
     state = load_state(run_dir)
-    run_id = str(state.get("run_id", run_dir.name))
+    run_id = state.run_id or run_dir.name
     pid = holder(run_lock_path(run_dir))
     if pid is not None:
         result.kept.append(f"{run_id}: still running (process {pid})" if pid > 0 else f"{run_id}: still running")
         return
-    status = state.get("status")
+    status = state.status
     if status in ("running", "interrupted") and not force:
         result.kept.append(
             f"{run_id}: still marked {status}, resumable with autodev resume {run_id} (use --force to clean it)"
         )
         return
-    worktree = Path(str(state.get("worktree", "")))
-    if state.get("branch") and worktree.is_dir() and worktree != repo:
+    worktree = Path(state.worktree)
+    if state.branch and worktree.is_dir() and worktree != repo:
         try:
             saved = gitops.save_uncommitted(worktree, run_dir / "uncommitted.patch")
         except gitops.GitError:
@@ -74,9 +74,9 @@ def _clean_run(repo: Path, run_dir: Path, result: CleanResult, *, purge: bool, f
         if worktree.exists():
             shutil.rmtree(worktree, ignore_errors=True)
         result.worktrees.append(str(worktree))
-    branch = str(state.get("branch") or "")
+    branch = state.branch
     if branch and gitops.branch_exists(repo, branch):
-        has_result = _branch_has_commits(repo, branch, str(state.get("base_commit", "HEAD")))
+        has_result = _branch_has_commits(repo, branch, state.base_commit or "HEAD")
         if purge or not has_result:
             gitops.git(["branch", "-D", branch], repo, check=False)
             result.branches.append(branch)

@@ -1,4 +1,8 @@
-"""Finding runs on disk: `<repo>/.autodev/runs/<run_id>/` holds state.json and metrics.jsonl."""
+"""Finding runs on disk: `<repo>/.autodev/runs/<run_id>/` holds state.json and metrics.jsonl.
+
+`load_state` is the one reader of a run's state.json (docs/state.md) for everything that looks at runs
+from outside: report, status, clean, resume, batch and eval all get a typed `RunState` from it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from autodev.core.clock import utc_now
 from autodev.core.errors import UserError
+from autodev.run.state import RunState
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,17 @@ def runs_dir(repo: Path) -> Path:
     return repo / ".autodev" / "runs"
 
 
-def load_state(run_dir: Path) -> dict[str, Any]:
+def load_state(run_dir: Path) -> RunState:
+    """The run's state; a file that cannot be read, or is not a run's state, is the user's error (exit 2)."""
+    path = run_dir / "state.json"
     try:
-        data: dict[str, Any] = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"{run_dir}: cannot read state.json: {exc}") from exc
-    return data
+    try:
+        return RunState.from_json(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise UserError(f"{path} is not a run's state: {exc}") from exc
 
 
 def list_runs(repo: Path) -> list[Path]:

@@ -8,7 +8,6 @@ Temporal activity for the one step it runs (its records travel home as artifacts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from autodev.agent.context.handoffs import fit_handoffs
 from autodev.agent.runtime import AgentOutcome
 from autodev.core.clock import iso, utc_now
 from autodev.core.metrics import MetricsSink, agent_record
+from autodev.core.records import CallRecord
 from autodev.core.usage import Usage
 from autodev.models.pricing import total_cost
 from autodev.run.events import Reporter, RunEvent
@@ -72,10 +72,10 @@ class Recorder:
         }
         self.report(RunEvent("agent_turn", outcome.agent, data=data))
 
-    def cut_off(self, name: str, calls: list[dict[str, Any]]) -> None:
+    def cut_off(self, name: str, calls: list[CallRecord]) -> None:
         """The calls an interrupted run of `name` made were paid for: its `interrupted` agent record."""
-        usage = sum((usage_of(call) for call in calls), Usage())
-        cost = total_cost(*(call.get("cost_usd") for call in calls))
+        usage = sum((call.usage for call in calls), Usage())
+        cost = total_cost(*(call.cost_usd for call in calls))
         state = self.store.state
         state.cost_usd = total_cost(state.cost_usd, cost)
         agent = state.agents[name]
@@ -119,10 +119,10 @@ class Recorder:
             context_tokens=outcome.context_tokens,
             handoff_tokens=outcome.handoff_tokens,
             cost_usd=outcome.cost_usd,
+            refusals=refusals,  # tool calls refused by the sandbox
+            compactions=outcome.compactions,  # turns whose context was compacted to fit context_tokens
+            elided_tokens=outcome.elided_tokens,
         )
-        record["refusals"] = refusals  # tool calls refused by the sandbox (additive to the contract)
-        record["compactions"] = outcome.compactions  # turns whose context was compacted to fit context_tokens
-        record["elided_tokens"] = outcome.elided_tokens
         self.metrics.write(record)
         data = {
             "duration_s": (outcome.ended_at - outcome.started_at).total_seconds(),
@@ -157,13 +157,3 @@ class Recorder:
         self.metrics.write(
             agent_record(run_id=self.run_id, agent=name, tier=tier, model=model, provider=self.provider, **fields)
         )
-
-
-def usage_of(record: Mapping[str, Any]) -> Usage:
-    """The usage a metric record (call or agent) reports."""
-    return Usage(
-        input_tokens=int(record.get("input_tokens") or 0),
-        output_tokens=int(record.get("output_tokens") or 0),
-        cache_read_tokens=int(record.get("cache_read_tokens") or 0),
-        cache_write_tokens=int(record.get("cache_write_tokens") or 0),
-    )

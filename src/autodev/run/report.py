@@ -6,33 +6,20 @@ records it came from: the run totals are sums of the agent records, which are su
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from autodev.core.records import AgentRecord, CallRecord, MetricRecord, TimerRecord, of_kind
 from autodev.models.pricing import total_cost
+from autodev.run.state import RunState
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 P95_MIN_SAMPLES = 10
 SLOW_FACTOR = 1.5
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash: skip it rather than lose the report
-    return records
 
 
 @dataclass
@@ -61,33 +48,29 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def agent_rows(records: Iterable[Mapping[str, Any]]) -> list[AgentRow]:
+def agent_rows(records: Iterable[MetricRecord]) -> list[AgentRow]:
     rows: dict[str, AgentRow] = {}
-    for record in records:
-        if record.get("kind") != "agent":
-            continue
-        name = record["agent"]
-        row = rows.setdefault(name, AgentRow(name, record["status"]))
-        row.status, row.tier, row.model = record["status"], record.get("tier"), record.get("model") or row.model
-        if record["status"] == "skipped":
-            row.skip_reason = record.get("skip_reason")
+    for record in of_kind(records, AgentRecord):
+        row = rows.setdefault(record.agent, AgentRow(record.agent, record.status))
+        row.status, row.tier, row.model = record.status, record.tier, record.model or row.model
+        if not record.ran:
+            row.skip_reason = record.skip_reason
             continue
         row.runs += 1
-        row.duration_s += float(record.get("duration_s") or 0.0)
-        row.turns += int(record.get("turns") or 0)
+        row.duration_s += record.duration_s
+        row.turns += record.turns
         for key in TOKEN_FIELDS:
-            setattr(row, key, getattr(row, key) + int(record.get(key) or 0))
-        cost = record.get("cost_usd")
-        row.cost_usd = total_cost(row.cost_usd, cost)
+            setattr(row, key, getattr(row, key) + getattr(record, key))
+        row.cost_usd = total_cost(row.cost_usd, record.cost_usd)
         tools = Counter(row.tool_calls)
-        tools.update(record.get("tool_calls") or {})
+        tools.update(record.tool_calls)
         row.tool_calls = dict(tools)
-        row.peak_context = max([row.peak_context, *(record.get("context_tokens") or [])])
-        row.handoff_tokens = int(record.get("handoff_tokens") or 0)
-        if row.started_at is None or (record.get("started_at") or "") < row.started_at:
-            row.started_at = record.get("started_at")
-        if record.get("ended_at") and (row.ended_at is None or record["ended_at"] > row.ended_at):
-            row.ended_at = record["ended_at"]
+        row.peak_context = max([row.peak_context, *record.context_tokens])
+        row.handoff_tokens = record.handoff_tokens
+        if row.started_at is None or (record.started_at or "") < row.started_at:
+            row.started_at = record.started_at
+        if record.ended_at and (row.ended_at is None or record.ended_at > row.ended_at):
+            row.ended_at = record.ended_at
     return list(rows.values())
 
 
@@ -109,12 +92,27 @@ def critical_path(needs: Mapping[str, Iterable[str]], durations: Mapping[str, fl
 
 
 @dataclass
+class RunTotals:
+    """The run's sums: of its agent records (which are sums of their calls), and the number of calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = 0.0  # None: some agent's model had no price
+    duration_s: float = 0.0  # agent time, summed (more than the wall time when agents overlapped)
+    turns: int = 0
+    tool_calls: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+
+
+@dataclass
 class RunReport:
     run_id: str
     status: str
     request: str
     agents: list[AgentRow]
-    totals: dict[str, Any]
+    totals: RunTotals
     wall_s: float
     parallel_efficiency: float | None
     critical_path: list[str]
@@ -125,38 +123,40 @@ class RunReport:
         return asdict(self)
 
 
-def run_report(
-    state: Mapping[str, Any], records: Sequence[Mapping[str, Any]], needs: Mapping[str, Iterable[str]]
-) -> RunReport:
-    order = {name: index for index, name in enumerate(state.get("agents") or needs)}
+def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[str, Iterable[str]]) -> RunReport:
+    order = {name: index for index, name in enumerate(state.agents or needs)}
     rows = sorted(agent_rows(records), key=lambda row: order.get(row.agent, len(order)))
     ran = [row for row in rows if row.runs]
-    totals: dict[str, Any] = {key: sum(getattr(row, key) for row in rows) for key in TOKEN_FIELDS}
-    totals["cost_usd"] = None if any(row.cost_usd is None for row in ran) else sum(row.cost_usd or 0 for row in ran)
-    totals["duration_s"] = sum(row.duration_s for row in rows)
-    totals["turns"] = sum(row.turns for row in rows)
     tool_totals: Counter[str] = Counter()
     for row in rows:
         tool_totals.update(row.tool_calls)
-    totals["tool_calls"] = dict(tool_totals)
-    totals["calls"] = sum(1 for r in records if r.get("kind") == "call")
+    totals = RunTotals(
+        input_tokens=sum(row.input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+        cache_read_tokens=sum(row.cache_read_tokens for row in rows),
+        cache_write_tokens=sum(row.cache_write_tokens for row in rows),
+        cost_usd=None if any(row.cost_usd is None for row in ran) else sum(row.cost_usd or 0 for row in ran),
+        duration_s=sum(row.duration_s for row in rows),
+        turns=sum(row.turns for row in rows),
+        tool_calls=dict(tool_totals),
+        calls=len(of_kind(records, CallRecord)),
+    )
     starts = [t for row in ran if (t := _time(row.started_at))]
     ends = [t for row in ran if (t := _time(row.ended_at))]
     wall = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
     durations = {row.agent: row.duration_s for row in rows}
     path, path_s = critical_path(needs, durations)
     timers: dict[str, float] = defaultdict(float)
-    for record in records:
-        if record.get("kind") == "timer":
-            timers[record["name"]] += float(record.get("duration_s") or 0.0)
+    for timer in of_kind(records, TimerRecord):
+        timers[timer.name] += timer.duration_s
     return RunReport(
-        run_id=str(state.get("run_id", "")),
-        status=str(state.get("status", "")),
-        request=str(state.get("request", "")),
+        run_id=state.run_id,
+        status=state.status,
+        request=state.request,
         agents=rows,
         totals=totals,
         wall_s=wall,
-        parallel_efficiency=(totals["duration_s"] / wall) if wall > 0 else None,
+        parallel_efficiency=(totals.duration_s / wall) if wall > 0 else None,
         critical_path=path,
         critical_path_s=path_s,
         timers=dict(timers),
@@ -179,12 +179,12 @@ class AgentTrend:
     last_s: float
 
 
-def trends(records: Iterable[Mapping[str, Any]]) -> list[AgentTrend]:
+def trends(records: Iterable[MetricRecord]) -> list[AgentTrend]:
     """p50 and p95 of each agent's duration across every run in the cross-run cache."""
     by_agent: dict[str, list[float]] = defaultdict(list)
-    for record in records:
-        if record.get("kind") == "agent" and record.get("status") == "done":
-            by_agent[record["agent"]].append(float(record.get("duration_s") or 0.0))
+    for record in of_kind(records, AgentRecord):
+        if record.status == "done":
+            by_agent[record.agent].append(record.duration_s)
     return [
         AgentTrend(agent, len(values), percentile(values, 50), percentile(values, 95), values[-1])
         for agent, values in sorted(by_agent.items())
@@ -211,7 +211,7 @@ def hints(
     report: RunReport,
     context_budgets: Mapping[str, int],
     stages: list[list[str]],
-    history_records: Iterable[Mapping[str, Any]] = (),
+    history_records: Iterable[MetricRecord] = (),
 ) -> list[str]:
     """Suggestions drawn from the numbers; each names the figure it rests on."""
     out = []
@@ -222,11 +222,11 @@ def hints(
                 "per run: try the balanced tier"
             )
     hits: dict[str, list[bool]] = defaultdict(list)
-    for record in history_records:
-        if record.get("kind") == "agent" and record.get("status") in ("done", "failed"):
-            budget = context_budgets.get(record["agent"])
+    for record in of_kind(history_records, AgentRecord):
+        if record.status in ("done", "failed"):
+            budget = context_budgets.get(record.agent)
             if budget:
-                hits[record["agent"]].append(max(record.get("context_tokens") or [0]) >= 0.9 * budget)
+                hits[record.agent].append(max(record.context_tokens or [0]) >= 0.9 * budget)
     for agent, flags in hits.items():
         if len(flags) >= 3 and sum(flags) / len(flags) >= 0.5:
             out.append(

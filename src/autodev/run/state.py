@@ -1,4 +1,4 @@
-"""state.json (schema 1): the whole run, rewritten atomically at every agent transition.
+"""state.json (docs/state.md, schema 1): the whole run, rewritten atomically at every agent transition.
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,

@@ -11,14 +11,13 @@ from typing import Any
 
 from autodev.core.locks import holder, run_lock_path
 from autodev.run.layout import find_run, list_runs, load_state
-from autodev.run.state import Progress
+from autodev.run.state import RunState
 
 RECENT = 20
 
 
-def stage_of(state: dict[str, Any]) -> str:
-    progress = Progress.from_json(state.get("progress") or {})
-    step, cycle = progress.step, progress.cycle
+def stage_of(state: RunState) -> str:
+    step, cycle = state.progress.step, state.progress.cycle
     return f"{step} {cycle + 1}" if step in ("validate", "remediate") and cycle else step
 
 
@@ -27,18 +26,18 @@ def local_status(repo: Path, run_id: str | None = None) -> list[dict[str, Any]]:
     rows = []
     for run_dir in run_dirs:
         state = load_state(run_dir)
-        status = str(state.get("status"))
+        status: str = state.status
         live = holder(run_lock_path(run_dir)) is not None
         if status == "running" and not live:
             status = "stopped"  # killed: nobody holds its lock
         rows.append(
             {
-                "run_id": state.get("run_id", run_dir.name),
-                "request": state.get("request", ""),
+                "run_id": state.run_id or run_dir.name,
+                "request": state.request,
                 "stage": stage_of(state) if status not in ("done",) else "finished",
                 "status": status,
                 "live": live,
-                "agents": {name: agent.get("status") for name, agent in (state.get("agents") or {}).items()},
+                "agents": {name: agent.status for name, agent in state.agents.items()},
             }
         )
     return rows

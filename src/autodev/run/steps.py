@@ -83,7 +83,7 @@ def judge(decisions: Mapping[str, Decision], strikes: Mapping[str, int]) -> Verd
     """`decisions`: each finished verdict agent's decision (None: no VERDICT line), in pipeline order.
 
     REQUEST_CHANGES is a change request; a missing verdict counts as one once, and fails the agent
-    the second time (DESIGN.md, Verdicts).
+    the second time (docs/agents.md, verdicts).
     """
     counted = dict(strikes)
     requesting: list[str] = []

@@ -236,20 +236,18 @@ def _by_pid(calls: list[dict[str, Any]]) -> dict[str, int]:
 
 def _agent_seconds(repo: Path, run_ids: list[str]) -> tuple[float, float]:
     """Total agent seconds of the batch, and the longest feature's critical path (from its metrics)."""
-    from autodev.run.report import agent_rows, critical_path, read_records
+    from autodev.core.records import TimerRecord, of_kind, read_metrics
+    from autodev.run.layout import load_state
+    from autodev.run.report import agent_rows, critical_path
 
     total, longest = 0.0, 0.0
     for run_id in run_ids:
         run_dir = repo / ".autodev" / "runs" / run_id
-        records = read_records(run_dir / "metrics.jsonl")
+        records = read_metrics(run_dir / "metrics.jsonl")
         rows = [row for row in agent_rows(records) if row.runs]
         durations = {row.agent: row.duration_s for row in rows}
-        state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
-        needs = {agent: tuple(deps) for agent, deps in state.get("pipeline", {}).items()}
-        _, path_s = critical_path(needs, durations)
-        gate = sum(
-            float(r.get("duration_s") or 0.0) for r in records if r.get("kind") == "timer" and r["name"] == "test_gate"
-        )
+        _, path_s = critical_path(load_state(run_dir).pipeline, durations)
+        gate = sum(t.duration_s for t in of_kind(records, TimerRecord) if t.name == "test_gate")
         total += sum(durations.values())
         longest = max(longest, path_s + gate)
     return total, longest

@@ -18,6 +18,7 @@ from typing import Any
 from autodev.apps.bench.cache_sim import PromptCacheSimulator
 from autodev.apps.demo import DEMO_REQUEST, demo_dir, make_demo_repo
 from autodev.config.settings import DEFAULT_TIER_MODELS, CliOverrides
+from autodev.core.records import CallRecord, of_kind
 from autodev.engines.local.launch import execute
 from autodev.models import ModelRequest, ModelResponse, Usage
 from autodev.models.adapters.anthropic import build_params
@@ -80,13 +81,7 @@ def run_pipeline(tier_models: dict[str, str], workdir: Path, min_cache_tokens: i
     if state.status != "done":
         raise RuntimeError(f"benchmark pipeline failed: {state.error}")
     return [
-        Call(
-            r["agent"],
-            r["model"],
-            Usage(r["input_tokens"], r["output_tokens"], r["cache_read_tokens"], r["cache_write_tokens"]),
-        )
-        for r in orchestrator.metrics.records
-        if r["kind"] == "call" and r["status"] == "ok"
+        Call(r.agent, r.model, r.usage) for r in of_kind(orchestrator.metrics.written, CallRecord) if r.status == "ok"
     ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from autodev.core.records import CallRecord, MetricRecord, TimerRecord, of_kind
 from autodev.engines.local.run import LocalRun
 from autodev.models.pricing import total_cost
 from autodev.run.report import agent_rows, critical_path
@@ -31,22 +32,20 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _span(records: list[dict[str, Any]], names: tuple[str, ...]) -> float:
+def _span(records: list[MetricRecord], names: tuple[str, ...]) -> float:
     rows = [row for row in agent_rows(records) if row.agent in names and row.runs]
     starts = [t for row in rows if (t := _time(row.started_at))]
     ends = [t for row in rows if (t := _time(row.ended_at))]
     return (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
 
 
-def _busy(records: list[dict[str, Any]]) -> float:
+def _busy(records: list[MetricRecord]) -> float:
     """Seconds during which a model call, the test gate or the analysers were in progress (their union)."""
     intervals: list[tuple[float, float]] = []
     for r in records:
-        started = _time(r.get("started_at"))
-        if started is None:
-            continue
-        if r.get("kind") == "call" or (r.get("kind") == "timer" and r["name"] in ("test_gate", "analysers")):
-            intervals.append((started.timestamp(), started.timestamp() + float(r.get("duration_s") or 0.0)))
+        if isinstance(r, CallRecord) or (isinstance(r, TimerRecord) and r.name in ("test_gate", "analysers")):
+            started = datetime.fromisoformat(r.started_at)
+            intervals.append((started.timestamp(), started.timestamp() + r.duration_s))
     total, end = 0.0, float("-inf")
     for a, b in sorted(intervals):
         if b > end:
@@ -57,31 +56,28 @@ def _busy(records: list[dict[str, Any]]) -> float:
 
 def figures(orchestrator: LocalRun, wall: float) -> dict[str, Any]:
     state = orchestrator.store.state
-    records: list[dict[str, Any]] = list(orchestrator.metrics.records)
+    records = orchestrator.metrics.written
     pipeline = orchestrator.plan.pipeline
     rows = [row for row in agent_rows(records) if row.runs]
     durations = {row.agent: row.duration_s for row in rows}
     needs = {node.agent: node.needs for node in pipeline.nodes}
     path, path_s = critical_path(needs, durations)
     timers: dict[str, float] = {}
-    for record in records:
-        if record.get("kind") == "timer":
-            timers[record["name"]] = timers.get(record["name"], 0.0) + float(record.get("duration_s") or 0.0)
+    for timer in of_kind(records, TimerRecord):
+        timers[timer.name] = timers.get(timer.name, 0.0) + timer.duration_s
     # The gate and analysers between phases; a test run an agent asked for (RunTests) is inside its span.
     spans = [(a, b) for row in rows if (a := _time(row.started_at)) and (b := _time(row.ended_at))]
     serial = sum(
-        float(r.get("duration_s") or 0.0)
-        for r in records
-        if r.get("kind") == "timer"
-        and r["name"] in ("test_gate", "analysers")
-        and not any(a <= t <= b for a, b in spans if (t := _time(r.get("started_at"))))
+        r.duration_s
+        for r in of_kind(records, TimerRecord)
+        if r.name in ("test_gate", "analysers") and not any(a <= t <= b for a, b in spans if (t := _time(r.started_at)))
     )
-    calls = [r for r in records if r.get("kind") == "call"]
+    calls = of_kind(records, CallRecord)
     model_s: dict[str, float] = {}
     for call in calls:
-        model_s[call["agent"]] = model_s.get(call["agent"], 0.0) + float(call.get("duration_s") or 0.0)
+        model_s[call.agent] = model_s.get(call.agent, 0.0) + call.duration_s
     bound = path_s + serial
-    costs = [c.get("cost_usd") for c in calls if c.get("status") == "ok"]
+    costs = [c.cost_usd for c in calls if c.status == "ok"]
     return {
         "status": state.status,
         "error": state.error,
@@ -101,8 +97,8 @@ def figures(orchestrator: LocalRun, wall: float) -> dict[str, Any]:
         "model_seconds": model_s,
         "model_calls": len(calls),
         "model_call_errors_429": 0,
-        "input_tokens": sum(int(c.get("input_tokens") or 0) for c in calls),
-        "output_tokens": sum(int(c.get("output_tokens") or 0) for c in calls),
+        "input_tokens": sum(c.input_tokens for c in calls),
+        "output_tokens": sum(c.output_tokens for c in calls),
         "cost_usd": total_cost(*costs),
         "timers": timers,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,33 @@ from autodev.agent.specs import load_agents
 from autodev.apps.cli.common import json_option, money, out, print_json, repo_option
 from autodev.config.settings import load_settings
 from autodev.core.errors import UserError
+from autodev.core.records import AgentRecord, MetricRecord, of_kind, read_metrics
+from autodev.run.report import RunReport
+from autodev.run.state import RunState
 
 
-def _spans(records: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+def _spans(records: Iterable[MetricRecord]) -> dict[str, list[tuple[str, str]]]:
     spans: dict[str, list[tuple[str, str]]] = {}
-    for record in records:
-        if record.get("kind") == "agent" and record.get("started_at") and record.get("ended_at"):
-            spans.setdefault(record["agent"], []).append((record["started_at"], record["ended_at"]))
+    for record in of_kind(records, AgentRecord):
+        if record.started_at and record.ended_at:
+            spans.setdefault(record.agent, []).append((record.started_at, record.ended_at))
     return spans
+
+
+def _summary(one: RunReport) -> dict[str, object]:
+    """One run's line of `report --all --json`."""
+    return {
+        "run_id": one.run_id,
+        "status": one.status,
+        "wall_s": one.wall_s,
+        "cost_usd": one.totals.cost_usd,
+        "request": one.request,
+    }
+
+
+def _handoff_budget(state: RunState) -> dict[str, Any]:
+    """state.json's `handoff_budget` as JSON (the one place this command reads that section)."""
+    return state.handoff_budget.to_json()
 
 
 @click.command()
@@ -44,31 +64,21 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
     if all_runs and timeline is not None:
         raise UserError("--timeline draws one run", hint="drop --all, or name a run: autodev report RUN_ID")
     root = gitops.find_repo(repo)
-    cache = rep.read_records(root / ".autodev" / "cache" / "performance_metrics.jsonl")
+    cache = read_metrics(root / ".autodev" / "cache" / "performance_metrics.jsonl")
     if all_runs:
         history = rep.trends(cache)
         runs = []
         for run_dir in list_runs(root):
             state = load_state(run_dir)
-            records = rep.read_records(run_dir / "metrics.jsonl")
-            one = rep.run_report(state, records, state.get("pipeline") or {})
-            runs.append(
-                {
-                    "run_id": one.run_id,
-                    "status": one.status,
-                    "wall_s": one.wall_s,
-                    "cost_usd": one.totals["cost_usd"],
-                    "request": one.request,
-                }
-            )
+            runs.append(rep.run_report(state, read_metrics(run_dir / "metrics.jsonl"), state.pipeline))
         if as_json:
-            print_json({"runs": runs, "agents": [vars(t) for t in history]})
+            print_json({"runs": [_summary(one) for one in runs], "agents": [vars(t) for t in history]})
             return
         out.print(f"[bold]{len(runs)} runs[/] in {esc(str(root))}")
-        for item in runs:
+        for one in runs:
             out.print(
-                f"  {item['run_id']}  {item['status']:<7} {item['wall_s']:7.1f}s  {money(item['cost_usd']):>9}  "
-                f"{esc(item['request'][:60])}"
+                f"  {one.run_id}  {one.status:<7} {one.wall_s:7.1f}s  {money(one.totals.cost_usd):>9}  "
+                f"{esc(one.request[:60])}"
             )
         out.print(f"\n{'agent':<17} {'runs':>5} {'p50 s':>8} {'p95 s':>8}")
         for trend in history:
@@ -76,8 +86,8 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         return
     run_dir = find_run(root, None if last else run_id)
     state = load_state(run_dir)
-    records = rep.read_records(run_dir / "metrics.jsonl")
-    needs = state.get("pipeline") or {}
+    records = read_metrics(run_dir / "metrics.jsonl")
+    needs = state.pipeline
     one = rep.run_report(state, records, needs)
     settings = load_settings(root)
     specs = load_agents(root)
@@ -86,7 +96,7 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
 
     pipeline = Pipeline(tuple(Node(agent, tuple(deps)) for agent, deps in needs.items()))
     # Judged against the other runs: with its own sample in the p95, a slow run would hide itself.
-    history = rep.trends(record for record in cache if record.get("run_id") != one.run_id)
+    history = rep.trends(record for record in cache if record.run_id != one.run_id)
     found = rep.bottlenecks(one, history, settings.time_budgets)
     advice = rep.hints(one, budgets, graph_stages(pipeline) if needs else [], cache)
     if timeline is not None:
@@ -97,7 +107,7 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         print_json(
             {
                 **one.to_json(),
-                "handoff_budget": state.get("handoff_budget") or {},
+                "handoff_budget": _handoff_budget(state),
                 "bottlenecks": found,
                 "hints": advice,
                 "timeline": str(timeline) if timeline else None,
@@ -123,17 +133,17 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         )
     totals = one.totals
     out.print(
-        f"{'total':<17} {'':<9} {'':<8} {'':<18} {totals['duration_s']:>7.2f} {totals['input_tokens']:>8,} "
-        f"{totals['output_tokens']:>6,} {totals['cache_read_tokens']:>7,} {totals['cache_write_tokens']:>7,} "
-        f"{money(totals['cost_usd']):>9} {totals['turns']:>5}"
+        f"{'total':<17} {'':<9} {'':<8} {'':<18} {totals.duration_s:>7.2f} {totals.input_tokens:>8,} "
+        f"{totals.output_tokens:>6,} {totals.cache_read_tokens:>7,} {totals.cache_write_tokens:>7,} "
+        f"{money(totals.cost_usd):>9} {totals.turns:>5}"
     )
     efficiency = f"{one.parallel_efficiency:.2f}" if one.parallel_efficiency is not None else "n/a"
     out.print(
-        f"\nwall {one.wall_s:.2f}s; agent time {totals['duration_s']:.2f}s; parallel efficiency "
+        f"\nwall {one.wall_s:.2f}s; agent time {totals.duration_s:.2f}s; parallel efficiency "
         f"(agent time / wall) {efficiency}"
     )
     out.print(f"critical path {one.critical_path_s:.2f}s: {' -> '.join(one.critical_path) or '-'}")
-    budget = state.get("handoff_budget") or {}
+    budget = _handoff_budget(state)
     if budget:
         parts = ", ".join(f"{name} {tokens}" for name, tokens in budget.get("per_agent", {}).items())
         out.print(f"handoffs {budget.get('total')} of {budget.get('budget')} tokens: {parts}")

@@ -7,7 +7,6 @@ any other; only a configuration error or Ctrl-C goes through.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from autodev.apps.eval.tasks import Task
 from autodev.config.providers import build_provider
 from autodev.core.errors import UserError
 from autodev.engines.local.launch import execute
+from autodev.run.layout import load_state
 from autodev.run.plan import prepare
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
@@ -83,10 +83,9 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def _load_state(run_dir: Path | None) -> RunState | None:
-    path = run_dir / "state.json" if run_dir else None
-    if path is None or not path.is_file():
+    if run_dir is None or not (run_dir / "state.json").is_file():
         return None
     try:
-        return RunState.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, KeyError):
+        return load_state(run_dir)
+    except UserError:  # not (yet) a whole run's state
         return None

@@ -17,7 +17,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,25 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+@dataclass
+class AgentTotals:
+    """One agent's figures over a result set (its runs in every task and trial)."""
+
+    runs: int = 0
+    duration_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0  # None when some run's model had no price
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Add one result's row for this agent (as the result file has it)."""
+        self.runs += int(row.get("runs") or 0)
+        self.duration_s = round(self.duration_s + float(row.get("duration_s") or 0.0), 6)
+        self.input_tokens += int(row.get("input_tokens") or 0)
+        self.output_tokens += int(row.get("output_tokens") or 0)
+        self.cost_usd = total_cost(self.cost_usd, row.get("cost_usd"))
+
+
 @dataclass(frozen=True)
 class Summary:
     results: int
@@ -93,7 +112,7 @@ class Summary:
     priced: int
     cost_per_task: float | None
     cost_per_solved: float | None  # None when some result is unpriced: a sum over part would mislead
-    agents: dict[str, dict[str, Any]]
+    agents: dict[str, AgentTotals]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,23 +131,15 @@ class Summary:
             "unpriced_results": self.results - self.priced,
             "cost_per_task_usd": self.cost_per_task,
             "cost_per_solved_usd": self.cost_per_solved,
-            "agents": self.agents,
+            "agents": {name: asdict(totals) for name, totals in self.agents.items()},
         }
 
 
-def _agent_totals(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    totals: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"runs": 0, "duration_s": 0.0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
-    )
+def _agent_totals(results: Iterable[Mapping[str, Any]]) -> dict[str, AgentTotals]:
+    totals: dict[str, AgentTotals] = defaultdict(AgentTotals)
     for result in results:
         for name, row in (result.get("agents") or {}).items():
-            total = totals[name]
-            total["runs"] += int(row.get("runs") or 0)
-            total["duration_s"] = round(total["duration_s"] + float(row.get("duration_s") or 0.0), 6)
-            total["input_tokens"] += int(row.get("input_tokens") or 0)
-            total["output_tokens"] += int(row.get("output_tokens") or 0)
-            cost = row.get("cost_usd")
-            total["cost_usd"] = total_cost(total["cost_usd"], cost)
+            totals[name].add(row)
     return dict(sorted(totals.items()))
 
 

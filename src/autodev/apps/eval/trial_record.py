@@ -15,8 +15,9 @@ from autodev.apps.eval.one_pass import Pass
 from autodev.apps.eval.results import SCHEMA
 from autodev.apps.eval.tasks import Task
 from autodev.core.clock import iso, utc_now
+from autodev.core.records import read_metrics
 from autodev.models.pricing import total_cost
-from autodev.run.report import agent_rows, read_records
+from autodev.run.report import agent_rows
 
 
 def agent_figures(passes: Sequence[Pass]) -> dict[str, dict[str, Any]]:
@@ -25,7 +26,7 @@ def agent_figures(passes: Sequence[Pass]) -> dict[str, dict[str, Any]]:
     for one in passes:
         if one.run_dir is None:
             continue
-        for row in agent_rows(read_records(one.run_dir / "metrics.jsonl")):
+        for row in agent_rows(read_metrics(one.run_dir / "metrics.jsonl")):
             entry = merged.setdefault(
                 row.agent,
                 {

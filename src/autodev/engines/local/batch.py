@@ -24,6 +24,7 @@ from autodev.config.providers import ResilientProvider, build_provider, limiter_
 from autodev.config.settings import CliOverrides, load_settings
 from autodev.core.errors import AutodevError, RunInterrupted
 from autodev.core.jsonio import write_json_atomic
+from autodev.core.records import AgentRecord, of_kind, read_metrics
 from autodev.engines.batch_file import Feature, FeatureResult
 from autodev.engines.local.launch import resume_plan, skip_replayed
 from autodev.engines.local.run import LocalRun
@@ -32,7 +33,6 @@ from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.models.resilience import RetryPolicy
 from autodev.run.layout import load_state
 from autodev.run.plan import prepare
-from autodev.run.report import read_records
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
 
@@ -71,11 +71,10 @@ def feature_result(feature: Feature, state: RunState, run_dir: Path, duration_s:
         cost_usd=state.cost_usd,
         error=state.error,
     )
-    for record in read_records(run_dir / "metrics.jsonl"):
-        if record.get("kind") == "agent":
-            result.input_tokens += int(record.get("input_tokens") or 0)
-            result.output_tokens += int(record.get("output_tokens") or 0)
-            result.cache_read_tokens += int(record.get("cache_read_tokens") or 0)
+    for record in of_kind(read_metrics(run_dir / "metrics.jsonl"), AgentRecord):
+        result.input_tokens += record.input_tokens
+        result.output_tokens += record.output_tokens
+        result.cache_read_tokens += record.cache_read_tokens
     return result
 
 
@@ -119,7 +118,7 @@ class LocalBatch:
         if known is not None:
             run_dir = feature.repo / ".autodev" / "runs" / known
             if (run_dir / "state.json").is_file():
-                state = RunState.from_json(load_state(run_dir))
+                state = load_state(run_dir)
                 if state.status == "done":  # its time is the run's own, from its state
                     took = datetime.fromisoformat(state.updated_at) - datetime.fromisoformat(state.created_at)
                     return feature_result(feature, state, run_dir, took.total_seconds())

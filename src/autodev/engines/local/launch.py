@@ -83,10 +83,7 @@ def load_stopped_run(run_id: str, repo_path: Path) -> RunState:
     """The saved state of a run that can be resumed, or a clear error saying why it can't."""
     repo = gitops.find_repo(repo_path)
     run_dir = find_run(repo, run_id)
-    try:
-        state = RunState.from_json(load_state(run_dir))
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{run_dir / 'state.json'} is not a run's state: {exc}") from exc
+    state = load_state(run_dir)  # UserError when it is not a run's state
     pid = holder(run_lock_path(run_dir))
     if pid is not None:
         who = f"process {pid}" if pid > 0 else "another process"

@@ -21,6 +21,7 @@ from autodev.agent.verdicts import parse_verdict
 from autodev.config.providers import wrap
 from autodev.core import gitops, otel
 from autodev.core.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
+from autodev.core.records import read_metrics
 from autodev.core.timer import PerformanceTimer, register_sink, unregister_sink
 from autodev.models import ModelProvider
 from autodev.run import steps
@@ -30,7 +31,6 @@ from autodev.run.driver import Course, Driver, GateRun, Notes
 from autodev.run.events import Reporter, RunEvent, silent
 from autodev.run.layout import RunPaths, new_run_id
 from autodev.run.plan import RunPlan
-from autodev.run.report import read_records
 from autodev.run.state import AgentState, ChangeType, RunState, cancel_unfinished
 
 
@@ -107,7 +107,7 @@ class LocalRun:
             done = reopen(state, self.paths.run_dir, use_worktree=self.use_worktree)
             if done.saved_patch is not None:
                 self.recorder.warn(f"unfinished work of the interrupted agent(s) was saved to {done.saved_patch}")
-            for name, calls in cut_off_calls(read_records(self.paths.metrics_file), done.restarted).items():
+            for name, calls in cut_off_calls(read_metrics(self.paths.metrics_file), done.restarted).items():
                 self.recorder.cut_off(name, calls)
             self.store.save()
             return

@@ -33,7 +33,6 @@ from autodev.engines.temporal.settings import TemporalSettings, temporal_setting
 from autodev.run.layout import RunPaths, load_state, new_run_id
 from autodev.run.plan import RunPlan, prepare
 from autodev.run.selection.overrides import SelectionOverrides
-from autodev.run.state import RunState
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -115,7 +114,7 @@ def _finished(feature: Feature, run_id: str | None) -> FeatureResult | None:
     run_dir = RunPaths.for_run(feature.repo, run_id).run_dir
     if not (run_dir / "state.json").is_file():
         return None
-    state = RunState.from_json(load_state(run_dir))
+    state = load_state(run_dir)
     return feature_result(feature, state, run_dir, 0.0) if state.status == "done" else None
 
 

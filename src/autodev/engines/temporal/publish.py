@@ -7,14 +7,14 @@ budget compacted, the session log and the metrics travel in git (`transport`).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from autodev.agent.verdicts import parse_verdict
+from autodev.core.records import AgentRecord, of_kind
+from autodev.core.usage import Usage
 from autodev.engines.temporal import transport
 from autodev.engines.temporal.messages import AgentResult, AgentTask, RunRef, TextRef
 from autodev.engines.temporal.worksite import Worksite
 from autodev.run.agent_step import RunKit
-from autodev.run.recorder import usage_of
 from autodev.run.state import HandoffBudget
 
 _ATTEMPT = re.compile(r"/(\d+)$")
@@ -65,10 +65,7 @@ def publish_agent(
         size = len(files[path]) if isinstance(files[path], bytes) else len(str(files[path]).encode("utf-8"))
         return TextRef(ref=artifact_ref, commit=commit, path=path, size=size)
 
-    record: dict[str, Any] = next(
-        (r for r in reversed(kit.metrics.records) if r.get("kind") == "agent" and r.get("agent") == name),
-        {},
-    )
+    record = next((r for r in reversed(of_kind(kit.metrics.written, AgentRecord)) if r.agent == name), None)
     decision = None
     if ok and name in kit.agents.plan.pipeline.verdict_agents:
         decision = parse_verdict(agent.handoff or "").decision
@@ -82,13 +79,13 @@ def publish_agent(
         ended_at=agent.ended_at,
         checkpoint=checkpoint,
         handoff=ref("handoff.md") if ok else None,
-        handoff_tokens=int(record.get("handoff_tokens") or 0),
+        handoff_tokens=record.handoff_tokens if record else 0,
         decision=decision,
         compacted={other: ref(f"handoff-{other}.md") for other in compacted_names},
         handoff_budget=HandoffBudget(budget.budget, budget.total, dict(budget.per_agent), dict(budget.compacted)),
-        usage=usage_of(record),
-        cost_usd=record.get("cost_usd"),
-        turns=int(record.get("turns") or 0),
+        usage=record.usage if record else Usage(),
+        cost_usd=record.cost_usd if record else None,
+        turns=record.turns if record else 0,
         artifacts=artifact_ref,
         worker=worker,
         warnings=list(state.warnings),
