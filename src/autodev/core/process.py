@@ -18,9 +18,11 @@ the output capture stay the same whatever runs the program.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +34,41 @@ SECRET_ENV_MARKERS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
 TERM_GRACE_S = 1.0  # after SIGTERM, how long the group has to end before SIGKILL
 DRAIN_GRACE_S = 2.0  # after the group is gone, how long a detached process may keep the output open
 _GROUP_POLL_S = 0.02  # how often a stopping group is checked (there is no event for "the group is empty")
+
+
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_PRCTL = _prctl()  # looked up before any fork: the child only calls it
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel SIGKILL the child when its parent dies, even by SIGKILL.
+
+    For servers started in the foreground of a process that may be killed (the Temporal dev server of
+    a test run or a benchmark): nothing else stops them when their parent can't. None where the kernel
+    has no such option. The parent is the *thread* that started the child: start it from a thread that
+    lives as long as the child should.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() != parent:  # the parent died before the wish was registered
+            os._exit(1)
+
+    return arm
 
 
 def scrubbed_environment() -> dict[str, str]:
