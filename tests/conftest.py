@@ -1,7 +1,12 @@
-"""Shared fixtures: every test runs with a clean environment and can make throwaway git repositories."""
+"""Shared fixtures: every test runs with a clean environment and can make throwaway git repositories.
+
+Every test is marked `unit` or `e2e` here (never by hand), and the longest ones also `slow`:
+`python -m pytest -m unit` is the quick loop, `-m "not slow"` skips the minutes-long runs.
+"""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +19,89 @@ ISOLATED_ENV = (
     "AUTODEV_MODEL_DEEP", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE", "ANTHROPIC_CUSTOM_HEADERS",
     "AUTODEV_OTEL",
 )  # fmt: skip
+
+# Modules whose tests start programs, servers, git or the CLI in the test body itself.
+E2E_MODULES = frozenset(
+    {
+        "test_anthropic_adapter",
+        "test_bad_input",
+        "test_bash",
+        "test_batch",
+        "test_bench_cost",
+        "test_bench_pipeline",
+        "test_clean",
+        "test_cli",
+        "test_eval",
+        "test_fakes",
+        "test_faults",
+        "test_leaks",
+        "test_openai_adapter",
+        "test_otel",
+        "test_pipeline_e2e",
+        "test_process",
+        "test_providers_e2e",
+        "test_resilience",
+        "test_resume",
+        "test_selection_e2e",
+        "test_server_lifetime",
+        "test_skills",
+        "test_temporal",
+        "test_temporal_units",
+        "test_testreport",
+    }
+)
+# Fixtures that make a git repository or start a server: a test that uses one (even through another
+# fixture) is end-to-end wherever it lives.
+E2E_FIXTURES = frozenset(
+    {
+        "make_repo",
+        "calc_repo",
+        "demo",
+        "demo_repo",
+        "typo_repo",
+        "seeded",
+        "server",
+        "anthropic_server",
+        "openai_server",
+        "fresh_openai",
+        "local_server",
+        "fake_anthropic",
+        "fake_openai",
+        "local_openai",
+    }
+)
+# The longest tests (`--durations=40` on a loaded 2-core machine): skipped by `-m "not slow"`.
+SLOW_MODULES = frozenset({"test_temporal", "test_resume", "test_bench_pipeline"})
+SLOW_TESTS = frozenset(
+    {
+        "test_pipeline_e2e.py::test_the_demo_repo_end_to_end",
+    }
+)
+
+
+# Calls in a test's own body that run git, a program, a whole run or the CLI.
+E2E_CALLS = ("git(", "main([", "subprocess.", "Popen(", "run_feature(", "resume_run(", "CliRunner", "run_tests(")
+
+
+def is_e2e(item: pytest.Item) -> bool:
+    if item.path.stem in E2E_MODULES or E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    try:
+        body = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        body = ""
+    return any(call in body for call in E2E_CALLS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Exactly one of `unit`/`e2e` on every test, and `slow` on the longest."""
+    for item in items:
+        item.add_marker(pytest.mark.e2e if is_e2e(item) else pytest.mark.unit)
+        short_id = item.nodeid.rsplit("/", 1)[-1].split("[", 1)[0]
+        if item.path.stem in SLOW_MODULES or short_id in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
 
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
 
