@@ -70,11 +70,18 @@ E2E_FIXTURES = frozenset(
         "local_openai",
     }
 )
-# The longest tests (`--durations=40` on a loaded 2-core machine): skipped by `-m "not slow"`.
-SLOW_MODULES = frozenset({"test_temporal", "test_resume", "test_bench_pipeline"})
+# The longest tests (`--durations=40`, 5 s and more on a loaded 2-core machine): `-m "not slow"` skips them.
+SLOW_MODULES = frozenset({"test_temporal", "test_bench_pipeline"})
 SLOW_TESTS = frozenset(
     {
-        "test_pipeline_e2e.py::test_the_demo_repo_end_to_end",
+        "test_leaks.py::test_fifty_demo_runs_leak_nothing",
+        "test_resume.py::test_sigkill_at_random_points_then_resume_ends_like_an_uninterrupted_run",
+        "test_resume.py::test_two_runs_at_once_on_one_repository_do_not_interfere",
+        "test_resume.py::test_sigterm_stops_a_run_like_ctrl_c",
+        "test_testreport.py::test_a_hanging_test_is_killed_with_its_children",
+        "test_faults.py::test_feature_runs_survive_faults_injected_at_30_percent",
+        "test_eval.py::test_validate_builtin_oracle_passes_and_null_fails",
+        "test_cli.py::test_demo_json_runs_the_whole_pipeline",
     }
 )
 

@@ -58,14 +58,39 @@ def test_output_past_the_cap_keeps_head_tail_and_count() -> None:
     assert (bytes(capped.head), bytes(capped.tail), capped.total, capped.dropped) == (b"abcd", b"ijk", 11, 4)
 
 
-def test_a_program_that_ignores_sigterm_is_killed_on_timeout() -> None:
+def stopped_once_started(argv: list[str]) -> tuple[str, Finished | None]:
+    """Run `argv`, and cancel the call as soon as the program has printed something (the event it started)."""
+    output = HeadTail.everything()
+    finished: list[Finished] = []
+
+    async def run_it() -> None:
+        finished.append(await run_process(Command.of(argv, Path.cwd(), scrubbed_environment()), NEVER_S, output))
+
+    async def main() -> None:
+        with anyio.fail_after(NEVER_S * 2):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run_it)
+                while not output.total:
+                    await anyio.sleep(0.01)
+                group.cancel_scope.cancel()
+
+    anyio.run(main)
+    return output.decoded(), (finished[0] if finished else None)
+
+
+def test_a_program_that_ignores_sigterm_is_killed_after_the_grace() -> None:
     script = (
         "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
         "print(os.getpid(), flush=True); time.sleep(600)"
     )
-    finished, text = run([sys.executable, "-c", script], timeout_s=1)
+    text, finished = stopped_once_started([sys.executable, "-c", script])
+    assert finished is None  # cancelled, and yet ...
+    assert gone(int(text.split()[0]))  # ... SIGKILL followed the ignored SIGTERM
+
+
+def test_a_timeout_stops_the_program_and_says_so() -> None:
+    finished, _ = run(["sleep", "600"], timeout_s=0.5)
     assert finished == Finished(None, True)
-    assert gone(int(text.split()[0]))
 
 
 def test_what_a_finished_program_left_in_its_group_is_stopped() -> None:
@@ -90,19 +115,8 @@ def test_a_detached_process_holding_the_output_open_does_not_hold_the_caller() -
 
 
 def test_cancelling_the_caller_kills_the_group() -> None:
-    output = HeadTail.everything()
-
-    async def main() -> None:
-        async with anyio.create_task_group() as group:
-            group.start_soon(
-                run_process, Command.of(["sh", "-c", "echo $$; sleep 600"], Path.cwd(), {}), NEVER_S, output
-            )
-            while not output.total:  # the program has started and said who it is
-                await anyio.sleep(0.01)
-            group.cancel_scope.cancel()
-
-    anyio.run(main)
-    assert gone(int(output.decoded().split()[0]))
+    text, finished = stopped_once_started(["sh", "-c", "echo $$; sleep 600"])
+    assert finished is None and gone(int(text.split()[0]))
 
 
 def test_a_confinement_rewrites_the_command_before_it_starts() -> None:
