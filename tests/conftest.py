@@ -7,6 +7,7 @@ Every test is marked `unit` or `e2e` here (never by hand), and the longest ones 
 from __future__ import annotations
 
 import inspect
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +89,29 @@ SLOW_TESTS = frozenset(
 
 # Calls in a test's own body that run git, a program, a whole run or the CLI.
 E2E_CALLS = ("git(", "main([", "subprocess.", "Popen(", "run_feature(", "resume_run(", "CliRunner", "run_tests(")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the tests even when the run was started in the background.
+
+    A shell starts `cmd &` (and nohup, and many CI runners) with SIGINT ignored, and Python then
+    leaves it ignored: the tests that press Ctrl-C (in process, or in an `autodev` they start, which
+    inherits the ignoring) would see a run that never stops.
+    """
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None) or _ignored_by_the_kernel(signal.SIGINT):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _ignored_by_the_kernel(signum: int) -> bool:
+    """What Python's cached handler doesn't show: the disposition in /proc (Linux), else assume not."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
 
 
 def is_e2e(item: pytest.Item) -> bool:
