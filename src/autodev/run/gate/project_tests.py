@@ -1,9 +1,9 @@
 """Running the project's own tests: the orchestrator's gate after the implementer, and `RunTests`.
 
 The command is an argument list (never a shell), run by `autodev.core.process.run_process`: with a
-timeout, in its own process group (killed whole at the end, so a hung test's children or a server a
-test never stopped don't outlive it), reading the output into a bounded head and tail. It sees an environment
-with API keys removed, so a test suite can't spend or leak the user's credentials. The counts and the
+timeout, in its own process group (stopped whole at the end, so a hung test's children or a server
+a test never stopped don't outlive it), its output read into a bounded head and tail. It sees an
+environment with API keys removed, so a test suite can't spend or leak the user's credentials. The counts and the
 failing tests come from the runner's own report (`autodev.run.gate.results`), not from its output.
 """
 
