@@ -1,7 +1,13 @@
-"""Shared fixtures: every test runs with a clean environment and can make throwaway git repositories."""
+"""Shared fixtures: every test runs with a clean environment and can make throwaway git repositories.
+
+Every test is marked `unit` or `e2e` here (never by hand), and the longest ones also `slow`:
+`python -m pytest -m unit` is the quick loop, `-m "not slow"` skips the minutes-long runs.
+"""
 
 from __future__ import annotations
 
+import inspect
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +20,119 @@ ISOLATED_ENV = (
     "AUTODEV_MODEL_DEEP", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE", "ANTHROPIC_CUSTOM_HEADERS",
     "AUTODEV_OTEL",
 )  # fmt: skip
+
+# Modules whose tests start programs, servers, git or the CLI in the test body itself.
+E2E_MODULES = frozenset(
+    {
+        "test_anthropic_adapter",
+        "test_bad_input",
+        "test_bash",
+        "test_batch",
+        "test_bench_cost",
+        "test_bench_pipeline",
+        "test_clean",
+        "test_cli",
+        "test_eval",
+        "test_fakes",
+        "test_faults",
+        "test_leaks",
+        "test_openai_adapter",
+        "test_otel",
+        "test_pipeline_e2e",
+        "test_process",
+        "test_providers_e2e",
+        "test_resilience",
+        "test_resume",
+        "test_selection_e2e",
+        "test_server_lifetime",
+        "test_skills",
+        "test_temporal",
+        "test_temporal_units",
+        "test_testreport",
+    }
+)
+# Fixtures that make a git repository or start a server: a test that uses one (even through another
+# fixture) is end-to-end wherever it lives.
+E2E_FIXTURES = frozenset(
+    {
+        "make_repo",
+        "calc_repo",
+        "demo",
+        "demo_repo",
+        "typo_repo",
+        "seeded",
+        "server",
+        "anthropic_server",
+        "openai_server",
+        "fresh_openai",
+        "local_server",
+        "fake_anthropic",
+        "fake_openai",
+        "local_openai",
+    }
+)
+# The longest tests (`--durations=40`, 5 s and more on a loaded 2-core machine): `-m "not slow"` skips them.
+SLOW_MODULES = frozenset({"test_temporal", "test_bench_pipeline"})
+SLOW_TESTS = frozenset(
+    {
+        "test_leaks.py::test_fifty_demo_runs_leak_nothing",
+        "test_resume.py::test_sigkill_at_random_points_then_resume_ends_like_an_uninterrupted_run",
+        "test_resume.py::test_two_runs_at_once_on_one_repository_do_not_interfere",
+        "test_resume.py::test_sigterm_stops_a_run_like_ctrl_c",
+        "test_testreport.py::test_a_hanging_test_is_killed_with_its_children",
+        "test_faults.py::test_feature_runs_survive_faults_injected_at_30_percent",
+        "test_eval.py::test_validate_builtin_oracle_passes_and_null_fails",
+        "test_cli.py::test_demo_json_runs_the_whole_pipeline",
+    }
+)
+
+
+# Calls in a test's own body that run git, a program, a whole run or the CLI.
+E2E_CALLS = ("git(", "main([", "subprocess.", "Popen(", "run_feature(", "resume_run(", "CliRunner", "run_tests(")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the tests even when the run was started in the background.
+
+    A shell starts `cmd &` (and nohup, and many CI runners) with SIGINT ignored, and Python then
+    leaves it ignored: the tests that press Ctrl-C (in process, or in an `autodev` they start, which
+    inherits the ignoring) would see a run that never stops.
+    """
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None) or _ignored_by_the_kernel(signal.SIGINT):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _ignored_by_the_kernel(signum: int) -> bool:
+    """What Python's cached handler doesn't show: the disposition in /proc (Linux), else assume not."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+def is_e2e(item: pytest.Item) -> bool:
+    if item.path.stem in E2E_MODULES or E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    try:
+        body = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        body = ""
+    return any(call in body for call in E2E_CALLS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Exactly one of `unit`/`e2e` on every test, and `slow` on the longest."""
+    for item in items:
+        item.add_marker(pytest.mark.e2e if is_e2e(item) else pytest.mark.unit)
+        short_id = item.nodeid.rsplit("/", 1)[-1].split("[", 1)[0]
+        if item.path.stem in SLOW_MODULES or short_id in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
 
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
 

@@ -1,9 +1,10 @@
 """Helpers for the Temporal tests: repositories with a scripted provider, and worker processes.
 
 Workers run as real processes (so one can be killed with SIGKILL, and two can prove a limit is not
-per process). `stamped_worker` runs the bench's worker (`python -m autodev.apps.bench.batch worker
---scripted`): the repository's script, with every model request logged as it reaches the model —
-after every limiter — with its time, agent and process id. `cli_worker` runs `autodev worker`.
+per process) that die with the test run, even when it is SIGKILLed. `stamped_worker` runs the
+bench's worker (`python -m autodev.apps.bench.batch worker --scripted`): the repository's script,
+with every model request logged as it reaches the model — after every limiter — with its time,
+agent and process id. `cli_worker` runs `autodev worker`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from scripts import CALC_FILES
+
+from autodev.core.process import die_with_parent
 
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
 
@@ -63,7 +66,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wait_line(proc: subprocess.Popen[str], marker: str, timeout: float = 30.0) -> str:
+def _wait_line(proc: subprocess.Popen[str], marker: str, timeout: float = 300.0) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,7 +86,9 @@ def stamped_worker(
         "--task-queue", queue, "--workdir", str(workdir), "--log", str(log), "--activities", str(activities),
         "--sticky-s", str(sticky_s),
     ]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), preexec_fn=die_with_parent()
+    )
     _wait_line(proc, "autodev-bench-worker-ready")
     return proc
 
@@ -93,7 +98,9 @@ def cli_worker(address: str, queue: str, workdir: Path, repo: Path) -> subproces
         sys.executable, "-m", "autodev", "worker", "--address", address, "--task-queue", queue,
         "--workdir", str(workdir), "--repo", str(repo),
     ]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), preexec_fn=die_with_parent()
+    )
     _wait_line(proc, "polling task queue")
     return proc
 

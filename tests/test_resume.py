@@ -38,6 +38,7 @@ from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import RunInterrupted
 from autodev.core.locks import FileLock, holder, run_lock_path
+from autodev.core.process import die_with_parent
 from autodev.engines.local.launch import resume_run, run_feature
 from autodev.models import ModelRequest, ModelResponse
 from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider
@@ -229,7 +230,9 @@ def autodev(repo: Path, script: Path, *args: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "autodev", *args, "--repo", str(repo)]
     if args[0] == "run":
         command += ["--provider", "scripted", "--script", str(script)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent()
+    )
 
 
 def run_id_of(repo: Path) -> str | None:

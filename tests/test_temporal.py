@@ -111,9 +111,18 @@ def test_a_batch_of_features_completes_through_autodev_worker(server: str, tmp_p
     assert git(repo, "status", "--porcelain") == ""  # the user's checkout untouched
 
 
+# The heartbeat timeout: long enough that a busy machine never trips it, short enough to notice the kill.
+# The SDK sends a step's heartbeats at most every 0.8 x the timeout and the step beats every 1/3 of it, so
+# a worker whose event loop stalls for ~0.45 x, or whose heartbeat reaches the server 0.2 x late, is still
+# alive to Temporal: 10 s tolerates a 4 s stall (1.5 s, before, tripped under load). The killed worker is
+# noticed 10 s after its last heartbeat; nothing in the test waits on that but the replacement's retry.
+KILL_TEST_HEARTBEAT_S = 10.0
+
+
 def test_a_killed_worker_is_replaced_and_finished_agents_are_not_rerun(server: str, tmp_path: Path) -> None:
-    slow = [tools(edit_mul(), text="Adding mul.", delay=3.0), final("## Changes\n- Added `mul(a, b)`.")]
-    repo = temporal_repo(tmp_path, feature_script({"implementer": slow}), temporal="heartbeat_timeout_s = 1.5\n")
+    slow = [tools(edit_mul(), text="Adding mul.", delay=5.0), final("## Changes\n- Added `mul(a, b)`.")]
+    temporal = f"heartbeat_timeout_s = {KILL_TEST_HEARTBEAT_S}\n"
+    repo = temporal_repo(tmp_path, feature_script({"implementer": slow}), temporal=temporal)
     log = tmp_path / "calls.jsonl"
     first = stamped_worker(server, "q-kill", tmp_path / "w1", log)
     outcome: list[FeatureResult] = []
@@ -123,21 +132,24 @@ def test_a_killed_worker_is_replaced_and_finished_agents_are_not_rerun(server: s
     )
     with running(first):
         runner.start()
-        deadline = time.monotonic() + 30
+        # the event: the implementer's first request reached the model (stamped before its 5 s reply);
+        # the kill follows at once, so it lands inside that reply however slow the machine is
         while not any(s["agent"] == "implementer" for s in stamps(log)):
-            assert time.monotonic() < deadline, "the implementer never started"
-            time.sleep(0.05)
-        run_id = next(line.split("started run ")[1].split()[0] for line in lines if "started run" in line)
-        seen = temporal_status(run_id, address=server, namespace="default")[0]  # a query, mid-run
-        os.kill(first.pid, signal.SIGKILL)  # in the middle of the implementer's slow reply
+            assert runner.is_alive() and first.poll() is None, "the run ended before the implementer started"
+            time.sleep(0.02)
+        os.kill(first.pid, signal.SIGKILL)
         first.wait()
+    second = stamped_worker(server, "q-kill", tmp_path / "w2", log)
+    with running(second):
+        # to the workflow the implementer is running until its retry on `second` ends: at least the
+        # heartbeat timeout plus the 5 s reply after the kill, and this query is answered before that
+        run_id = next(line.split("started run ")[1].split()[0] for line in lines if "started run" in line)
+        seen = temporal_status(run_id, address=server, namespace="default")[0]
+        runner.join(600)  # a bound only a hang reaches
+        assert not runner.is_alive()
     assert seen["status"] == "running" and seen["stage"] == "build"
     assert seen["agents"]["implementer"] == "running"
     assert all(seen["agents"][name] == "done" for name in BEFORE_IMPLEMENTER)
-    second = stamped_worker(server, "q-kill", tmp_path / "w2", log)
-    with running(second):
-        runner.join(90)
-        assert not runner.is_alive()
     assert [r.status for r in outcome] == ["done"], outcome
     calls = stamps(log)
     by_agent: dict[str, list[int]] = {}

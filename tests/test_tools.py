@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,18 +17,8 @@ from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext, ToolResult, invoke
-from autodev.tools.files import (
-    MAX_MATCHES,
-    Edit,
-    Glob,
-    Grep,
-    Read,
-    RunTests,
-    Write,
-    _rg_files_with_matches,
-    builtin_tools,
-    grep_candidates,
-)
+from autodev.tools.files import Edit, Glob, Read, RunTests, Write, builtin_tools
+from autodev.tools.grep import MAX_MATCHES, Grep, _rg_files_with_matches, grep_candidates
 
 
 @pytest.fixture
@@ -521,3 +513,88 @@ def test_grep_pattern_with_a_nul_byte(root: Path) -> None:
     for engine in (Grep(use_rg=False), Grep(use_rg=True)):
         result = invoked(engine, {"pattern": "\x00"}, Workspace(root))
         assert not result.is_error
+
+
+# --- blocking file work stays off the event loop -------------------------------------------------------
+
+WATCHDOG_S = 60.0  # only a broken build waits this long: then the loop was blocked and the test fails
+
+
+class GatedWorkspace(Workspace):
+    """A worktree whose path lookups wait until the test opens the gate: a disk that stalls on demand."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def resolve(self, path: str, *, for_write: bool = False) -> Path:
+        self.entered.set()
+        self.gate.wait(WATCHDOG_S)
+        return super().resolve(path, for_write=for_write)
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        (Read(), {"file_path": "README.md"}),
+        (Write(), {"file_path": "new.txt", "content": "x\n"}),
+        (Edit(), {"file_path": "README.md", "old_string": "Demo", "new_string": "Show"}),
+        (Glob(), {"pattern": "**/*.py"}),
+        (Grep(use_rg=False), {"pattern": "slugify"}),
+    ],
+    ids=["Read", "Write", "Edit", "Glob", "Grep"],
+)
+def test_a_tool_stalled_in_the_filesystem_does_not_stall_other_agents(
+    root: Path, tool: Any, args: dict[str, Any]
+) -> None:
+    stalled = GatedWorkspace(root)
+    results: list[ToolResult] = []
+
+    async def slow_agent() -> None:
+        results.append(await invoke(tool, args, ToolContext(stalled, "slow")))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(slow_agent)
+            await anyio.to_thread.run_sync(stalled.entered.wait)  # the slow agent's tool is in the filesystem
+            other = await invoke(Read(), {"file_path": "setup.py"}, ToolContext(Workspace(root), "other"))
+            assert "setuptools" in other.content  # another agent ran to the end on the same loop ...
+            assert results == []  # ... while the slow agent's call was still waiting
+            stalled.gate.set()
+        assert len(results) == 1 and not results[0].is_error, results
+
+    anyio.run(main)
+
+
+def test_writing_to_a_fifo_waits_in_a_thread_until_a_reader_comes(root: Path) -> None:
+    """Opening a FIFO for writing blocks until someone opens it for reading: a real stall, not a simulated one."""
+    os.mkfifo(root / "pipe")
+    finished = threading.Event()
+
+    def watchdog() -> None:
+        """A broken build blocks the loop in open(): unblock it, so the test fails instead of hanging."""
+        if not finished.wait(WATCHDOG_S):
+            os.close(os.open(root / "pipe", os.O_RDONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=watchdog, daemon=True).start()
+
+    async def main() -> ToolResult:
+        async with anyio.create_task_group() as group:
+            results: list[ToolResult] = []
+
+            async def writer() -> None:
+                results.append(await invoke(Write(), {"file_path": "pipe", "content": "through"}, ctx))
+
+            ctx = ToolContext(Workspace(root), "writer")
+            group.start_soon(writer)
+            other = await invoke(Glob(), {"pattern": "**/*.py"}, ToolContext(Workspace(root), "other"))
+            assert "setup.py" in other.content and results == []  # the loop went on; the write still waits
+            reader = os.open(root / "pipe", os.O_RDONLY | os.O_NONBLOCK)  # lets the writer's open() return
+        try:
+            assert os.read(reader, 100) == b"through"
+        finally:
+            os.close(reader)
+            finished.set()
+        return results[0]
+
+    assert not anyio.run(main).is_error

@@ -526,8 +526,8 @@ class FakeServer:
                 raise LookupError("no request has been received")
             return self._requests[-1]
 
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
-        """Block until at least `count` requests have arrived (False on timeout)."""
+    def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
+        """Block until at least `count` requests have arrived (False on timeout: a bound only a broken test reaches)."""
         with self._requests_changed:
             return self._requests_changed.wait_for(lambda: len(self._requests) >= count, timeout)
 

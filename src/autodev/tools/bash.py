@@ -7,36 +7,31 @@ defaults are read-only inspection tools). Each default program has rules for its
 git runs only read-only subcommands, find may not `-exec` or `-delete`, nothing may follow symlinks
 out of the worktree, sort and ruff may not write files. Whatever the program, an argument that is an
 absolute path or has `..` as a component is refused, and an argument that names an existing file (or
-contains a `/`) is resolved through the `Workspace`, so symlinks out and `.git/` are refused too.
+contains a `/`) is resolved through the `Workspace`, so symlinks out and `.git/` are refused too
+(the rules are in `autodev.tools.bash_rules`).
 
 The command runs in the worktree root with the API keys scrubbed from its environment, in its own
-process group that is killed whole on timeout, and its output (stdout and stderr together) is read
-incrementally: past the cap only a running tail is kept, so a command printing gigabytes costs
-kilobytes. A refused command is an error result for the model, never an exception for the run.
+process group that is killed whole on timeout (`autodev.core.process`), and its output (stdout and
+stderr together) is read incrementally: past the cap only a running tail is kept, so a command
+printing gigabytes costs kilobytes. A refused command is an error result for the model, never an exception for the run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import shlex
 import shutil
-import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-from anyio.abc import Process
-
-from autodev.core.process import scrubbed_environment
+from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext
+from autodev.tools.bash_rules import DEFAULT_BASH_ALLOW as DEFAULT_BASH_ALLOW
+from autodev.tools.bash_rules import GIT_READ_ONLY, READ_ONLY_PROGRAMS, READ_ONLY_RULES, check_paths, option_problem
+from autodev.tools.bash_rules import split_command as split_command
 
 DEFAULT_TIMEOUT_S = 60.0
 BASH_OUTPUT_CAP = 20_000  # bytes of output kept: the first two thirds and the last third
@@ -44,208 +39,8 @@ BASH_CAP_HINT = (
     "narrow the command (grep for what you need, head -n/tail -n, a narrower path), or Read the file with offset/limit"
 )
 
-GIT_READ_ONLY = ("status", "diff", "log", "show", "ls-files", "grep", "blame", "rev-parse")
-RUFF_SUBCOMMANDS = ("check", "format", "rule", "linter", "version", "config", "help")
-_ABSOLUTE = re.compile(r"^(?:[/\\]|[A-Za-z]:[/\\])")
 
-
-# --- per-program rules --------------------------------------------------------------------------------
-
-Check = Callable[[list[str]], str | None]
-
-
-@dataclass(frozen=True)
-class ProgramRule:
-    """What a read-only program may not be asked to do."""
-
-    long: tuple[str, ...] = ()  # refused long options; any abbreviation counts (GNU getopt accepts them)
-    short: str = ""  # refused short option letters, alone or inside a cluster such as -iR
-    words: tuple[str, ...] = ()  # refused exact arguments (find's -exec style)
-    check: Check | None = None  # anything else about the arguments
-    extra: Callable[[list[str]], list[str]] | None = None  # arguments added for safety
-
-
-# Programs the Bash tool may run unless config says otherwise: read-only inspection tools whose
-# dangerous options the Bash tool knows and refuses. Interpreters and shells (python, sh, bash, env,
-# xargs, make, ...) are left out on purpose: they run arbitrary code outside the sandbox. A user may
-# still add them with `bash_allow = [...]`, which replaces this list.
-DEFAULT_BASH_ALLOW: tuple[str, ...] = (
-    "cat", "cut", "diff", "find", "git", "grep", "head", "ls", "rg", "ruff", "sort", "stat", "tail", "uniq", "wc",
-)  # fmt: skip
-
-
-def _check_git(args: list[str]) -> str | None:
-    allowed = ", ".join(GIT_READ_ONLY)
-    if not args:
-        return f"git needs a subcommand; allowed: {allowed}"
-    if args[0].startswith("-"):
-        return (
-            "git options before the subcommand (-c, -C, -p, --git-dir, --work-tree, --exec-path, ...) are not "
-            f"allowed; start with the subcommand ({allowed})"
-        )
-    if args[0] not in GIT_READ_ONLY:
-        return f"git {args[0]} is not allowed: only the read-only subcommands {allowed} may run"
-    return None
-
-
-def _check_ruff(args: list[str]) -> str | None:
-    if not args or args[0] in ("-V", "--version", "-h", "--help"):
-        return None
-    if args[0] not in RUFF_SUBCOMMANDS:
-        return f"ruff {args[0]} is not allowed; use one of: {', '.join(RUFF_SUBCOMMANDS)}"
-    if args[0] == "format" and not {"--check", "--diff"} & set(args):
-        return "ruff format rewrites files; add --check or --diff to see what it would change"
-    return None
-
-
-def _ruff_no_fix(args: list[str]) -> list[str]:
-    """`fix = true` in the project's config would make a plain `ruff check` rewrite files."""
-    if args and args[0] == "check":
-        return ["check", "--no-fix", *args[1:]]
-    return args
-
-
-def _check_uniq(args: list[str]) -> str | None:
-    operands, skip, ended = [], False, False
-    for arg in args:
-        if skip:
-            skip = False
-        elif ended or not arg.startswith("-") or arg == "-":
-            operands.append(arg)
-        elif arg == "--":
-            ended = True
-        elif arg in ("-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars"):
-            skip = True
-    if len(operands) > 1:
-        return "uniq with a second file name writes its output there; give one input file only"
-    return None
-
-
-def _grep_excludes(args: list[str]) -> list[str]:
-    return ["--exclude-dir=.git", "--exclude-dir=.autodev", *args]
-
-
-def _rg_excludes(args: list[str]) -> list[str]:
-    """Appended after the model's own options: for rg a later glob wins, so these come last."""
-    ours = ["--no-config", "--glob=!.git", "--glob=!.autodev"]
-    if "--" in args:
-        index = args.index("--")
-        return [*args[:index], *ours, *args[index:]]
-    return [*args, *ours]
-
-
-FIND_REFUSED = (
-    "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls", "-L", "-H", "-follow",
-)  # fmt: skip
-
-READ_ONLY_RULES: dict[str, ProgramRule] = {
-    "cat": ProgramRule(),
-    "cut": ProgramRule(),
-    "head": ProgramRule(),
-    "stat": ProgramRule(),
-    "tail": ProgramRule(),
-    "wc": ProgramRule(),
-    "ls": ProgramRule(long=("--dereference",), short="L"),
-    "diff": ProgramRule(long=("--recursive",), short="r"),
-    "grep": ProgramRule(long=("--dereference-recursive",), short="R", extra=_grep_excludes),
-    "rg": ProgramRule(long=("--pre", "--pre-glob", "--follow", "--hostname-bin"), short="L", extra=_rg_excludes),
-    "sort": ProgramRule(long=("--output", "--compress-program", "--temporary-directory"), short="oT"),
-    "uniq": ProgramRule(check=_check_uniq),
-    "find": ProgramRule(words=FIND_REFUSED),
-    "git": ProgramRule(
-        long=("--output", "--open-files-in-pager", "--exec-path", "--git-dir", "--work-tree"),
-        short="O",
-        check=_check_git,
-    ),
-    "ruff": ProgramRule(
-        long=("--fix", "--fix-only", "--add-noqa", "--watch", "--output-file"),
-        short="wo",
-        check=_check_ruff,
-        extra=_ruff_no_fix,
-    ),
-}
-READ_ONLY_PROGRAMS: frozenset[str] = frozenset(READ_ONLY_RULES)
-_WHY = {
-    "find": "it runs programs, deletes, writes files or follows symlinks",
-    "git": "it writes files or runs programs",
-    "ls": "it follows symlinks",
-    "diff": "diff -r follows symlinks out of the worktree; use git diff --no-index",
-    "grep": "grep -R follows symlinks out of the worktree; use -r",
-    "rg": "it runs programs or follows symlinks",
-    "sort": "it writes files or runs programs",
-    "ruff": "it rewrites files or never ends",
-}
-
-
-def _option_problem(program: str, rule: ProgramRule, args: list[str]) -> str | None:
-    why = _WHY.get(program, "it is not allowed")
-    for arg in args:
-        if arg == "--":
-            break
-        if arg in rule.words:
-            return f"{program} {arg} is not allowed: {why}"
-        if arg.startswith("--"):
-            name = arg[2:].split("=", 1)[0]
-            if name and any(forbidden[2:].startswith(name) for forbidden in rule.long):
-                return f"{program} {arg} is not allowed: {why}"
-        elif arg.startswith("-") and len(arg) > 1 and rule.short:
-            bad = sorted(set(arg[1:]) & set(rule.short))
-            if bad:
-                where = "" if arg == f"-{bad[0]}" else f" (in {arg})"
-                return f"{program} -{bad[0]}{where} is not allowed: {why}"
-    return None
-
-
-# --- arguments and paths ------------------------------------------------------------------------------
-
-
-def split_command(command: Any) -> list[str]:
-    """The argument vector of a `command` given as a string (shell-style words) or a list."""
-    if isinstance(command, str):
-        try:
-            argv = shlex.split(command)
-        except ValueError as exc:
-            raise ToolError(f"could not split the command into words: {exc}") from None
-    elif isinstance(command, list) and all(isinstance(word, str) for word in command):
-        argv = list(command)
-    else:
-        raise ToolError("argument 'command' must be a string or a list of strings")
-    if not argv:
-        raise ToolError("the command is empty")
-    return argv
-
-
-def _values(arg: str) -> list[str]:
-    """The places in one argument a path could hide: itself, `--opt=VALUE`, `-fVALUE`."""
-    out = [arg]
-    if arg.startswith("-") and "=" in arg:
-        out.append(arg.split("=", 1)[1])
-    elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
-        out.append(arg[2:])
-    return out
-
-
-def _check_paths(workspace: Workspace, args: list[str]) -> None:
-    ended = False
-    for arg in args:
-        if "\x00" in arg:
-            raise workspace.refuse("an argument contains a NUL byte")
-        for value in _values(arg):
-            if _ABSOLUTE.match(value):
-                raise workspace.refuse(
-                    f"{arg!r}: absolute paths are not allowed; use a path relative to the repository root "
-                    "(to search for text like this, use the Grep tool)"
-                )
-            if ".." in re.split(r"[/\\]", value):
-                raise workspace.refuse(f"{arg!r}: '..' is not allowed; paths stay inside the repository")
-        operand = ended or not arg.startswith("-") or arg == "-"
-        if arg == "--" and not ended:
-            ended = True
-            continue
-        candidates = [arg] if operand else ([arg.split("=", 1)[1]] if "=" in arg else [])
-        for value in candidates:
-            if value and value != "-" and ("/" in value or "\\" in value or os.path.lexists(workspace.root / value)):
-                workspace.resolve(value)  # refuses (and records) symlinks out, .git/, .autodev/
+# --- the environment and running ----------------------------------------------------------------------
 
 
 def tool_environment(root: Path) -> dict[str, str]:
@@ -271,27 +66,11 @@ def tool_environment(root: Path) -> dict[str, str]:
     return env
 
 
-# --- running ------------------------------------------------------------------------------------------
-
-
-class CappedOutput:
+class CappedOutput(HeadTail):
     """Keeps the first two thirds and a running last third of a byte stream, and counts the rest."""
 
     def __init__(self, cap: int = BASH_OUTPUT_CAP) -> None:
-        self.head_cap, self.tail_cap = cap * 2 // 3, cap - cap * 2 // 3
-        self.head, self.tail = bytearray(), bytearray()
-        self.total = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.head_cap - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk
-            if len(self.tail) > self.tail_cap:
-                del self.tail[: len(self.tail) - self.tail_cap]
+        super().__init__(cap * 2 // 3, cap - cap * 2 // 3)
 
     def text(self, hint: str = BASH_CAP_HINT) -> str:
         head, tail = bytes(self.head), bytes(self.tail)
@@ -320,45 +99,13 @@ class CommandResult:
     total_bytes: int
 
 
-def _kill_group(process: Process) -> None:
-    if sys.platform != "win32":
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-            return
-        except (ProcessLookupError, PermissionError):
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
-
-
 async def run_command(
     argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float, cap: int = BASH_OUTPUT_CAP
 ) -> CommandResult:
     """Run `argv` (no shell) in its own process group; kill the whole group on timeout or cancellation."""
-    process = await anyio.open_process(
-        list(argv),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     output = CappedOutput(cap)
-    finished = False
-    try:
-        with anyio.move_on_after(timeout_s):
-            assert process.stdout is not None
-            async for chunk in process.stdout:
-                output.feed(chunk)
-            await process.wait()
-            finished = True
-    finally:
-        if not finished or process.returncode is None:
-            _kill_group(process)
-        with anyio.CancelScope(shield=True):
-            await process.aclose()
-    return CommandResult(process.returncode if finished else None, output.text(), not finished, output.total)
+    finished = await run_process(Command.of(argv, cwd, env), timeout_s, output)
+    return CommandResult(finished.exit_code, output.text(), finished.timed_out, output.total)
 
 
 # --- the tool -----------------------------------------------------------------------------------------
@@ -432,10 +179,10 @@ class Bash:
             raise workspace.refuse(f"this agent may run only these commands: {self._patterns_text()}")
         rule = READ_ONLY_RULES.get(program)
         if rule is not None:
-            problem = (rule.check(args) if rule.check else None) or _option_problem(program, rule, args)
+            problem = (rule.check(args) if rule.check else None) or option_problem(program, rule, args)
             if problem:
                 raise workspace.refuse(problem)
-        _check_paths(workspace, args)
+        check_paths(workspace, args)
         if rule is not None and rule.extra is not None:
             args = rule.extra(args)
         return [program, *args]

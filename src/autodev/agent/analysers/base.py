@@ -8,6 +8,7 @@ worktree, with a timeout and an environment without API keys.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import subprocess
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from autodev.core.process import scrubbed_environment
+import anyio
+
+from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
 
 Status = Literal["ok", "findings", "missing", "error"]
 Severity = Literal["info", "low", "medium", "high"]
@@ -95,19 +98,22 @@ def unavailable(name: str, module: str, install: str) -> AnalyserResult | None:
 
 
 def run_program(argv: list[str], cwd: Path, timeout_s: float) -> subprocess.CompletedProcess[str]:
-    """Run one program; raises `subprocess.TimeoutExpired` or `OSError` for the caller to classify."""
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout_s,
-        env=scrubbed_environment(),
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    """Run one program; raises `subprocess.TimeoutExpired` or `OSError` for the caller to classify.
+
+    Analysers are plain functions (run in a worker thread by the orchestrator), so this runs the one
+    process runner on an event loop of its own: the same process group and kill rules as every tool.
+    """
+    out, err = HeadTail.everything(), HeadTail.everything()  # parsed whole: a scanner's JSON report
+    command = Command.of(argv, cwd, scrubbed_environment())
+    finished = anyio.run(functools.partial(run_process, command, timeout_s, out, err))
+    if finished.timed_out:
+        raise subprocess.TimeoutExpired(argv, timeout_s, out.decoded(), err.decoded())
+    return subprocess.CompletedProcess(argv, finished.exit_code or 0, _text(out), _text(err))
+
+
+def _text(stream: HeadTail) -> str:
+    """Decoded with universal newlines, as `subprocess.run(text=True)` gives it."""
+    return stream.decoded().replace("\r\n", "\n").replace("\r", "\n")
 
 
 def inside(worktree: Path, rel: str) -> Path | None:

@@ -3,7 +3,9 @@
 For tests and `autodev bench batch`: an in-memory server on free local ports, ready in about a
 second, with no download. (The SDK's `WorkflowEnvironment.start_local()` runs the same binary when
 given `dev_server_existing_path`, but lets it print its banner on our stdout, which would corrupt
-`--json` output; here its output goes to a log file that an error message names.)
+`--json` output; here its output goes to a log file that an error message names.) The server dies
+with the process that started it, even when that process is SIGKILLed (a test run killed by a
+timeout), so no orphan server is left holding ports and memory.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from autodev.core.errors import UserError
+from autodev.core.process import die_with_parent
 from autodev.engines.temporal import INSTALL_HINT, require_temporal
 
 START_TIMEOUT_S = 30.0
@@ -63,7 +66,9 @@ class DevServer:
             "--log-level", "error",
         ]  # fmt: skip
         with log.open("wb") as sink:
-            self._proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+            self._proc = subprocess.Popen(
+                command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent()
+            )
         self.address = f"127.0.0.1:{port}"
         try:
             self._wait_ready(log)

@@ -1,34 +1,27 @@
 """Running the project's own tests: the orchestrator's gate after the implementer, and `RunTests`.
 
-The command is an argument list (never a shell), runs with a timeout in its own process group (a
-timeout kills the whole group, so a hung test's children don't outlive it), and sees an environment
-with API keys removed, so a test suite can't spend or leak the user's credentials. The counts and the
+The command is an argument list (never a shell), run by `autodev.core.process.run_process`: with a
+timeout, in its own process group (stopped whole at the end, so a hung test's children or a server
+a test never stopped don't outlive it), its output read into a bounded head and tail. It sees an
+environment with API keys removed, so a test suite can't spend or leak the user's credentials. The counts and the
 failing tests come from the runner's own report (`autodev.run.gate.results`), not from its output.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
-from anyio.abc import ByteReceiveStream, Process
-
-from autodev.core.process import scrubbed_environment
+from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
 from autodev.core.text import cap_output
 from autodev.run.gate.results import PreparedCommand, TestReport, prepare_command, read_report
 
 NO_TESTS_EXIT = 5  # pytest (and unittest since 3.12, and our unittest runner): no tests collected
 OUTPUT_CAP = 40_000  # characters of output kept in the outcome
-DRAIN_GRACE_S = 2.0  # after the tests end, how long a detached process may keep the output open
 _HEAD_BYTES, _TAIL_BYTES = 64_000, 256_000  # what is held while reading: a noisy suite can't fill memory
 
 
@@ -72,80 +65,20 @@ def detect_test_command(repo: Path, configured: list[str] | None) -> list[str] |
     return [sys.executable, "-m", "unittest", "discover", "-q"]
 
 
-class _Capture:
-    """The first and last bytes of the output, with a count of what was dropped between them."""
-
-    def __init__(self) -> None:
-        self.head, self.tail, self.dropped = bytearray(), bytearray(), 0
-
-    def add(self, chunk: bytes) -> None:
-        room = _HEAD_BYTES - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        self.tail += chunk
-        if len(self.tail) > _TAIL_BYTES:
-            extra = len(self.tail) - _TAIL_BYTES
-            del self.tail[:extra]
-            self.dropped += extra
-
-    def text(self) -> str:
-        head = self.head.decode("utf-8", errors="replace")
-        tail = self.tail.decode("utf-8", errors="replace")
-        gap = f"\n[... {self.dropped} bytes of output left out ...]\n" if self.dropped else ""
-        return head + gap + tail
-
-
-def _kill_group(process: Process) -> None:
-    """SIGKILL the test run's process group: the runner and whatever it started (the runner alone on
-    a system without process groups)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if hasattr(os, "killpg"):
-            os.killpg(process.pid, signal.SIGKILL)
-        elif process.returncode is None:
-            process.kill()
-
-
-async def _drain(stream: ByteReceiveStream, capture: _Capture, done: anyio.Event) -> None:
-    try:
-        async for chunk in stream:
-            capture.add(chunk)
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-        pass
-    finally:
-        done.set()
+def _render(capture: HeadTail) -> str:
+    """The output as text, marking where the middle of a noisy run was left out."""
+    head = capture.head.decode("utf-8", errors="replace")
+    tail = capture.tail.decode("utf-8", errors="replace")
+    gap = f"\n[... {capture.dropped} bytes of output left out ...]\n" if capture.dropped else ""
+    return head + gap + tail
 
 
 async def _execute(prepared: PreparedCommand, cwd: Path, timeout_s: float) -> tuple[int | None, str, bool]:
     """(exit code or None on timeout, output, timed out). The process group never outlives this call."""
-    capture, drained = _Capture(), anyio.Event()
-    process = await anyio.open_process(
-        prepared.argv,
-        cwd=cwd,
-        env={**scrubbed_environment(), **prepared.env},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    timed_out = False
-    try:
-        assert process.stdout is not None
-        async with anyio.create_task_group() as group:
-            group.start_soon(_drain, process.stdout, capture, drained)
-            with anyio.move_on_after(timeout_s) as scope:
-                await process.wait()
-            timed_out = scope.cancelled_caught
-            _kill_group(process)  # stragglers too: a server a test started and never stopped
-            with anyio.move_on_after(DRAIN_GRACE_S):
-                await drained.wait()  # a process that left the group may still hold the pipe
-            group.cancel_scope.cancel()
-    finally:
-        _kill_group(process)
-        with anyio.CancelScope(shield=True):
-            await process.wait()
-            await process.aclose()
-    return (None if timed_out else process.returncode), capture.text(), timed_out
+    capture = HeadTail(_HEAD_BYTES, _TAIL_BYTES)
+    command = Command.of(prepared.argv, cwd, {**scrubbed_environment(), **prepared.env})
+    finished = await run_process(command, timeout_s, capture)
+    return finished.exit_code, _render(capture), finished.timed_out
 
 
 async def run_tests(command: list[str], cwd: Path, timeout_s: float) -> TestOutcome:

@@ -1,0 +1,131 @@
+"""The one process runner: argv in, capped output out, and one set of kill rules for the whole group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from autodev.core.process import Command, Finished, HeadTail, run_process, scrubbed_environment
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals are POSIX")
+
+NEVER_S = 120.0  # a bound that only a broken runner reaches
+
+
+def gone(pid: int) -> bool:
+    """True when `pid` has ended (a zombie waiting for init to reap it counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def run(argv: list[str], timeout_s: float = NEVER_S, **kwargs: object) -> tuple[Finished, str]:
+    output = HeadTail.everything()
+
+    async def main() -> Finished:
+        with anyio.fail_after(NEVER_S * 2):
+            command = Command.of(argv, Path.cwd(), scrubbed_environment())
+            return await run_process(command, timeout_s, output, **kwargs)  # type: ignore[arg-type]
+
+    return anyio.run(main), output.decoded()
+
+
+def test_output_and_exit_code() -> None:
+    finished, text = run([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr); exit(3)"])
+    assert finished == Finished(3, False)
+    assert sorted(text.split()) == ["err", "out"]  # stderr goes with stdout unless asked apart
+
+
+def test_stderr_apart_when_asked() -> None:
+    errors = HeadTail.everything()
+    finished, text = run(
+        [sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"], errors=errors
+    )
+    assert finished.exit_code == 0 and text == "out\n" and errors.decoded() == "err\n"
+
+
+def test_output_past_the_cap_keeps_head_tail_and_count() -> None:
+    capped = HeadTail(4, 3)
+    for chunk in (b"ab", b"cdefgh", b"ijk"):
+        capped.feed(chunk)
+    assert (bytes(capped.head), bytes(capped.tail), capped.total, capped.dropped) == (b"abcd", b"ijk", 11, 4)
+
+
+def stopped_once_started(argv: list[str]) -> tuple[str, Finished | None]:
+    """Run `argv`, and cancel the call as soon as the program has printed something (the event it started)."""
+    output = HeadTail.everything()
+    finished: list[Finished] = []
+
+    async def run_it() -> None:
+        finished.append(await run_process(Command.of(argv, Path.cwd(), scrubbed_environment()), NEVER_S, output))
+
+    async def main() -> None:
+        with anyio.fail_after(NEVER_S * 2):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run_it)
+                while not output.total:
+                    await anyio.sleep(0.01)
+                group.cancel_scope.cancel()
+
+    anyio.run(main)
+    return output.decoded(), (finished[0] if finished else None)
+
+
+def test_a_program_that_ignores_sigterm_is_killed_after_the_grace() -> None:
+    script = (
+        "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print(os.getpid(), flush=True); time.sleep(600)"
+    )
+    text, finished = stopped_once_started([sys.executable, "-c", script])
+    assert finished is None  # cancelled, and yet ...
+    assert gone(int(text.split()[0]))  # ... SIGKILL followed the ignored SIGTERM
+
+
+def test_a_timeout_stops_the_program_and_says_so() -> None:
+    finished, _ = run(["sleep", "600"], timeout_s=0.5)
+    assert finished == Finished(None, True)
+
+
+def test_what_a_finished_program_left_in_its_group_is_stopped() -> None:
+    finished, text = run(["sh", "-c", "sleep 600 & echo $!"])
+    assert finished == Finished(0, False)
+    assert gone(int(text.split()[0]))
+
+
+def test_a_detached_process_holding_the_output_open_does_not_hold_the_caller() -> None:
+    """It left the group (setsid), so the kill rules can't reach it; the runner stops reading instead."""
+    script = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid(); print(os.getpid(), flush=True); time.sleep(600)\n"
+        "else:\n"
+        "    print('parent done', flush=True)\n"
+    )
+    finished, text = run([sys.executable, "-c", script])
+    assert finished == Finished(0, False) and "parent done" in text
+    detached = int(next(word for word in text.split() if word.isdigit()))
+    os.kill(detached, signal.SIGKILL)
+
+
+def test_cancelling_the_caller_kills_the_group() -> None:
+    text, finished = stopped_once_started(["sh", "-c", "echo $$; sleep 600"])
+    assert finished is None and gone(int(text.split()[0]))
+
+
+def test_a_confinement_rewrites_the_command_before_it_starts() -> None:
+    """The seam a jail uses: a prefix program and an environment of its own."""
+    command = Command.of([sys.executable, "-c", "import os; print(os.environ['INSIDE'])"], Path.cwd(), {})
+    output = HeadTail.everything()
+
+    def confine(command: Command) -> Command:
+        return command.prefixed("env", "INSIDE=jail", env={"PATH": os.environ["PATH"]})
+
+    finished = anyio.run(run_process, command, NEVER_S, output, None, confine)
+    assert finished.exit_code == 0 and output.decoded() == "jail\n"
