@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -105,8 +106,12 @@ def cli_worker(address: str, queue: str, workdir: Path, repo: Path) -> subproces
     return proc
 
 
+_ENDED_ON_PURPOSE: set[int] = set()  # pids of workers a test stops or kills itself
+
+
 def stop(proc: subprocess.Popen[str], timeout: float = 20.0) -> tuple[int, str]:
     """SIGTERM, as an operator would; returns the exit code and what it wrote to stderr."""
+    _ENDED_ON_PURPOSE.add(proc.pid)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
@@ -117,11 +122,44 @@ def stop(proc: subprocess.Popen[str], timeout: float = 20.0) -> tuple[int, str]:
     return proc.returncode, stderr
 
 
+def kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL a worker on purpose (a crash the test stages)."""
+    _ENDED_ON_PURPOSE.add(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 @contextlib.contextmanager
 def running(*procs: subprocess.Popen[str]) -> Iterator[None]:
+    """Workers for the block, killed after it. A worker that ends by itself meanwhile interrupts the
+    test (a batch would otherwise wait forever for a worker that is gone) and fails it with the
+    worker's exit code and stderr."""
+    over = threading.Event()
+    died: list[subprocess.Popen[str]] = []
+
+    def watch() -> None:
+        while not over.wait(0.2):
+            gone = [p for p in procs if p.poll() is not None and p.pid not in _ENDED_ON_PURPOSE]
+            if gone:
+                died.extend(gone)
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # wakes a blocked wait
+                return
+
+    watcher = threading.Thread(target=watch, name="worker-watchdog", daemon=True)
+    watcher.start()
     try:
         yield
+    except BaseException:
+        if died:
+            proc = died[0]
+            _, stderr = proc.communicate()
+            raise AssertionError(
+                f"worker {proc.pid} ended by itself (exit {proc.returncode}): {stderr[-3000:]}"
+            ) from None
+        raise
     finally:
+        over.set()
+        watcher.join()
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()

@@ -10,8 +10,6 @@ requests-per-minute limit holds for two workers together; a 3 MB handoff travels
 from __future__ import annotations
 
 import json
-import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 from scripts import REQUEST, edit_mul, feature_script, final, tools
-from temporal_support import cli_worker, git, running, stamped_worker, stamps, stop, temporal_repo
+from temporal_support import cli_worker, git, kill, running, stamped_worker, stamps, stop, temporal_repo
 
 pytest.importorskip("temporalio")
 
@@ -137,8 +135,7 @@ def test_a_killed_worker_is_replaced_and_finished_agents_are_not_rerun(server: s
         while not any(s["agent"] == "implementer" for s in stamps(log)):
             assert runner.is_alive() and first.poll() is None, "the run ended before the implementer started"
             time.sleep(0.02)
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
+        kill(first)
     second = stamped_worker(server, "q-kill", tmp_path / "w2", log)
     with running(second):
         # to the workflow the implementer is running until its retry on `second` ends: at least the
