@@ -6,6 +6,7 @@ A run never touches the user's checkout, index or uncommitted changes: everythin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -16,22 +17,104 @@ from autodev.core.errors import RunError, UserError
 GIT_TIMEOUT_S = 120
 EXCLUDES = ("/.autodev/runs/", "/.autodev/cache/", "/.autodev/worktrees/")
 FALLBACK_IDENTITY = ("autodev", "autodev@localhost")
+NO_PROGRAMS = ("--no-ext-diff", "--no-textconv")  # for every diff-like command
 
 
 class GitError(RunError):
     pass
 
 
+# ----------------------------------------------------------------- autodev's own git, safe from the repository
+# A repository's own config (`.git/config`, written by anything that ran in it — test code included)
+# can make git run programs: fsmonitor, hooks, external diff, textconv, filters, pager, ssh, credential
+# helpers. Command-line `-c` has the highest precedence, so these pins override every config file.
+PINNED_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.fsmonitor", "false"),
+    ("core.hooksPath", "/dev/null"),  # no hook runs: git looks for /dev/null/<hook>
+    ("core.pager", "cat"),
+    ("core.editor", "true"),
+    ("sequence.editor", "true"),
+    ("core.askPass", ""),
+    ("core.sshCommand", "ssh"),
+    ("credential.helper", ""),  # an empty value clears the list of helpers
+    ("diff.external", ""),
+    ("protocol.ext.allow", "never"),  # `ext::` URLs run commands
+    ("commit.gpgSign", "false"),
+    ("tag.gpgSign", "false"),
+)
+# Filter drivers run by name (`filter.<name>.clean`) for files `.gitattributes` marks; a wildcard can't
+# disable them, so each name any config file defines gets empty commands (git then copies the bytes).
+# Diff drivers (`diff.<name>.textconv`/`.command`) are off through NO_PROGRAMS on every diff-like command.
+FILTER_FIELDS = (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
+# The only variables git gets: what finds programs and the user's own (global) config and identity.
+# Never provider keys or tokens; never GIT_DIR, GIT_CONFIG_PARAMETERS or GIT_SSH_COMMAND from outside.
+GIT_ENV_ALLOWED = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "TMPDIR",
+    "XDG_CONFIG_HOME",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "EMAIL",
+    "SSH_AUTH_SOCK",  # a remote reached over ssh (the temporal engine's transport) needs the user's agent
+)
+
+
 def git_env() -> dict[str, str]:
-    """Never prompt for credentials (a run has no terminal), and messages in one language to parse."""
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    """An allow-listed environment: no system config, no prompt or pager, messages in one language to parse."""
+    env = {name: os.environ[name] for name in GIT_ENV_ALLOWED if name in os.environ}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_PAGER="cat",
+        GIT_ASKPASS="",
+        GIT_ATTR_NOSYSTEM="1",
+        GIT_EDITOR="true",
+        LC_ALL="C",
+    )
+    return env
+
+
+def _filter_pins(cwd: Path) -> list[tuple[str, str]]:
+    """Empty commands for every filter driver some config file defines.
+
+    `git config` only reads config files (no fsmonitor, hook or driver runs), so asking it is safe."""
+    try:
+        listed = subprocess.run(
+            ["git", "config", "--name-only", "-z", "--get-regexp", r"^filter\..+\."],
+            cwd=cwd if cwd.is_dir() else None,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            env=git_env(),
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    pins: list[tuple[str, str]] = []
+    for key in sorted({key.rsplit(".", 1)[0] for key in listed.split("\0") if key.count(".") >= 2}):
+        pins += [(f"{key}.{field}", value) for field, value in FILTER_FIELDS]
+    return pins
+
+
+def git_argv(args: list[str], cwd: Path) -> list[str]:
+    """`git args` with every setting that could run a program pinned off; the one way autodev calls git."""
+    flags = ["--no-pager"]
+    for key, value in (*PINNED_CONFIG, *_filter_pins(cwd)):
+        flags += ["-c", f"{key}={value}"]
+    return ["git", *flags, *args]
 
 
 def git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = git_env()
     try:
         result = subprocess.run(
-            ["git", *args],
+            git_argv(args, cwd),
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -98,7 +181,7 @@ def stage_all(worktree: Path) -> None:
 
 def diff_against(worktree: Path, base: str, *, stat: bool) -> str:
     stage_all(worktree)
-    args = ["diff", "--cached", "--no-color", "--stat=100" if stat else "--unified=3", base]
+    args = ["diff", *NO_PROGRAMS, "--cached", "--no-color", "--stat=100" if stat else "--unified=3", base]
     return git(args, worktree).stdout
 
 
@@ -112,7 +195,7 @@ def _identity_flags(worktree: Path) -> list[str]:
 def commit_all(worktree: Path, message: str) -> str | None:
     """Commit every change in the worktree as one commit; None when there is nothing to commit."""
     stage_all(worktree)
-    if git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
+    if git(["diff", *NO_PROGRAMS, "--cached", "--quiet"], worktree, check=False).returncode == 0:
         return None
     git([*_identity_flags(worktree), "commit", "--quiet", "--no-verify", "-m", message], worktree)
     return git(["rev-parse", "HEAD"], worktree).stdout.strip()
@@ -127,14 +210,14 @@ class DiffSummary:
 
 
 def diff_summary(worktree: Path, base: str, head: str) -> DiffSummary:
-    numstat = git(["diff", "--numstat", base, head], worktree).stdout
+    numstat = git(["diff", *NO_PROGRAMS, "--numstat", base, head], worktree).stdout
     files = insertions = deletions = 0
     for line in numstat.splitlines():
         added, deleted, _ = line.split("\t", 2)
         files += 1
         insertions += int(added) if added.isdigit() else 0
         deletions += int(deleted) if deleted.isdigit() else 0
-    stat = git(["diff", "--stat=100", base, head], worktree).stdout
+    stat = git(["diff", *NO_PROGRAMS, "--stat=100", base, head], worktree).stdout
     return DiffSummary(files, insertions, deletions, stat)
 
 
@@ -159,7 +242,7 @@ def commit_paths(worktree: Path, message: str, paths: list[str] | None = None) -
     if not paths:
         return None
     git(["add", "-A", "--", *paths], worktree)
-    if git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
+    if git(["diff", *NO_PROGRAMS, "--cached", "--quiet"], worktree, check=False).returncode == 0:
         return None
     git([*_identity_flags(worktree), "commit", "--quiet", "--no-verify", "-m", message], worktree)
     return head_of(worktree)
@@ -176,7 +259,7 @@ def save_uncommitted(worktree: Path, dest: Path) -> Path | None:
     if not worktree.is_dir():
         return None
     stage_all(worktree)
-    patch = git(["diff", "--cached", "--binary", "--no-color"], worktree).stdout
+    patch = git(["diff", *NO_PROGRAMS, "--cached", "--binary", "--no-color"], worktree).stdout
     if not patch.strip():
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -212,3 +295,74 @@ def restore_worktree(repo: Path, path: Path, branch: str, commit: str) -> None:
         git(["worktree", "add", "--quiet", "--force", str(path), branch], repo)
     else:
         git(["worktree", "add", "--quiet", "-b", branch, str(path), commit], repo)
+
+
+# ----------------------------------------------------------------- the user's git config, watched during a run
+@dataclass(frozen=True)
+class GitFingerprint:
+    """What of the user's `.git` can make git run programs: config files and hooks (name, mode, content hash).
+
+    Taken at a run's start from the files themselves, compared at its end: anything that ran during
+    the run (test code above all) and changed them is reported, never silently obeyed later."""
+
+    common: Path
+    gitdir: Path
+    entries: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, repo: Path) -> GitFingerprint:
+        common = common_dir(repo)
+        gitdir = Path(git(["rev-parse", "--absolute-git-dir"], repo).stdout.strip())
+        return cls.at(common, gitdir)
+
+    @classmethod
+    def at(cls, common: Path, gitdir: Path) -> GitFingerprint:
+        watched = [common / "config", common / "config.worktree", gitdir / "config.worktree"]
+        hooks = common / "hooks"
+        if hooks.is_dir():
+            watched += sorted(path for path in hooks.rglob("*") if not path.is_dir())
+        entries = {_label(common, path): _file_print(path) for path in watched}
+        if not hooks.is_dir():
+            entries["hooks/"] = "absent" if not hooks.exists() else "not a directory"
+        return cls(common, gitdir, tuple(sorted(entries.items())))
+
+    def changes(self) -> list[str]:
+        """What differs now (e.g. `config (changed)`, `hooks/post-commit (added)`); empty when nothing did."""
+        now = dict(GitFingerprint.at(self.common, self.gitdir).entries)
+        before = dict(self.entries)
+        changed = []
+        for name in sorted(before.keys() | now.keys()):
+            old, new = before.get(name, "absent"), now.get(name, "absent")
+            if old != new:
+                what = "added" if old == "absent" else "removed" if new == "absent" else "changed"
+                changed.append(f"{self.common / name} ({what})")
+        return changed
+
+
+def _label(common: Path, path: Path) -> str:
+    """The path relative to the common dir (an absolute path, outside it, stays absolute when joined back)."""
+    try:
+        return path.relative_to(common).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _file_print(path: Path) -> str:
+    try:
+        if path.is_symlink():
+            return f"symlink {os.readlink(path)}"
+        if not path.exists():
+            return "absent"
+        mode = path.stat().st_mode
+        return f"{mode:o} {hashlib.sha256(path.read_bytes()).hexdigest()}"
+    except OSError as exc:
+        return f"unreadable {exc.strerror}"
+
+
+def config_change_error(changes: list[str]) -> str:
+    listed = ", ".join(changes)
+    return (
+        f"the repository's git config or hooks changed during the run: {listed}. Something the run executed "
+        "(test code?) may have planted a program for git to run; inspect these files before running git or "
+        "autodev again in this repository. autodev ran no git command after noticing and did not commit the result"
+    )

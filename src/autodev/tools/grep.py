@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 
+from autodev.core.gitops import git_argv
 from autodev.core.process import Command, HeadTail, run_process
 from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
 from autodev.models import ToolDefinition
@@ -56,7 +57,9 @@ async def _git_files(root: Path) -> set[str] | None:
     if not (root / ".git").exists() or shutil.which("git") is None:
         return None
     try:
-        code, stdout = await _output_of(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], root)
+        code, stdout = await _output_of(
+            git_argv(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], root), root
+        )
     except OSError:
         return None
     if code != 0:

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autodev.core.gitops import git
+from autodev.core.gitops import git, git_argv, git_env
 
 MAX_FILE_BYTES = 256_000
 SKIP_DIRS = (".autodev/", ".git/")
@@ -173,8 +173,9 @@ def map_commit(repo: Path, rev: str) -> RepoMap:
     if not blobs:
         return RepoMap([])
     result = subprocess.run(
-        ["git", "cat-file", "--batch"],
+        git_argv(["cat-file", "--batch"], repo),
         cwd=repo,
+        env=git_env(),
         input="".join(oid + "\n" for _, oid in blobs).encode(),
         capture_output=True,
         check=True,

@@ -27,6 +27,7 @@ import anyio
 
 from autodev.apps.eval.tasks import Task
 from autodev.apps.eval.workspace import copy_files
+from autodev.core.gitops import git_argv, git_env
 from autodev.run.gate.project_tests import TestOutcome, detect_test_command, run_tests
 
 RUNNER_HOOKS = frozenset({"conftest.py", "sitecustomize.py", "usercustomize.py", "pytest.ini", ".pytest.ini"})
@@ -84,14 +85,22 @@ def revert_hooks(task: Task, work: Path) -> tuple[str, ...]:
 
 def _apply(work: Path, patch: bytes, scratch: Path) -> str | None:
     """Apply the run's diff in `work`; the reason it failed, or None."""
-    subprocess.run(["git", "init", "--quiet"], cwd=work, capture_output=True, timeout=APPLY_TIMEOUT_S, check=True)
+    subprocess.run(
+        git_argv(["init", "--quiet"], work),
+        cwd=work,
+        env=git_env(),
+        capture_output=True,
+        timeout=APPLY_TIMEOUT_S,
+        check=True,
+    )
     if not patch.strip():
         return None
     patch_file = scratch / "run.diff"
     patch_file.write_bytes(patch)
     result = subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", str(patch_file)],
+        git_argv(["apply", "--whitespace=nowarn", str(patch_file)], work),
         cwd=work,
+        env=git_env(),
         capture_output=True,
         timeout=APPLY_TIMEOUT_S,
         check=False,

@@ -65,8 +65,9 @@ def diff_bytes(repo: Path, base: str, head: str) -> bytes:
         return b""
     try:
         result = subprocess.run(
-            ["git", "diff", "--binary", "--no-color", "--no-ext-diff", base, head],
+            gitops.git_argv(["diff", *gitops.NO_PROGRAMS, "--binary", "--no-color", base, head], repo),
             cwd=repo,
+            env=gitops.git_env(),
             capture_output=True,
             timeout=GIT_TIMEOUT_S,
             check=False,

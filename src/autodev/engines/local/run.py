@@ -65,6 +65,7 @@ class LocalRun:
         self.store, self.metrics, self.recorder = kit.store, kit.metrics, kit.recorder
         self.gate, self.agent_step = kit.gate, kit.agents
         self._finished = False
+        self.git_watch: gitops.GitFingerprint | None = None
 
     def _new_state(self, root: Path) -> RunState:
         plan = self.plan
@@ -91,6 +92,7 @@ class LocalRun:
             self.paths.run_dir.mkdir(parents=True, exist_ok=False)  # a run id is never reused
         self.lock = acquire_run_lock(self.paths.run_dir, self.run_id)
         try:
+            self.git_watch = gitops.GitFingerprint.of(self.plan.repo)
             self._open_run()
         except BaseException:
             self.lock.release()
@@ -156,8 +158,12 @@ class LocalRun:
         state = self.store.state
         interrupted = state.status == "interrupted"
         cancel_unfinished(state.agents, "interrupted; `autodev resume` runs it" if interrupted else None)
+        changed = self.git_watch.changes() if self.git_watch is not None else []
+        if changed:  # no more git in this repository: not even the result's commit
+            state.status, state.error = "failed", gitops.config_change_error(changed)
+            self.recorder.warn(state.error)
         try:
-            if self.use_worktree:
+            if self.use_worktree and not changed:
                 commit_result(state, self.paths.worktree)
         finally:
             self.store.save()

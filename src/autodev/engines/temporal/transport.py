@@ -49,7 +49,7 @@ def git_bytes(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     """`git args` with optional stdin, returning stdout as bytes (artifact contents may be anything)."""
     try:
         result = subprocess.run(
-            ["git", *args],
+            gitops.git_argv(args, cwd),
             cwd=cwd,
             input=data,
             capture_output=True,
