@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, MUL_TEST, REQUEST, feature_script, final, git, settle, tools
+from scripts import CALC_FILES, MUL_TEST, REQUEST, call, feature_script, final, git, settle, tools
 
+from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
 from autodev.engines.local.launch import run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
@@ -70,7 +71,9 @@ def test_no_program_planted_in_git_config_or_hooks_runs_during_a_run(
     result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(feature_script()))
     state = json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
     assert state["status"] == "done", state.get("error")
-    ran = sorted(path.name for path in markers.iterdir())
+    dumps = {path.name: path.read_text(encoding="utf-8", errors="replace") for path in markers.iterdir()}
+    assert not [name for name, text in dumps.items() if PLANTED_KEY in text], "a planted program saw the API key"
+    ran = sorted(dumps)
     assert ran == [], f"git ran planted programs: {ran}"
     assert "def mul" in git(repo, "show", f"{state['branch']}:calc/__init__.py")
 
@@ -98,16 +101,25 @@ def _config_writing_test(repo: Path) -> str:
     )
 
 
-def test_a_run_during_which_git_config_changes_fails_and_says_what_changed(make_repo: Any) -> None:
+def test_a_run_during_which_git_config_changes_fails_and_says_what_changed(
+    make_repo: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(CALC_FILES)
     settle(repo)
     anchor = "self.assertEqual(add(2, 3), 5)\n"
-    sneaky = {"name": "Edit", "input": {"file_path": "tests/test_calc.py", "old_string": anchor}}
+    sneaky = call("Edit", file_path="tests/test_calc.py", old_string=anchor)
     sneaky["input"]["new_string"] = anchor + MUL_TEST + _config_writing_test(repo)
-    script = feature_script({"test-master": [tools(sneaky), final("## Tests\nAdded tests.")]})
-    result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script))
-    state = json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(feature_script({"test-master": [tools(sneaky), final("## Tests\nAdded.")]})))
+    code = main(["run", REQUEST, "--repo", str(repo), "--provider", "scripted", "--script", str(script)])
+    console = " ".join(capsys.readouterr().out.split())
+    assert code != 0
+    assert "run failed" in console
+    assert "git config or hooks changed during the run" in console
+    (run_dir,) = (repo / ".autodev" / "runs").iterdir()
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
     assert state["status"] == "failed"
-    assert "git config or hooks changed during the run" in state["error"]
-    assert str(repo / ".git" / "config") in state["error"]
-    assert "inspect" in state["error"]
+    assert f"{repo / '.git' / 'config'} (changed)" in state["error"]
+    assert "inspect these files" in state["error"]
+    assert "did not commit the result" in state["error"]
+    assert "commit" not in state or not state.get("commit")
