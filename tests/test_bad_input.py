@@ -236,6 +236,32 @@ def two_gates(case: Case) -> None:
     case.config("[pipeline]\nimplementer = []\nbuilder = []\n")
 
 
+DEEP_LIST = "[" * 500 + "]" * 500
+
+
+def deep_script(case: Case) -> None:
+    case.write("deep.yaml", "agents:\n  reviewer: " + DEEP_LIST + "\n")
+
+
+def latin1_script(case: Case) -> None:
+    (case.cwd / "latin1.yaml").write_bytes("agents:\n  reviewer:\n    - text: café\n".encode("latin-1"))
+
+
+def latin1_batch(case: Case) -> None:
+    (case.cwd / "requests.txt").write_bytes("add a mul function\nadd a café() function\n".encode("latin-1"))
+
+
+def deep_batch(case: Case) -> None:
+    case.write("requests.txt", '{"request": ' + "[" * 2000 + "]" * 2000 + "}\n")
+
+
+def config_directory(case: Case) -> None:
+    (case.repo / ".autodev" / "config.toml").unlink()
+    (case.repo / ".autodev" / "config.toml").mkdir()
+    (case.repo / ".autodev" / "config.toml" / "keep").write_text("", encoding="utf-8")
+    case.commit("config.toml is a directory")
+
+
 CYCLE = '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local", "implementer"]\n'
 CYCLE += 'test-master = ["planner"]\nimplementer = ["test-master"]\n'
 
@@ -287,6 +313,16 @@ SETUPS: dict[str, Setup] = {
     "script-missing": nothing,
     "script-bad-yaml": bad_scripts,
     "script-bad-field": bad_scripts,
+    "config-test-command-unclosed": lambda case: case.write(
+        "proj/.autodev/config.toml", 'test_command = "pytest \\"unclosed"\n'
+    ),
+    "config-nested-too-deep": config("x = " + DEEP_LIST + "\n"),
+    "config-is-a-directory": config_directory,
+    "agent-nested-too-deep": agent("x", "---\nname: x\ndescription: " + DEEP_LIST + "\n---\nBody.\n"),
+    "script-nested-too-deep": deep_script,
+    "script-not-utf8": latin1_script,
+    "batch-not-utf8": latin1_batch,
+    "batch-nested-too-deep": deep_batch,
     "pipeline-cycle": config(CYCLE),
     "pipeline-unknown-agent": config(
         '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local"]\nwizard = ["planner"]\n'
