@@ -11,8 +11,10 @@ when the exit code is 2, and for a run that started, the checkout (`HEAD`, the b
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -262,6 +264,25 @@ def config_directory(case: Case) -> None:
     case.commit("config.toml is a directory")
 
 
+def read_only(path: Path, case: Case) -> None:
+    """`path` read-only even for root: a read-only bind mount (root ignores file modes), else `chmod`."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555)
+        case.stack.callback(path.chmod, mode)
+        return
+    mounted = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount {path} read-only here: {mounted.stderr.decode(errors='replace').strip()}")
+    case.stack.callback(subprocess.run, ["umount", str(path)], check=True)
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(path)], check=True, capture_output=True)
+
+
+def read_only_autodev(case: Case) -> None:
+    settle(case.repo)  # now: its files cannot be backdated once read-only
+    read_only(case.repo / ".autodev", case)
+
+
 CYCLE = '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local", "implementer"]\n'
 CYCLE += 'test-master = ["planner"]\nimplementer = ["test-master"]\n'
 
@@ -323,6 +344,7 @@ SETUPS: dict[str, Setup] = {
     "script-not-utf8": latin1_script,
     "batch-not-utf8": latin1_batch,
     "batch-nested-too-deep": deep_batch,
+    "autodev-read-only": read_only_autodev,
     "pipeline-cycle": config(CYCLE),
     "pipeline-unknown-agent": config(
         '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local"]\nwizard = ["planner"]\n'
