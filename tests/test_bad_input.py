@@ -117,6 +117,11 @@ class Case:
         path.write_text(text, encoding="utf-8")
         return path
 
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        path = self.cwd / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
     def commit(self, message: str) -> None:
         git(self.repo, "add", "-A")
         git(self.repo, "-c", "user.name=T", "-c", "user.email=t@example.invalid", "commit", "-qm", message)
@@ -340,6 +345,9 @@ SETUPS: dict[str, Setup] = {
     "config-nested-too-deep": config("x = " + DEEP_LIST + "\n"),
     "config-is-a-directory": config_directory,
     "agent-nested-too-deep": agent("x", "---\nname: x\ndescription: " + DEEP_LIST + "\n---\nBody.\n"),
+    "agent-not-utf8": lambda case: case.write_bytes(
+        "proj/.autodev/agents/x.md", "---\nname: x\ndescription: Résumés.\n---\nBody.\n".encode("latin-1")
+    ),
     "script-nested-too-deep": deep_script,
     "script-not-utf8": latin1_script,
     "batch-not-utf8": latin1_batch,
