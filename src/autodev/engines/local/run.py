@@ -105,7 +105,7 @@ class LocalRun:
             except BaseException:
                 self.lock.release()
                 raise
-        except (OSError, gitops.GitError) as exc:
+        except (OSError, UnicodeError, gitops.GitError) as exc:
             if undo is None:
                 raise
             undo.take_back()

@@ -58,8 +58,10 @@ class SetupUndo:
             with contextlib.suppress(OSError):
                 directory.rmdir()  # only when empty
 
-    def error(self, exc: OSError | gitops.GitError) -> UserError:
-        if isinstance(exc, OSError):
+    def error(self, exc: OSError | UnicodeError | gitops.GitError) -> UserError:
+        if isinstance(exc, UnicodeDecodeError):  # .git/info/exclude, read to add autodev's lines
+            problem = f"a file it reads is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
+        elif isinstance(exc, OSError):
             where = f" {exc.filename}" if exc.filename else ""
             problem = f"{exc.strerror or exc}{':' if where else ''}{where}"
         else:
