@@ -8,6 +8,7 @@ carry spares for the agents that can be rerun.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -186,7 +187,8 @@ def settle(repo: Path) -> None:
     past = time.time() - 30
     for path in repo.rglob("*"):
         if path.is_file() and not path.is_symlink() and ".git" not in path.relative_to(repo).parts:
-            os.utime(path, (past, past))
+            with contextlib.suppress(OSError):  # a read-only file system: its files were settled before
+                os.utime(path, (past, past))
     git(repo, "update-index", "-q", "--refresh")
     git(repo, "status", "--porcelain")
 

@@ -11,8 +11,10 @@ when the exit code is 2, and for a run that started, the checkout (`HEAD`, the b
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -114,6 +116,11 @@ class Case:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return path
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        path = self.cwd / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
     def commit(self, message: str) -> None:
         git(self.repo, "add", "-A")
@@ -236,6 +243,51 @@ def two_gates(case: Case) -> None:
     case.config("[pipeline]\nimplementer = []\nbuilder = []\n")
 
 
+DEEP_LIST = "[" * 500 + "]" * 500
+
+
+def deep_script(case: Case) -> None:
+    case.write("deep.yaml", "agents:\n  reviewer: " + DEEP_LIST + "\n")
+
+
+def latin1_script(case: Case) -> None:
+    (case.cwd / "latin1.yaml").write_bytes("agents:\n  reviewer:\n    - text: café\n".encode("latin-1"))
+
+
+def latin1_batch(case: Case) -> None:
+    (case.cwd / "requests.txt").write_bytes("add a mul function\nadd a café() function\n".encode("latin-1"))
+
+
+def deep_batch(case: Case) -> None:
+    case.write("requests.txt", '{"request": ' + "[" * 2000 + "]" * 2000 + "}\n")
+
+
+def config_directory(case: Case) -> None:
+    (case.repo / ".autodev" / "config.toml").unlink()
+    (case.repo / ".autodev" / "config.toml").mkdir()
+    (case.repo / ".autodev" / "config.toml" / "keep").write_text("", encoding="utf-8")
+    case.commit("config.toml is a directory")
+
+
+def read_only(path: Path, case: Case) -> None:
+    """`path` read-only even for root: a read-only bind mount (root ignores file modes), else `chmod`."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555)
+        case.stack.callback(path.chmod, mode)
+        return
+    mounted = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount {path} read-only here: {mounted.stderr.decode(errors='replace').strip()}")
+    case.stack.callback(subprocess.run, ["umount", str(path)], check=True)
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(path)], check=True, capture_output=True)
+
+
+def read_only_autodev(case: Case) -> None:
+    settle(case.repo)  # now: its files cannot be backdated once read-only
+    read_only(case.repo / ".autodev", case)
+
+
 CYCLE = '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local", "implementer"]\n'
 CYCLE += 'test-master = ["planner"]\nimplementer = ["test-master"]\n'
 
@@ -287,6 +339,20 @@ SETUPS: dict[str, Setup] = {
     "script-missing": nothing,
     "script-bad-yaml": bad_scripts,
     "script-bad-field": bad_scripts,
+    "config-test-command-unclosed": lambda case: case.write(
+        "proj/.autodev/config.toml", 'test_command = "pytest \\"unclosed"\n'
+    ),
+    "config-nested-too-deep": config("x = " + DEEP_LIST + "\n"),
+    "config-is-a-directory": config_directory,
+    "agent-nested-too-deep": agent("x", "---\nname: x\ndescription: " + DEEP_LIST + "\n---\nBody.\n"),
+    "agent-not-utf8": lambda case: case.write_bytes(
+        "proj/.autodev/agents/x.md", "---\nname: x\ndescription: Résumés.\n---\nBody.\n".encode("latin-1")
+    ),
+    "script-nested-too-deep": deep_script,
+    "script-not-utf8": latin1_script,
+    "batch-not-utf8": latin1_batch,
+    "batch-nested-too-deep": deep_batch,
+    "autodev-read-only": read_only_autodev,
     "pipeline-cycle": config(CYCLE),
     "pipeline-unknown-agent": config(
         '[pipeline]\nresearcher-local = []\nplanner = ["researcher-local"]\nwizard = ["planner"]\n'

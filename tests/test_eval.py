@@ -293,6 +293,14 @@ def test_summary_statistics() -> None:
             {"task.toml": 'request = "x"\ntest_command = "make test"\n', "repo/a.py": "", "tests/test_x.py": ""},
             "not a pytest or unittest command",
         ),
+        (
+            {
+                "task.toml": 'request = "x"\ntest_command = "pytest \\"unclosed"\n',
+                "repo/a.py": "",
+                "tests/test_x.py": "",
+            },
+            "test_command: No closing quotation",
+        ),
         ({"task.toml": 'request = "x"\n', "tests/test_x.py": ""}, "repo/"),
         ({"task.toml": 'request = "x"\n', "repo/a.py": ""}, "tests/"),
         ({"task.toml": 'request = "x"\n', "repo/a.py": "", "tests/helper.py": ""}, "no hidden test files"),

@@ -16,6 +16,8 @@ import yaml
 
 from autodev.core.errors import UserError
 
+NESTING_HINT = "frontmatter holds 'key: value' lines, lists of names and small mappings, not deep nesting"
+
 
 class FrontmatterError(UserError):
     """A malformed file with frontmatter: the message starts with `file:line`."""
@@ -38,6 +40,8 @@ def key_lines(
     """Each top-level key's line in the file (the YAML is composed, not loaded, to keep the marks)."""
     try:
         node = yaml.compose(frontmatter)
+    except RecursionError:
+        raise error(f"{path}:{first_line}: frontmatter is nested too deeply to read", hint=NESTING_HINT) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + (mark.line if mark else 0)
@@ -120,7 +124,10 @@ def read_frontmatter(
     """The file's fields (keys renamed through `aliases`, with their lines) and its body."""
     frontmatter, body, first_line = split_frontmatter(path, text, error)
     lines = key_lines(path, frontmatter, first_line, error)
-    raw = yaml.safe_load(frontmatter) or {}
+    try:
+        raw = yaml.safe_load(frontmatter) or {}
+    except RecursionError:  # composed above, so only nesting that the constructor cannot follow
+        raise error(f"{path}:{first_line}: frontmatter is nested too deeply to read", hint=NESTING_HINT) from None
     rename = aliases or {}
     data = {rename.get(str(k), str(k)): v for k, v in raw.items()}
     renamed_lines = {rename.get(k, k): v for k, v in lines.items()}

@@ -45,7 +45,7 @@ from autodev.models.pricing import total_cost
 from autodev.models.sizing import request_tokens
 from autodev.sandbox.workspace import Workspace
 from autodev.tools.arguments import argument_problems, describe_parameters
-from autodev.tools.base import Tool, ToolContext, invoke
+from autodev.tools.base import Tool, ToolContext, invoke, valid_text
 
 FINAL_TURN_NOTE = "You have reached your turn limit. Reply now with your final handoff; no more tool calls."
 CUT_OFF_NOTE = (
@@ -114,7 +114,8 @@ class _Session:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, text: str) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
+        # a model's bad bytes (a lone surrogate) are written escaped, never crash the log
+        with self.path.open("a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(redact(text).rstrip("\n") + "\n\n")
 
 
@@ -276,7 +277,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                     continue
                 text = f"{response.text}\n\n{CUT_OFF_MARK.format(**limit)}".lstrip() if cut_off else response.text
                 note = f"[handoff cut to {spec.output_tokens} tokens; full text in {inputs.session_path.name}]"
-                outcome.handoff, outcome.handoff_truncated = cap_to_tokens(text, spec.output_tokens, note)
+                outcome.handoff, outcome.handoff_truncated = cap_to_tokens(valid_text(text), spec.output_tokens, note)
                 outcome.handoff_tokens = estimate_tokens(outcome.handoff)
                 outcome.ok = True
                 return outcome

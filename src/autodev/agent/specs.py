@@ -173,7 +173,13 @@ def parse_agent_text(path: Path, text: str) -> AgentSpec:
 def load_agent_file(path: Path) -> AgentSpec:
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not content
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line_no = exc.object[: exc.start].count(b"\n") + 1
+        raise AgentFileError(
+            f"{path}:{line_no}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+            hint="save the agent file as UTF-8",
+        ) from None
+    except OSError as exc:
         raise AgentFileError(f"{path}: cannot read agent file: {exc}") from exc
     return parse_agent_text(path, text)
 

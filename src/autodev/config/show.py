@@ -50,7 +50,7 @@ def repo_config_file(repo: Path | None) -> Path | None:
     pyproject = repo / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return None
     return pyproject if isinstance(data.get("tool", {}).get("autodev"), dict) else None
 

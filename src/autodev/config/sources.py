@@ -52,11 +52,22 @@ def user_config_file() -> Path:
 
 
 # ---------------------------------------------------------------- files
+CONFIG_HINT = "see docs/config.md for every key and its type"
+HINTS = {  # a key whose mistakes have a likely fix
+    "test_command": 'close every quote as a shell would, or write a list: test_command = ["pytest", "-q"]',
+}
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise UserError(
+            f"{path}: not valid TOML: nested too deeply to read",
+            hint="a config file holds keys, tables and short lists: see docs/config.md",
+        ) from None
 
 
 def _validate(data: Any, path: Path) -> ConfigKeys:
@@ -68,7 +79,9 @@ def _validate(data: Any, path: Path) -> ConfigKeys:
             f"{'unknown key' if err['type'] == 'extra_forbidden' else err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
-        raise UserError(f"{path}: invalid configuration: {problems}") from exc
+        keys = [str(err["loc"][0]) for err in exc.errors() if err["loc"]]
+        hint = next((HINTS[key] for key in keys if key in HINTS), None)
+        raise UserError(f"{path}: invalid configuration: {problems}", hint=hint) from exc
 
 
 def _file_values(config: ConfigKeys, label: str, base: Path) -> Iterator[Sourced]:
@@ -88,6 +101,12 @@ def _file_values(config: ConfigKeys, label: str, base: Path) -> Iterator[Sourced
 def file_layer(path: Path, base: Path, section: tuple[str, ...] = ()) -> list[Sourced] | None:
     """The values of one config file, or None when it does not exist or lacks `section`."""
     if not path.is_file():
+        if path.exists() or path.is_symlink():  # a directory, a FIFO, a dangling link: never silently ignored
+            what = "a directory" if path.is_dir() else "not a regular file"
+            raise UserError(
+                f"{path} is {what}, so autodev cannot read its configuration from it",
+                hint=f"make {path.name} a TOML file (or remove it)",
+            )
         return None
     data: Any = _read_toml(path)
     for part in section:

@@ -54,6 +54,12 @@ def parse_batch(path: Path, default_repo: Path) -> list[Feature]:
         raise UserError(
             f"cannot read batch file {path}: {exc.strerror}", hint="pass a file with one request per line"
         ) from exc
+    except UnicodeDecodeError as exc:
+        line_no = exc.object[: exc.start].count(b"\n") + 1
+        raise UserError(
+            f"{path}:{line_no}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+            hint="save the batch file as UTF-8",
+        ) from None
     features: list[Feature] = []
     seen: set[str] = set()
     for line_no, raw in enumerate(text.splitlines(), start=1):
@@ -68,6 +74,10 @@ def parse_batch(path: Path, default_repo: Path) -> list[Feature]:
                 raise UserError(
                     f"{where}: not valid JSON: {exc.msg}", hint='write {"request": "..."} or a plain line'
                 ) from exc
+            except RecursionError:
+                raise UserError(
+                    f"{where}: not valid JSON: nested too deeply", hint='write {"request": "..."} or a plain line'
+                ) from None
             unknown = set(data) - {"request", "repo", "id"}
             if unknown:
                 raise UserError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}", hint="keys: request, repo, id")

@@ -55,7 +55,35 @@ def argument_problems(schema: Mapping[str, object], args: Mapping[str, object]) 
                 problems.append(f"unknown argument {name!r}")
         elif not _fits(value, spec):
             problems.append(f"{name!r} must be of type {_type_name(spec)}, not {_json_type(value)}")
+            continue
+        surrogate = _lone_surrogate(value)
+        if surrogate is not None:
+            problems.append(
+                f"{name!r} is not valid Unicode: it holds the lone surrogate \\u{ord(surrogate):04x} "
+                "(bytes that are not UTF-8); send UTF-8 text"
+            )
     return problems
+
+
+def _lone_surrogate(value: object) -> str | None:
+    """The first lone surrogate in a string anywhere inside `value` (walked without recursion), or None.
+
+    A model's bad bytes arrive as such: no file name, content or command can hold one, and every file the
+    run writes is UTF-8, so the call is refused and the model told, instead of a crashed run.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found = next((char for char in item if "\ud800" <= char <= "\udfff"), None)
+            if found is not None:
+                return found
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
 
 
 def _json_type(value: object) -> str:

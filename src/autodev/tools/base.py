@@ -36,15 +36,38 @@ class Tool(Protocol):
     async def __call__(self, args: Mapping[str, Any], ctx: ToolContext) -> str: ...
 
 
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: a byte that is not UTF-8 (a file name git or the file system handed over as
+    a lone surrogate) is shown as `\\xNN`, any other lone surrogate as `\\udNNN`.
+
+    Tool results go to the session file, to state.json and back to the model, all UTF-8: one bad name in
+    a listing must not end the run.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for char in text:
+        if "\udc80" <= char <= "\udcff":
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif "\ud800" <= char <= "\udfff":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 async def invoke(tool: Tool, args: Mapping[str, Any], ctx: ToolContext) -> ToolResult:
     try:
         text = await tool(args, ctx)
-        return ToolResult(cap_output(text, hint=getattr(tool, "cap_hint", DEFAULT_CAP_HINT)))
+        return ToolResult(valid_text(cap_output(text, hint=getattr(tool, "cap_hint", DEFAULT_CAP_HINT))))
     except ToolError as exc:
-        return ToolResult(f"Error: {exc}", is_error=True)
+        return ToolResult(valid_text(f"Error: {exc}"), is_error=True)
     except (OSError, UnicodeError) as exc:  # e.g. a path under a file: the model's to fix, not a crashed run
         detail = str(exc).replace(str(ctx.workspace.root) + os.sep, "")
-        return ToolResult(f"Error: {detail}", is_error=True)
+        return ToolResult(valid_text(f"Error: {detail}"), is_error=True)
 
 
 def require_str(args: Mapping[str, Any], key: str) -> str:

@@ -68,6 +68,48 @@ def _decode(data: bytes) -> str | None:
         return None
 
 
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquote(name: str) -> bytes:
+    """A path as git prints it with `core.quotepath` on (ASCII only, C-quoted when unusual) -> its bytes."""
+    if not (len(name) >= 2 and name.startswith('"') and name.endswith('"')):
+        return name.encode("ascii", "surrogateescape")
+    out, body, index = bytearray(), name[1:-1], 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and body[index + 1 : index + 4].isdigit():
+            out.append(int(body[index + 1 : index + 4], 8))
+            index += 4
+        elif char == "\\" and index + 1 < len(body):
+            out.append(_C_ESCAPES.get(body[index + 1], ord(body[index + 1])))
+            index += 2
+        else:
+            out += char.encode("utf-8")
+            index += 1
+    return bytes(out)
+
+
+def _git_paths(root: Path, args: list[str]) -> list[tuple[str, str]]:
+    """(meta, path) per line of a git listing, paths that are not UTF-8 left out.
+
+    The listing is asked for quoted (`core.quotepath`, no `-z`) so git's output is ASCII whatever the
+    names: a tracked file whose name is not UTF-8 is skipped, as its content would be, instead of
+    failing the decoding of the whole listing. `meta` is what precedes a tab (ls-tree), else "".
+    """
+    listing = git(["-c", "core.quotepath=on", *args], root).stdout
+    found = []
+    for line in listing.splitlines():
+        meta, tab, quoted = line.partition("\t")
+        if not tab:
+            meta, quoted = "", line
+        try:
+            found.append((meta, _unquote(quoted).decode("utf-8")))
+        except UnicodeDecodeError:
+            continue
+    return found
+
+
 def _wanted(path: str) -> bool:
     return not path.startswith(SKIP_DIRS) and "/.git/" not in path
 
@@ -142,9 +184,9 @@ def _entry(path: str, text: str) -> FileEntry:
 
 def map_worktree(root: Path) -> RepoMap:
     """The files of a checkout as they are on disk: tracked, plus untracked files git does not ignore."""
-    listed = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], root).stdout
+    listed = _git_paths(root, ["ls-files", "--cached", "--others", "--exclude-standard"])
     files = []
-    for path in sorted(set(filter(None, listed.split("\0")))):
+    for path in sorted({path for _, path in listed if path}):
         full = root / path
         if not _wanted(path) or not full.is_file() or full.is_symlink():
             continue
@@ -161,10 +203,8 @@ def map_worktree(root: Path) -> RepoMap:
 
 def map_commit(repo: Path, rev: str) -> RepoMap:
     """The files of commit `rev`, read from git's object store: no checkout, nothing written."""
-    listing = git(["ls-tree", "-r", "-l", "-z", rev], repo).stdout
     blobs: list[tuple[str, str]] = []
-    for record in filter(None, listing.split("\0")):
-        meta, _, path = record.partition("\t")
+    for meta, path in _git_paths(repo, ["ls-tree", "-r", "-l", rev]):
         mode, kind, oid, size = meta.split()
         if kind != "blob" or mode == "120000" or not _wanted(path) or not size.isdigit():
             continue

@@ -131,7 +131,12 @@ def _is_test_file(rel: str) -> bool:
 
 
 def _command(value: str | Sequence[str], where: Path) -> tuple[str, ...]:
-    argv = shlex.split(value) if isinstance(value, str) else list(value)
+    try:
+        argv = shlex.split(value) if isinstance(value, str) else list(value)
+    except ValueError as exc:  # an unclosed quote
+        raise UserError(
+            f"{where}: test_command: {exc}", hint='close every quote, or write a list: ["pytest", "-q"]'
+        ) from None
     if not argv:
         raise UserError(f"{where}: test_command is empty")
     if detect_runner(argv) == "unknown":

@@ -23,6 +23,7 @@ from autodev.core import gitops, otel
 from autodev.core.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
 from autodev.core.records import read_metrics
 from autodev.core.timer import PerformanceTimer, register_sink, unregister_sink
+from autodev.engines.local.setup_undo import SetupUndo
 from autodev.models import ModelProvider
 from autodev.run import steps
 from autodev.run.agent_step import RunKit, warm_tokenizer
@@ -87,16 +88,30 @@ class LocalRun:
 
     # ----------------------------------------------------------------- lifecycle
     def setup(self) -> None:
-        """Create (or, resuming, reopen) the run directory and the worktree. The user's checkout is not touched."""
+        """Create (or, resuming, reopen) the run directory and the worktree. The user's checkout is not touched.
+
+        A new run that cannot be set up (a read-only `.autodev`, a full disk) takes back everything it
+        made: the run directory, the worktree and its branch, the exclude lines; the user gets one
+        line saying what failed, and exit 2.
+        """
+        undo = None
         if not self.resuming:
-            self.paths.run_dir.mkdir(parents=True, exist_ok=False)  # a run id is never reused
-        self.lock = acquire_run_lock(self.paths.run_dir, self.run_id)
+            undo = SetupUndo.before(self.plan.repo, self.paths, self.use_worktree, self.store.state.branch)
         try:
-            self.git_watch = gitops.GitFingerprint.of(self.plan.repo)
-            self._open_run()
-        except BaseException:
-            self.lock.release()
-            raise
+            if not self.resuming:
+                self.paths.run_dir.mkdir(parents=True, exist_ok=False)  # a run id is never reused
+            self.lock = acquire_run_lock(self.paths.run_dir, self.run_id)
+            try:
+                self.git_watch = gitops.GitFingerprint.of(self.plan.repo)
+                self._open_run()
+            except BaseException:
+                self.lock.release()
+                raise
+        except (OSError, UnicodeError, gitops.GitError) as exc:
+            if undo is None:
+                raise
+            undo.take_back()
+            raise undo.error(exc) from None
         register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
         agents = self.store.state.agents
         skipped = {name for name, agent in agents.items() if agent.status == "skipped"}

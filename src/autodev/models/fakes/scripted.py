@@ -35,6 +35,8 @@ from autodev.core.errors import UserError
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ModelWrapper, ToolCall, Usage
 from autodev.models.sizing import request_tokens
 
+SCRIPT_HINT = "a script is {version: 1, agents: {AGENT: [{text, tool_calls, usage, delay, error}, ...]}}"
+
 
 class ScriptedToolCall(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -72,6 +74,12 @@ class Script(BaseModel):
             raw = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UserError(f"cannot read model script {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            line_no = exc.object[: exc.start].count(b"\n") + 1
+            raise UserError(
+                f"{path}:{line_no}: not a valid model script: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                hint="save the script as UTF-8",
+            ) from None
         try:
             data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
             return cls.model_validate(data)
@@ -80,12 +88,11 @@ class Script(BaseModel):
             where = ".".join(str(part) for part in first["loc"]) or "(top level)"
             more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
             problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].lower()
-            raise UserError(
-                f"{path}: not a valid model script: {where}: {problem}{more}",
-                hint="a script is {version: 1, agents: {AGENT: [{text, tool_calls, usage, delay, error}, ...]}}",
-            ) from exc
+            raise UserError(f"{path}: not a valid model script: {where}: {problem}{more}", hint=SCRIPT_HINT) from exc
         except (yaml.YAMLError, json.JSONDecodeError) as exc:
             raise UserError(f"{path}: not a valid model script: {exc}") from exc
+        except RecursionError:
+            raise UserError(f"{path}: not a valid model script: nested too deeply to read", hint=SCRIPT_HINT) from None
 
 
 class ScriptQueue:
