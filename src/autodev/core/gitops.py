@@ -41,6 +41,7 @@ PINNED_CONFIG: tuple[tuple[str, str], ...] = (
     ("protocol.ext.allow", "never"),  # `ext::` URLs run commands
     ("commit.gpgSign", "false"),
     ("tag.gpgSign", "false"),
+    ("core.quotePath", "true"),  # paths in listings stay ASCII (octal escapes) whatever the user set
 )
 # Filter drivers run by name (`filter.<name>.clean`) for files `.gitattributes` marks; a wildcard can't
 # disable them, so each name any config file defines gets empty commands (git then copies the bytes).
@@ -161,13 +162,14 @@ def ensure_excludes(repo: Path) -> None:
     """Keep the run's own files out of `git status` without editing any tracked file."""
     exclude = common_dir(repo) / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
-    existing = exclude.read_text(encoding="utf-8").splitlines() if exclude.exists() else []
-    missing = [line for line in EXCLUDES if line not in existing]
+    # bytes, not text: the user's file may be in any encoding, and is appended to, never rewritten
+    existing = exclude.read_bytes().splitlines() if exclude.exists() else []
+    missing = [line for line in EXCLUDES if line.encode("utf-8") not in existing]
     if missing:
-        with exclude.open("a", encoding="utf-8") as handle:
-            if existing and existing[-1] != "":
-                handle.write("\n")
-            handle.write("# autonomous-dev run files\n" + "\n".join(missing) + "\n")
+        with exclude.open("ab") as handle:
+            if existing and existing[-1] != b"":
+                handle.write(b"\n")
+            handle.write(("# autonomous-dev run files\n" + "\n".join(missing) + "\n").encode("utf-8"))
 
 
 def add_worktree(repo: Path, path: Path, branch: str, base: str) -> None:
