@@ -43,8 +43,9 @@ secret_assignment   the value assigned to a name ending in password, passwd, pas
 Left edges: a key is often glued to what precedes it (`x-sk-ant-...`, `KEY_sk-ant-...`, `idAKIA...`,
 `x_ghp_...`, a file named `notes-AKIA....txt`), so the kinds whose prefix is distinctive enough
 (anthropic_key, github_token, google_api_key, aws_access_key_id) have no left boundary at all, and
-the shorter prefixes (`sk-`, `sk_live_`, `xox`, `eyJ`) only refuse a letter or digit right before them
-(`risk-...`, `task_live_...`), never a `-` or `_`. The right edges and minimum lengths keep `AKIA` in a
+`sk_live_` and `xox` only refuse a letter or digit right before them (`task_live_...`). openai_key
+and jwt keep their full boundary: their validation can fail after a long scan, and `sk-sk-sk-...`
+must stay linear. The right edges and minimum lengths keep `AKIA` in a
 word, or `ghp_` with a short tail, out.
 
 What is deliberately *not* a secret_assignment, so ordinary code survives: names where the secret word
@@ -218,7 +219,7 @@ PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern("anthropic_key", re.compile(rf"sk-ant-[{_KEYISH}]{{20,}}"), ("sk-ant-",)),
     SecretPattern(
         "openai_key",
-        re.compile(rf"(?<![A-Za-z0-9])sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<body>[{_KEYISH}]{{20,}})"),
+        re.compile(rf"(?<![{_KEYISH}])sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<body>[{_KEYISH}]{{20,}})"),
         ("sk-",),
         valid=_openai_valid,
     ),
@@ -241,7 +242,7 @@ PATTERNS: tuple[SecretPattern, ...] = (
     ),
     SecretPattern(
         "jwt",
-        re.compile(rf"(?<![A-Za-z0-9])eyJ[{_KEYISH}]{{10,}}\.[{_KEYISH}]{{10,}}\.[{_KEYISH}]{{10,}}"),
+        re.compile(rf"(?<![{_KEYISH}])eyJ[{_KEYISH}]{{10,}}\.[{_KEYISH}]{{10,}}\.[{_KEYISH}]{{10,}}"),
         ("eyJ",),
     ),
     SecretPattern(
