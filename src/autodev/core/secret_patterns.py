@@ -40,6 +40,14 @@ secret_assignment   the value assigned to a name ending in password, passwd, pas
                     `export SECRET_KEY=...`, `password: str = "..."`, `f(token="...")`, `:=`, `=>`
 =================== ==========================================================================
 
+Left edges: a key is often glued to what precedes it (`x-sk-ant-...`, `KEY_sk-ant-...`, `idAKIA...`,
+`x_ghp_...`, a file named `notes-AKIA....txt`), so the kinds whose prefix is distinctive enough
+(anthropic_key, github_token, google_api_key, aws_access_key_id) have no left boundary at all, and
+`sk_live_` and `xox` only refuse a letter or digit right before them (`task_live_...`). openai_key
+and jwt keep their full boundary: their validation can fail after a long scan, and `sk-sk-sk-...`
+must stay linear. The right edges and minimum lengths keep `AKIA` in a
+word, or `ghp_` with a short tail, out.
+
 What is deliberately *not* a secret_assignment, so ordinary code survives: names where the secret word
 is not the last part (`password_field`, `token_count`, `max_tokens`), comparisons (`==`, `!=`), a
 value that is code (`form.password`, `get_token()`, `os.environ["X"]`, a bare lower-case identifier),
@@ -208,7 +216,7 @@ def _assignment_start(lowered: str, index: int, anchor: str) -> int | None:
 
 
 PATTERNS: tuple[SecretPattern, ...] = (
-    SecretPattern("anthropic_key", re.compile(rf"(?<![{_KEYISH}])sk-ant-[{_KEYISH}]{{20,}}"), ("sk-ant-",)),
+    SecretPattern("anthropic_key", re.compile(rf"sk-ant-[{_KEYISH}]{{20,}}"), ("sk-ant-",)),
     SecretPattern(
         "openai_key",
         re.compile(rf"(?<![{_KEYISH}])sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<body>[{_KEYISH}]{{20,}})"),
@@ -217,21 +225,19 @@ PATTERNS: tuple[SecretPattern, ...] = (
     ),
     SecretPattern(
         "stripe_key",
-        re.compile(r"(?<![A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})"),
+        re.compile(r"(?<![A-Za-z0-9])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})"),
         ("sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_"),
     ),
     SecretPattern(
         "github_token",
-        re.compile(
-            r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"
-        ),
+        re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"),
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
-    SecretPattern("slack_token", re.compile(r"(?<![A-Za-z0-9-])xox[abeprs]-[A-Za-z0-9-]{10,}"), ("xox",)),
-    SecretPattern("google_api_key", re.compile(rf"(?<![{_KEYISH}])AIza[{_KEYISH}]{{35}}(?![{_KEYISH}])"), ("AIza",)),
+    SecretPattern("slack_token", re.compile(r"(?<![A-Za-z0-9])xox[abeprs]-[A-Za-z0-9-]{10,}"), ("xox",)),
+    SecretPattern("google_api_key", re.compile(rf"AIza[{_KEYISH}]{{35}}(?![{_KEYISH}])"), ("AIza",)),
     SecretPattern(
         "aws_access_key_id",
-        re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         ("AKIA", "ASIA"),
     ),
     SecretPattern(

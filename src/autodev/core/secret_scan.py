@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from autodev.core.secret_patterns import ASSIGNMENT, NOT_SECRETS, NUMBER, PATTERNS, TRAILING, SecretPattern
@@ -93,18 +93,60 @@ def _assignments(text: str, lowered: str) -> Iterator[SecretMatch]:
             yield found
 
 
+# Names whose values are never credentials: what a jail passes on to executed code, and so what
+# redaction leaves alone. Every other variable is withheld, and its value redacted when it looks random.
+HARMLESS_ENV_NAMES = frozenset(
+    (
+        "PATH", "HOME", "LANG", "LANGUAGE", "TERM", "COLORTERM", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD",
+        "TMPDIR", "TMP", "TEMP", "TZ", "HOSTNAME", "HOSTTYPE", "OSTYPE", "MACHTYPE", "SHLVL", "COLUMNS", "LINES",
+        "EDITOR", "VISUAL", "PAGER", "LESS", "LS_COLORS", "DISPLAY", "VIRTUAL_ENV", "CONDA_PREFIX", "CI", "_",
+        "NO_COLOR", "FORCE_COLOR", "MAIL", "SSH_AUTH_SOCK",
+    )
+)  # fmt: skip
+HARMLESS_ENV_PREFIXES = ("LC_", "PYTHON", "PYTEST_", "XDG_", "GIT_AUTHOR_", "GIT_COMMITTER_", "AUTODEV_", "UV_", "PIP_")
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9]{8,}")
+
+_registered: dict[str, str] = {}
+
+
+def register_secret(name: str, value: str) -> None:
+    """Redact `value` wherever it appears, as `[REDACTED:env:<name>]`, whatever it looks like.
+
+    For values known to be secret that the environment heuristics would miss: what the jail
+    withholds from executed code is registered here, so no report or session repeats it.
+    """
+    if value.strip():
+        _registered[name] = value.strip()
+
+
+def unregister_secret(name: str) -> None:
+    _registered.pop(name, None)
+
+
+def withheld_names(environ: Mapping[str, str]) -> list[str]:
+    """The names of `environ` that are not on the allow-list: a jail keeps them from executed code."""
+    return [name for name in environ if not _harmless_name(name)]
+
+
+def _harmless_name(name: str) -> bool:
+    upper = name.upper()
+    if any(marker in upper for marker in ENV_NAME_MARKERS):
+        return False
+    return upper in HARMLESS_ENV_NAMES or upper.startswith(HARMLESS_ENV_PREFIXES)
+
+
 _env_cache: tuple[int, list[tuple[str, str]]] | None = None
 
 
 def env_values() -> list[tuple[str, str]]:
-    """The secret-looking environment values, recomputed only when the environment changed.
+    """The environment values to redact, recomputed only when the environment or the registry changed.
 
     Decoding `os.environ` costs far more than redacting a metric record, so the raw mapping (whose
     bytes keys and values cache their hashes) is fingerprinted instead of re-read on every call.
     """
     global _env_cache
     raw = getattr(os.environ, "_data", None)
-    fingerprint = hash(tuple(raw.items())) if isinstance(raw, dict) else None
+    fingerprint = hash((tuple(raw.items()), tuple(_registered.items()))) if isinstance(raw, dict) else None
     if fingerprint is not None and _env_cache is not None and _env_cache[0] == fingerprint:
         return _env_cache[1]
     values = _read_env_values()
@@ -113,17 +155,35 @@ def env_values() -> list[tuple[str, str]]:
     return values
 
 
+def _looks_random(value: str) -> bool:
+    """A value under a harmless-sounding name is redacted only if it could be a generated credential:
+    a run of 8 or more letters and digits mixing both, or 16 or more mixing cases. Words, model names
+    (`claude-sonnet-4-5`), numbers, paths and anything with a space (a command, prose) are left alone.
+    """
+    if any(c.isspace() for c in value):
+        return False
+    for run in _RANDOM_RUN.findall(value):
+        has_digit, has_alpha = any(c.isdigit() for c in run), any(c.isalpha() for c in run)
+        if has_digit and has_alpha:
+            return True
+        if len(run) >= 16 and any(c.isupper() for c in run) and any(c.islower() for c in run):
+            return True
+    return False
+
+
 def _read_env_values() -> list[tuple[str, str]]:
-    found = []
+    found = dict(_registered)
     for name, value in os.environ.items():
-        if not any(marker in name.upper() for marker in ENV_NAME_MARKERS):
+        if name in found or _harmless_name(name):
             continue
         value = value.strip()
         if len(value) < MIN_ENV_VALUE or value.startswith(("/", "~")) or value.lower() in NOT_SECRETS:
             continue
-        if not NUMBER.fullmatch(value):
-            found.append((name, value))
-    return sorted(found, key=lambda item: (-len(item[1]), item[0]))  # longest first: it wins overlaps
+        if NUMBER.fullmatch(value):
+            continue
+        if any(marker in name.upper() for marker in ENV_NAME_MARKERS) or _looks_random(value):
+            found[name] = value
+    return sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))  # longest first: it wins overlaps
 
 
 def _environment(text: str, values: list[tuple[str, str]]) -> Iterator[SecretMatch]:

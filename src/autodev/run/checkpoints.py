@@ -17,13 +17,15 @@ from pathlib import Path
 from autodev.core import gitops
 from autodev.core.locks import repo_lock
 from autodev.core.records import AgentRecord, CallRecord, MetricRecord
+from autodev.core.redact import redact
 from autodev.run.state import DiffStat, RunState
 
 RESTARTED = ("running", "failed", "cancelled")  # agent statuses a resume runs again
 
 
 def checkpoint_message(run_id: str, agent: str, run: int) -> str:
-    return f"autodev checkpoint: {agent} (run {run})\n\nautodev run {run_id}"
+    """Commit messages leave the run (a pushed branch), so they go through redaction like every outward text."""
+    return redact(f"autodev checkpoint: {agent} (run {run})\n\nautodev run {run_id}")
 
 
 @dataclass
@@ -67,7 +69,7 @@ def commit_result(state: RunState, worktree: Path) -> None:
     """
     try:
         if state.status == "done":
-            title = state.request.splitlines()[0][:72]
+            title = (redact(state.request).splitlines() or [""])[0][:72]  # redacted before it is cut
             message = f"autodev: {title}\n\nautodev run {state.run_id}"
             state.commit = gitops.squash(worktree, state.base_commit, message)
         else:

@@ -49,8 +49,9 @@ PREAMBLE = (
 
 
 def _clean(res: AnalyserResult) -> AnalyserResult:
-    """No secret value leaves an analyser: messages and notes go through the project's redaction."""
-    findings = [replace(f, message=redact(f.message)) for f in res.findings]
+    """No secret value leaves an analyser: messages, notes and paths (a file may be named after a key)
+    go through the project's redaction."""
+    findings = [replace(f, message=redact(f.message), path=redact(f.path)) for f in res.findings]
     return replace(res, findings=findings, note=redact(res.note))
 
 

@@ -26,6 +26,7 @@ from autodev.apps.cli.common import (
 from autodev.config.settings import CliOverrides, load_settings, resolve_model
 from autodev.core import gitops
 from autodev.core.errors import UserError
+from autodev.core.redact import redact, redact_data
 from autodev.run.plan import RunPlan, prepare
 from autodev.run.selection.decide import gate_outlook
 from autodev.run.selection.overrides import SelectionOverrides
@@ -136,13 +137,13 @@ def plan(
     """Show what a run would do, without calling any model."""
     the_plan = prepare(request, repo, cli_overrides, selection=selection)
     if as_json:
-        print_json(_plan_json(the_plan))
+        print_json(redact_data(_plan_json(the_plan)))
         return
     settings = the_plan.settings
-    out.print(f"request: {esc(the_plan.request)}")
+    out.print(f"request: {esc(redact(the_plan.request))}")
     out.print(f"change type: [bold]{the_plan.selection.change_type}[/]")
     for reason in the_plan.selection.reasons:
-        out.print(f"  [dim]because {esc(reason)}[/]")
+        out.print(f"  [dim]because {esc(redact(reason))}[/]")
     out.print(f"provider: {settings.provider or 'none configured'}; at most {settings.max_parallel} agents at once")
     for index, stage in enumerate(the_plan.stages(), 1):
         together = " (in parallel)" if len(stage) > 1 else ""
@@ -157,7 +158,7 @@ def plan(
             command = " ".join(the_plan.test_command) if the_plan.test_command else "none found (gate skipped)"
             may_skip = gate_outlook(the_plan.selection) if the_plan.test_command else None
             outlook = f"; {may_skip}" if may_skip else ""
-            out.print(f"  [dim]then the orchestrator runs the tests: {esc(command)}{outlook}[/]")
+            out.print(f"  [dim]then the orchestrator runs the tests: {esc(redact(command))}{outlook}[/]")
     if the_plan.dirty_paths:
         out.print(
             f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "

@@ -24,7 +24,7 @@ from autodev.apps.cli.common import (
 from autodev.apps.cli.progress import make_progress
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
-from autodev.core.redact import redact_data
+from autodev.core.redact import redact, redact_data
 from autodev.run.plan import prepare
 from autodev.run.sections import DiffStat
 from autodev.run.selection.overrides import SelectionOverrides
@@ -35,11 +35,11 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     colour = "green" if state.status == "done" else "red"
     out.print(f"\n[bold {colour}]run {state.status}[/]  {state.run_id}")
     if state.error:
-        out.print(f"[red]error:[/] {esc(state.error)}")
+        out.print(f"[red]error:[/] {esc(redact(state.error))}")
     cost = f"${state.cost_usd:.4f}" if state.cost_usd is not None else "unknown (a model has no price; see warnings)"
     out.print(f"cost    {cost}")
     for warning in state.warnings:
-        out.print(f"[yellow]warning:[/] {esc(warning)}")
+        out.print(f"[yellow]warning:[/] {esc(redact(warning))}")
     if state.commit:
         diff = state.diff or DiffStat(0, 0, 0, "")
         out.print(
@@ -47,7 +47,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
             f"({diff.files} files, +{diff.insertions} -{diff.deletions})"
         )
         if diff.stat:
-            out.print(esc(diff.stat.rstrip()))
+            out.print(esc(redact(diff.stat.rstrip())))
     elif state.branch:
         out.print(f"branch  {state.branch} (no changes were made)")
     out.print(f"run directory  {esc(str(run_dir))}")
