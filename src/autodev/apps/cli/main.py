@@ -28,6 +28,7 @@ from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import demo, issue, resume, run
 from autodev.apps.cli.temporal import worker
 from autodev.core.errors import AutodevError
+from autodev.core.redact import redact
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,9 +80,9 @@ def _main(argv: Sequence[str] | None) -> int:
         exc.show()
         return 2
     except AutodevError as exc:
-        err.print(f"[red]error:[/] {esc(exc.message)}", highlight=False)
+        err.print(f"[red]error:[/] {esc(redact(exc.message))}", highlight=False)  # messages may quote input
         if exc.hint:
-            err.print(f"  {esc(exc.hint)}", highlight=False)
+            err.print(f"  {esc(redact(exc.hint))}", highlight=False)
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
