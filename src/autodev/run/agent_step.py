@@ -23,7 +23,7 @@ from autodev.agent import analysers, prompts
 from autodev.agent.context.counting import count_tokens
 from autodev.agent.context.retrieval import build_context
 from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
-from autodev.agent.skills import SkillTool, with_skills
+from autodev.agent.skills import with_skills
 from autodev.agent.specs import WEB_TOOLS, AgentSpec
 from autodev.config.providers import ResilientProvider
 from autodev.core import gitops
@@ -39,8 +39,7 @@ from autodev.run.layout import RunPaths
 from autodev.run.plan import RunPlan
 from autodev.run.recorder import Recorder
 from autodev.run.state import RunState, StateStore
-from autodev.run.toolset import configured_tools, scope_for, tools_for_agent
-from autodev.sandbox.scopes import WriteScope
+from autodev.run.toolset import agent_tools, available_tools
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import Tool
 from autodev.tools.names import WRITING_TOOLS
@@ -59,10 +58,6 @@ def retrieves(name: str, plan: RunPlan) -> bool:
 def analysed_facts(name: str, plan: RunPlan) -> tuple[str, ...]:
     """Which analysers' facts the agent receives (empty: none)."""
     return tuple(plan.specs[name].facts)
-
-
-def write_scope(name: str, plan: RunPlan) -> WriteScope:
-    return scope_for(plan.specs[name], plan.settings)
 
 
 def reads_memory(name: str, plan: RunPlan) -> bool:
@@ -95,9 +90,7 @@ class AgentStep:
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(self.root, read_only=not self.use_worktree)
-        self.tools: dict[str, Tool] = configured_tools(self.plan.settings)
-        if self.plan.skills:  # offered only when there is something to load
-            self.tools["Skill"] = SkillTool(self.plan.skills)
+        self.tools: dict[str, Tool] = available_tools(self.plan.settings, self.plan.skills)
         self.pricer = Pricer(load_price_table(self.plan.settings.prices), warn=self.recorder.warn)
         self.review_diff = ""
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
@@ -126,11 +119,15 @@ class AgentStep:
         assert resolved.model_id is not None, "prepare() guarantees a model for every agent"
         self.recorder.store.agent(name).session_file = str(self.paths.sessions / f"{name}.md")
         self.recorder.started(name, resolved.tier, resolved.model_id)
-        scope = write_scope(name, self.plan)
+        given = agent_tools(
+            spec,
+            self.plan.settings,
+            self.tools,
+            read_only=not self.use_worktree,
+            can_run_tests=self.plan.test_command is not None and self.use_worktree,
+        )
+        scope, offered = given.scope, given.tools
         view = self.workspace.for_agent(scope)
-        offered = tools_for_agent(spec, self.plan.settings, self.tools, read_only=not self.use_worktree)
-        if self.plan.test_command is None or not self.use_worktree:
-            offered.pop("RunTests", None)
         spec = with_skills(spec, self.plan.skills, index="Skill" in offered)  # index + preloads in the prompt
         writes = self.use_worktree and bool(offered.keys() & WRITING_TOOLS)
         if writes:
