@@ -67,16 +67,36 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wait_line(proc: subprocess.Popen[str], marker: str, timeout: float = 300.0) -> str:
-    assert proc.stdout is not None
+_OUTPUT: dict[int, Path] = {}  # pid -> the file a worker writes its stdout and stderr to
+
+
+def _start(command: list[str], workdir: Path, marker: str, timeout: float = 300.0) -> subprocess.Popen[str]:
+    """Start a worker writing to a file, never to a pipe: a pipe nobody drains fills at 64 KB (a busy
+    machine's Temporal warnings and tracebacks reach that) and the worker then blocks on its next
+    write, holding every workflow. Returns once `marker` appears; fails with the output if it
+    exits first or `timeout` passes."""
+    output = workdir.parent / f"{workdir.name}-output.txt"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("wb") as sink:
+        proc = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, text=True, env=_env(), preexec_fn=die_with_parent()
+        )
+    _OUTPUT[proc.pid] = output
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if marker in line:
-            return line
-        if not line and proc.poll() is not None:
-            raise AssertionError(f"the worker exited with {proc.returncode} before it was ready")
-    raise AssertionError(f"no {marker!r} from the worker within {timeout:.0f} s")
+    while marker not in output.read_text(encoding="utf-8", errors="replace"):
+        if proc.poll() is not None:
+            raise AssertionError(f"the worker exited with {proc.returncode} before it was ready: {output_of(proc)}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"no {marker!r} from the worker within {timeout:.0f} s: {output_of(proc)}")
+        time.sleep(0.1)
+    return proc
+
+
+def output_of(proc: subprocess.Popen[str], tail: int = 3000) -> str:
+    """The end of what a worker wrote so far (stdout and stderr together)."""
+    return _OUTPUT[proc.pid].read_text(encoding="utf-8", errors="replace")[-tail:]
 
 
 def stamped_worker(
@@ -87,11 +107,7 @@ def stamped_worker(
         "--task-queue", queue, "--workdir", str(workdir), "--log", str(log), "--activities", str(activities),
         "--sticky-s", str(sticky_s),
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), preexec_fn=die_with_parent()
-    )
-    _wait_line(proc, "autodev-bench-worker-ready")
-    return proc
+    return _start(command, workdir, "autodev-bench-worker-ready")
 
 
 def cli_worker(address: str, queue: str, workdir: Path, repo: Path) -> subprocess.Popen[str]:
@@ -99,27 +115,23 @@ def cli_worker(address: str, queue: str, workdir: Path, repo: Path) -> subproces
         sys.executable, "-m", "autodev", "worker", "--address", address, "--task-queue", queue,
         "--workdir", str(workdir), "--repo", str(repo),
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), preexec_fn=die_with_parent()
-    )
-    _wait_line(proc, "polling task queue")
-    return proc
+    return _start(command, workdir, "polling task queue")
 
 
 _ENDED_ON_PURPOSE: set[int] = set()  # pids of workers a test stops or kills itself
 
 
 def stop(proc: subprocess.Popen[str], timeout: float = 20.0) -> tuple[int, str]:
-    """SIGTERM, as an operator would; returns the exit code and what it wrote to stderr."""
+    """SIGTERM, as an operator would; returns the exit code and what it wrote."""
     _ENDED_ON_PURPOSE.add(proc.pid)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
-        _, stderr = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        _, stderr = proc.communicate()
-    return proc.returncode, stderr
+        proc.wait()
+    return proc.returncode, output_of(proc, tail=100_000)
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
@@ -152,10 +164,7 @@ def running(*procs: subprocess.Popen[str]) -> Iterator[None]:
     except BaseException:
         if died:
             proc = died[0]
-            _, stderr = proc.communicate()
-            raise AssertionError(
-                f"worker {proc.pid} ended by itself (exit {proc.returncode}): {stderr[-3000:]}"
-            ) from None
+            raise AssertionError(f"worker {proc.pid} ended by itself (exit {proc.returncode}): {output_of(proc)}") from None
         raise
     finally:
         over.set()
@@ -163,7 +172,7 @@ def running(*procs: subprocess.Popen[str]) -> Iterator[None]:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
 
 
 def stamps(log: Path) -> list[dict[str, Any]]:
