@@ -164,7 +164,8 @@ def running(*procs: subprocess.Popen[str]) -> Iterator[None]:
     except BaseException:
         if died:
             proc = died[0]
-            raise AssertionError(f"worker {proc.pid} ended by itself (exit {proc.returncode}): {output_of(proc)}") from None
+            why = f"worker {proc.pid} ended by itself (exit {proc.returncode}): {output_of(proc)}"
+            raise AssertionError(why) from None
         raise
     finally:
         over.set()
