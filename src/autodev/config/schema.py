@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
@@ -78,6 +78,31 @@ class TemporalConfig(BaseModel):
     heartbeat_timeout_s: float | None = Field(default=None, gt=0)  # a silent worker counts as dead after this
 
 
+SandboxMode = Literal["auto", "bubblewrap", "off"]
+
+
+class SandboxConfig(BaseModel):
+    """`[sandbox]`: the jail that executed code (the test gate, RunTests, Bash, analysers) runs in.
+
+    `mode = "auto"` uses bubblewrap where it works and refuses to execute project code where it does
+    not; `"off"` runs it unconfined, with a warning on every run. `sandbox = "off"` (a string) is short
+    for `[sandbox] mode = "off"`. See docs/security.md.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    mode: SandboxMode = "auto"
+    network: bool = False  # executed code reaches the network (else: only its own loopback)
+    env: list[str] = Field(default_factory=list)  # variable names passed on besides PATH, LANG, TERM, ...
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name or "=" in name or any(c.isspace() for c in name):
+                raise ValueError(f"{name!r}: list variable names (such as 'DATABASE_URL'), not assignments")
+        return value
+
+
 class ConfigKeys(BaseModel):
     """What a config file may say, with the built-in defaults. See docs/config.md for each key."""
 
@@ -117,6 +142,9 @@ class ConfigKeys(BaseModel):
     bash_allow: list[str] = Field(default_factory=lambda: list(DEFAULT_BASH_ALLOW))
     bash_timeout_s: float = Field(default=60.0, gt=0)
     write_scopes: dict[str, list[str]] = Field(default_factory=dict, json_schema_extra=PER_ENTRY)  # else: agent files
+    sandbox: SandboxConfig = Field(
+        default_factory=SandboxConfig, json_schema_extra={"env": "AUTODEV_SANDBOX", "flag": "--sandbox"}
+    )
     # observability and engines
     otel: bool | None = Field(default=None, json_schema_extra={"env": "AUTODEV_OTEL"})  # needs the `otel` extra
     temporal: TemporalConfig | None = None  # [temporal]: batch runs on Temporal (autodev.engines.temporal)
@@ -125,6 +153,11 @@ class ConfigKeys(BaseModel):
     @classmethod
     def _split_command(cls, value: Any) -> Any:
         return shlex.split(value) if isinstance(value, str) else value
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _sandbox_shorthand(cls, value: Any) -> Any:
+        return {"mode": value} if isinstance(value, str) else value
 
     @field_validator("bash_allow")
     @classmethod

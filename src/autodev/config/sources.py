@@ -44,6 +44,7 @@ class CliOverrides:
     models: tuple[str, ...] = ()  # "TIER=ID"
     max_parallel: int | None = None
     script: str | None = None
+    sandbox: str | None = None  # --sandbox off|auto|bubblewrap
 
 
 def user_config_file() -> Path:
@@ -220,6 +221,8 @@ def flag_layer(cli: CliOverrides) -> list[Sourced]:
         values.append(Sourced("max_parallel", cli.max_parallel, "--max-parallel"))
     if cli.script:
         values.append(Sourced("script", Path(cli.script).resolve(), "--script"))
+    if cli.sandbox:
+        values.append(Sourced("sandbox", cli.sandbox, "--sandbox"))
     values += [
         Sourced(f"tiers.{tier}", model_id, "--model") for tier, model_id in parse_model_flags(cli.models).items()
     ]

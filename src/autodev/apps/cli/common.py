@@ -46,9 +46,12 @@ def model_options(func: F) -> F:
         models: tuple[str, ...],
         max_parallel: int | None,
         script: str | None,
+        sandbox: str | None,
         **kwargs: Any,
     ) -> Any:
-        overrides = CliOverrides(provider=provider, models=models, max_parallel=max_parallel, script=script)
+        overrides = CliOverrides(
+            provider=provider, models=models, max_parallel=max_parallel, script=script, sandbox=sandbox
+        )
         return func(*args, cli_overrides=overrides, **kwargs)
 
     command: Callable[..., Any] = with_overrides
@@ -70,6 +73,12 @@ def model_options(func: F) -> F:
     )
     command = click.option(
         "--script", type=click.Path(dir_okay=False), default=None, help="Reply script for the scripted provider."
+    )(command)
+    command = click.option(
+        "--sandbox",
+        type=click.Choice(["auto", "bubblewrap", "off"]),
+        default=None,
+        help="The jail for the project's tests and agents' commands (off: unconfined, with a warning).",
     )(command)
     return cast(F, command)
 
