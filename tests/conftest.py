@@ -7,12 +7,15 @@ Every test is marked `unit` or `e2e` here (never by hand), and the longest ones 
 from __future__ import annotations
 
 import inspect
+import os
 import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from autodev.sandbox.jail import bubblewrap_problem
 
 ISOLATED_ENV = (
     "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AUTODEV_PROVIDER",
@@ -100,6 +103,26 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None) or _ignored_by_the_kernel(signal.SIGINT):
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    _sandbox_for_this_machine()
+
+
+def _sandbox_for_this_machine() -> None:
+    """Runs jail executed code in bubblewrap, which `.ci/run` installs (and requires, with
+    AUTODEV_TEST_REQUIRE_JAIL=1). On a developer's machine without it, the suite still runs, with the
+    sandbox off; the jail's own tests skip there and say why."""
+    problem = bubblewrap_problem()
+    if problem is None:
+        return
+    if os.environ.get("AUTODEV_TEST_REQUIRE_JAIL") == "1":
+        raise pytest.UsageError(f"AUTODEV_TEST_REQUIRE_JAIL=1 but {problem}")
+    os.environ["AUTODEV_SANDBOX"] = "off"
+
+
+def require_jail() -> None:
+    """Skip a jail test where bubblewrap can't run (never under AUTODEV_TEST_REQUIRE_JAIL=1)."""
+    problem = bubblewrap_problem()
+    if problem is not None:
+        pytest.skip(problem)
 
 
 def _ignored_by_the_kernel(signum: int) -> bool:

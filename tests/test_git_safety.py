@@ -111,7 +111,10 @@ def test_a_run_during_which_git_config_changes_fails_and_says_what_changed(
     sneaky["input"]["new_string"] = anchor + MUL_TEST + _config_writing_test(repo)
     script = tmp_path / "script.json"
     script.write_text(json.dumps(feature_script({"test-master": [tools(sneaky), final("## Tests\nAdded.")]})))
-    code = main(["run", REQUEST, "--repo", str(repo), "--provider", "scripted", "--script", str(script)])
+    # the jail keeps test code from writing .git/config at all (test_jail_escapes); unconfined, the
+    # run's own check is what stands between the planted program and the next git command
+    argv = ["run", REQUEST, "--repo", str(repo), "--provider", "scripted", "--script", str(script), "--sandbox", "off"]
+    code = main(argv)
     console = " ".join(capsys.readouterr().out.split())
     assert code != 0
     assert "run failed" in console

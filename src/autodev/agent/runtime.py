@@ -43,6 +43,7 @@ from autodev.models import (
 )
 from autodev.models.pricing import total_cost
 from autodev.models.sizing import request_tokens
+from autodev.sandbox.jail import Jail
 from autodev.sandbox.workspace import Workspace
 from autodev.tools.arguments import argument_problems, describe_parameters
 from autodev.tools.base import Tool, ToolContext, invoke, valid_text
@@ -104,6 +105,7 @@ class AgentInputs:
     price: Callable[[str, Usage], float | None] | None = None
     context_window: int | None = None
     on_turn: Callable[[AgentOutcome], None] | None = None  # live progress: called after every model reply
+    jail: Jail | None = None  # where Bash runs its programs (a run always gives one)
 
 
 class _Session:
@@ -216,7 +218,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
     session = _Session(inputs.session_path)
     outcome = AgentOutcome(spec.name, False, "", inputs.model.model_id, utc_now(), utc_now())
     definitions = tuple(inputs.tools[name].definition for name in sorted(inputs.tools))
-    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests)
+    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests, inputs.jail)
     messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
     count = cached_counter()
     cut_offs = 0  # replies cut off at max_tokens in a row

@@ -179,6 +179,7 @@ class AgentStep:
                 context_window=self.pricer.table.context_window(resolved.model_id),
                 on_turn=self.recorder.turn,
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
+                jail=self.gate.jail,
             )
         )
         outcome.started_at = began  # the agent's time includes its tier-0 preparation (retrieval, analysers' facts)
@@ -200,6 +201,7 @@ class AgentStep:
                 self.paths.worktree,
                 self.plan.base_commit,
                 self.recorder.store.state.test_summary,
+                self.gate.jail,
             )
 
             async def one(kind: str) -> None:

@@ -16,6 +16,7 @@ from autodev.config.providers import capabilities
 from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
 from autodev.core import gitops
 from autodev.core.errors import UserError
+from autodev.run import confinement
 from autodev.run.gate.project_tests import detect_test_command
 from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
 from autodev.run.selection.decide import Selection, select_agents
@@ -47,6 +48,7 @@ class RunPlan:
             "models": list(self.overrides.models),
             "max_parallel": self.overrides.max_parallel,
             "script": str(Path(self.overrides.script).resolve()) if self.overrides.script else None,
+            "sandbox": self.overrides.sandbox,
             "full": chosen.full,
             "skip": list(chosen.skip),
             "only": list(chosen.only),
@@ -80,14 +82,18 @@ def prepare(
     pipeline: Pipeline | None = None,
     web_search: bool | None = None,
     selection: SelectionOverrides | None = None,
+    require_jail: bool = True,
 ) -> RunPlan:
     """`web_search`: whether the provider can search the web (None: judge from the settings).
     `selection`: `--full`, `--skip`, `--only`. A `pipeline` passed in (the issue drafter's) runs as it is:
-    the request is classified, but no agent is skipped for its change type."""
+    the request is classified, but no agent is skipped for its change type. `require_jail`: stop here
+    (a `UserError`) when the sandbox asked for is not available; only `autodev plan` says it instead."""
     text = clean_request(request)
     repo = gitops.find_repo(repo_path)
     base = gitops.head_commit(repo)
     settings = load_settings(repo, cli)
+    if require_jail:
+        confinement.require_jail(settings)
     specs = load_agents(repo)
     chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
     validate(chosen, specs)
@@ -129,11 +135,12 @@ def overrides_from_options(options: dict[str, object]) -> tuple[CliOverrides, Se
         return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()
 
     parallel = options.get("max_parallel")
-    provider, script = options.get("provider"), options.get("script")
+    provider, script, sandbox = options.get("provider"), options.get("script"), options.get("sandbox")
     cli = CliOverrides(
         provider=str(provider) if provider else None,
         models=strings("models"),
         max_parallel=parallel if isinstance(parallel, int) else None,
         script=str(script) if script else None,
+        sandbox=str(sandbox) if sandbox else None,
     )
     return cli, SelectionOverrides(bool(options.get("full")), strings("skip"), strings("only"))

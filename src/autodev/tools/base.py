@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from autodev.core.text import DEFAULT_CAP_HINT, cap_output
 from autodev.models import ToolDefinition
+from autodev.sandbox.jail import Jail, SandboxPolicy
 from autodev.sandbox.workspace import ToolError, Workspace
 
 
@@ -27,6 +28,11 @@ class ToolContext:
     workspace: Workspace
     agent: str
     run_tests: Callable[[], Awaitable[str]] | None = None
+    jail: Jail | None = None  # a run always gives its jail; None (tools used on their own): unconfined
+
+    def confinement(self) -> Jail:
+        """The jail programs started by a tool run in."""
+        return self.jail or Jail("none", SandboxPolicy(mode="off"), self.workspace.root)
 
 
 class Tool(Protocol):

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
+from autodev.core.process import Command, HeadTail, run_process
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext
@@ -44,18 +44,16 @@ BASH_CAP_HINT = (
 
 
 def tool_environment(root: Path) -> dict[str, str]:
-    """What a program started by a tool sees: no API keys, no git redirection, no pager, no PATH into the repo."""
-    env = {k: v for k, v in scrubbed_environment().items() if not k.startswith("GIT_")}
-    for key in ("RIPGREP_CONFIG_PATH", "POSIXLY_CORRECT", "GREP_OPTIONS", "BASH_ENV", "ENV"):
-        env.pop(key, None)
+    """What autodev sets for a program a tool starts, on top of the jail's allow-listed environment:
+    no pager, no optional git locks, no colour, no ruff cache, and a PATH with nothing inside the repo."""
     root_text = str(root)
     safe = [
         entry
-        for entry in env.get("PATH", os.defpath).split(os.pathsep)
+        for entry in os.environ.get("PATH", os.defpath).split(os.pathsep)
         if entry and os.path.isabs(entry) and not (entry + os.sep).startswith(root_text + os.sep)
     ]
-    env["PATH"] = os.pathsep.join(safe) or os.defpath
-    env.update(
+    return dict(
+        PATH=os.pathsep.join(safe) or os.defpath,
         GIT_PAGER="cat",
         PAGER="cat",
         GIT_OPTIONAL_LOCKS="0",  # `git status` must not rewrite the index
@@ -63,7 +61,6 @@ def tool_environment(root: Path) -> dict[str, str]:
         RUFF_NO_CACHE="true",
         NO_COLOR="1",
     )
-    return env
 
 
 class CappedOutput(HeadTail):
@@ -99,12 +96,10 @@ class CommandResult:
     total_bytes: int
 
 
-async def run_command(
-    argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float, cap: int = BASH_OUTPUT_CAP
-) -> CommandResult:
-    """Run `argv` (no shell) in its own process group; kill the whole group on timeout or cancellation."""
+async def run_command(command: Command, timeout_s: float, cap: int = BASH_OUTPUT_CAP) -> CommandResult:
+    """Run `command` (no shell) in its own process group; kill the whole group on timeout or cancellation."""
     output = CappedOutput(cap)
-    finished = await run_process(Command.of(argv, cwd, env), timeout_s, output)
+    finished = await run_process(command, timeout_s, output)
     return CommandResult(finished.exit_code, output.text(), finished.timed_out, output.total)
 
 
@@ -199,11 +194,12 @@ class Bash:
         workspace = ctx.workspace
         argv = self.check(split_command(args.get("command")), workspace)
         timeout_s = self._timeout(args)
-        env = tool_environment(workspace.root)
-        if shutil.which(argv[0], path=env["PATH"]) is None:  # the child looks it up in the same PATH
+        own = tool_environment(workspace.root)
+        if shutil.which(argv[0], path=own["PATH"]) is None:  # the child looks it up in the same PATH
             raise ToolError(f"{argv[0]!r} is allowed but not installed on this machine")
+        command = ctx.confinement().command(argv, workspace.root, own)
         try:
-            result = await run_command(argv, workspace.root, env, timeout_s, self.output_cap)
+            result = await run_command(command, timeout_s, self.output_cap)
         except OSError as exc:
             raise ToolError(f"could not start {argv[0]!r}: {exc.strerror or exc}") from None
         if result.timed_out:

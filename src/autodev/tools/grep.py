@@ -26,6 +26,7 @@ from autodev.core.gitops import git_argv
 from autodev.core.process import Command, HeadTail, run_process
 from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
 from autodev.models import ToolDefinition
+from autodev.sandbox.jail import allowed_environment
 from autodev.sandbox.workspace import ToolError, Workspace, is_protected
 from autodev.tools.base import ToolContext, require_str
 from autodev.tools.bash import tool_environment
@@ -47,7 +48,10 @@ async def _output_of(argv: list[str], root: Path) -> tuple[int | None, bytes]:
     """(exit code, stdout) of a listing program; stderr is dropped."""
     out = HeadTail.everything()
     finished = await run_process(
-        Command.of(argv, root, tool_environment(root)), LISTING_TIMEOUT_S, out, errors=HeadTail(0, 0)
+        Command.of(argv, root, allowed_environment(tool_environment(root))),
+        LISTING_TIMEOUT_S,
+        out,
+        errors=HeadTail(0, 0),
     )
     return finished.exit_code, bytes(out.head)
 

@@ -20,7 +20,8 @@ from typing import Literal
 
 import anyio
 
-from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
+from autodev.core.process import HeadTail, run_process
+from autodev.sandbox.jail import Jail, SandboxPolicy
 
 Status = Literal["ok", "findings", "missing", "error"]
 Severity = Literal["info", "low", "medium", "high"]
@@ -65,6 +66,7 @@ class AnalysisInput:
     changed: tuple[ChangedFile, ...]
     diff: str
     tests: str | None = None  # the last test run's summary, None when tests were not run
+    jail: Jail | None = None  # where the scanners run (a run always gives one; None: unconfined)
 
 
 Analyser = Callable[[AnalysisInput, float], AnalyserResult]
@@ -97,14 +99,17 @@ def unavailable(name: str, module: str, install: str) -> AnalyserResult | None:
     return missing(name, f"{module} is not installed for {PYTHON}", install)
 
 
-def run_program(argv: list[str], cwd: Path, timeout_s: float) -> subprocess.CompletedProcess[str]:
+def run_program(
+    argv: list[str], cwd: Path, timeout_s: float, jail: Jail | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run one program; raises `subprocess.TimeoutExpired` or `OSError` for the caller to classify.
 
     Analysers are plain functions (run in a worker thread by the orchestrator), so this runs the one
     process runner on an event loop of its own: the same process group and kill rules as every tool.
     """
     out, err = HeadTail.everything(), HeadTail.everything()  # parsed whole: a scanner's JSON report
-    command = Command.of(argv, cwd, scrubbed_environment())
+    confined = jail or Jail("none", SandboxPolicy(mode="off"), cwd)
+    command = confined.command(argv, cwd, {"PYTHONDONTWRITEBYTECODE": "1"})
     finished = anyio.run(functools.partial(run_process, command, timeout_s, out, err))
     if finished.timed_out:
         raise subprocess.TimeoutExpired(argv, timeout_s, out.decoded(), err.decoded())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autodev.agent.analysers.base import AnalysisInput, ChangedFile
 from autodev.core.gitops import git, stage_all
+from autodev.sandbox.jail import Jail
 
 DIFF_FLAGS = ["--cached", "-M", "--no-ext-diff", "--no-textconv"]
 
@@ -45,7 +46,7 @@ def _numstat(worktree: Path, base: str) -> dict[str, tuple[int | None, int | Non
     return counts
 
 
-def analysis_input(worktree: Path, base: str, tests: str | None = None) -> AnalysisInput:
+def analysis_input(worktree: Path, base: str, tests: str | None = None, jail: Jail | None = None) -> AnalysisInput:
     """The change in `worktree` relative to commit `base`, staged so untracked files are included."""
     stage_all(worktree)
     counts = _numstat(worktree, base)
@@ -54,4 +55,4 @@ def analysis_input(worktree: Path, base: str, tests: str | None = None) -> Analy
         for f in _name_status(worktree, base)
     )
     diff = git(["-c", "core.quotePath=false", "diff", *DIFF_FLAGS, "--no-color", "--unified=3", base], worktree).stdout
-    return AnalysisInput(worktree=worktree, base=base, changed=changed, diff=diff, tests=tests)
+    return AnalysisInput(worktree=worktree, base=base, changed=changed, diff=diff, tests=tests, jail=jail)

@@ -70,10 +70,10 @@ def ruff(inp: AnalysisInput, timeout_s: float) -> AnalyserResult:
     argv = [*python_module("ruff"), "check", "--output-format", "json", "--no-cache", "--force-exclude"]
     notes = [capped] if capped else []
     try:
-        done = run_program([*argv, "--", *files], inp.worktree, timeout_s)
+        done = run_program([*argv, "--", *files], inp.worktree, timeout_s, inp.jail)
         if done.returncode == 2:  # ruff itself failed, most often the project's ruff config: try without it
             notes.append(f"ruff failed with the project's configuration ({_first_line(done.stderr)}); ran --isolated")
-            done = run_program([*argv, "--isolated", "--", *files], inp.worktree, timeout_s)
+            done = run_program([*argv, "--isolated", "--", *files], inp.worktree, timeout_s, inp.jail)
     except subprocess.TimeoutExpired:
         return AnalyserResult("ruff", "error", [], f"ruff timed out after {timeout_s:.0f}s")
     except OSError as exc:

@@ -44,7 +44,7 @@ def bandit(inp: AnalysisInput, timeout_s: float) -> AnalyserResult:
         return absent
     argv = [*python_module("bandit"), "-f", "json", "-q", "--", *files]
     try:
-        done = run_program(argv, inp.worktree, timeout_s)
+        done = run_program(argv, inp.worktree, timeout_s, inp.jail)
     except subprocess.TimeoutExpired:
         return AnalyserResult("bandit", "error", [], f"bandit timed out after {timeout_s:.0f}s")
     except OSError as exc:

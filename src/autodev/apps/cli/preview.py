@@ -27,6 +27,7 @@ from autodev.config.settings import CliOverrides, load_settings, resolve_model
 from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.core.redact import redact, redact_data
+from autodev.run.confinement import jail_line
 from autodev.run.plan import RunPlan, prepare
 from autodev.run.selection.decide import gate_outlook
 from autodev.run.selection.overrides import SelectionOverrides
@@ -118,6 +119,12 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
             "command": plan.test_command,
             "may_skip": gate_outlook(plan.selection),
         },
+        "sandbox": {
+            "mode": plan.settings.sandbox.mode,
+            "network": plan.settings.sandbox.network,
+            "env": list(plan.settings.sandbox.env),
+            "jail": jail_line(plan.settings),
+        },
     }
 
 
@@ -135,7 +142,7 @@ def plan(
     selection: SelectionOverrides,
 ) -> None:
     """Show what a run would do, without calling any model."""
-    the_plan = prepare(request, repo, cli_overrides, selection=selection)
+    the_plan = prepare(request, repo, cli_overrides, selection=selection, require_jail=False)
     if as_json:
         print_json(redact_data(_plan_json(the_plan)))
         return
@@ -159,6 +166,7 @@ def plan(
             may_skip = gate_outlook(the_plan.selection) if the_plan.test_command else None
             outlook = f"; {may_skip}" if may_skip else ""
             out.print(f"  [dim]then the orchestrator runs the tests: {esc(redact(command))}{outlook}[/]")
+    out.print(f"jail: {esc(jail_line(settings))}")
     if the_plan.dirty_paths:
         out.print(
             f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "

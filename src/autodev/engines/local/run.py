@@ -113,6 +113,11 @@ class LocalRun:
             undo.take_back()
             raise undo.error(exc) from None
         register_sink(self.run_id, self.metrics)  # PerformanceTimer(name, run_id=...) anywhere records here
+        warning = self.gate.jail.warning  # every run says it, a resumed one too
+        if warning and self.resuming:
+            self.recorder.note(None, warning)
+        elif warning:
+            self.recorder.warn(warning)
         agents = self.store.state.agents
         skipped = {name for name, agent in agents.items() if agent.status == "skipped"}
         warm_tokenizer(self.plan, skipped if self.resuming else set(self.plan.selection.skips))

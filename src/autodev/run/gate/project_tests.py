@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
+from autodev.core.process import HeadTail, run_process
 from autodev.core.text import cap_output
 from autodev.run.gate.results import PreparedCommand, TestReport, prepare_command, read_report
+from autodev.sandbox.jail import Jail, SandboxPolicy
 
 NO_TESTS_EXIT = 5  # pytest (and unittest since 3.12, and our unittest runner): no tests collected
 OUTPUT_CAP = 40_000  # characters of output kept in the outcome
@@ -73,20 +74,24 @@ def _render(capture: HeadTail) -> str:
     return head + gap + tail
 
 
-async def _execute(prepared: PreparedCommand, cwd: Path, timeout_s: float) -> tuple[int | None, str, bool]:
+async def _execute(
+    prepared: PreparedCommand, cwd: Path, timeout_s: float, jail: Jail, scratch: Path
+) -> tuple[int | None, str, bool]:
     """(exit code or None on timeout, output, timed out). The process group never outlives this call."""
     capture = HeadTail(_HEAD_BYTES, _TAIL_BYTES)
-    command = Command.of(prepared.argv, cwd, {**scrubbed_environment(), **prepared.env})
+    command = jail.command(prepared.argv, cwd, {"PYTHONDONTWRITEBYTECODE": "1", **prepared.env}, writable=[scratch])
     finished = await run_process(command, timeout_s, capture)
     return finished.exit_code, _render(capture), finished.timed_out
 
 
-async def run_tests(command: list[str], cwd: Path, timeout_s: float) -> TestOutcome:
+async def run_tests(command: list[str], cwd: Path, timeout_s: float, jail: Jail | None = None) -> TestOutcome:
+    """Run the project's tests in `jail` (None, for callers outside a run: unconfined, environment filtered)."""
+    jail = jail or Jail("none", SandboxPolicy(mode="off"), cwd)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autodev-tests-") as scratch:
         prepared = prepare_command(command, Path(scratch))
         try:
-            exit_code, output, timed_out = await _execute(prepared, cwd, timeout_s)
+            exit_code, output, timed_out = await _execute(prepared, cwd, timeout_s, jail, Path(scratch))
         except OSError as exc:
             return TestOutcome(
                 False, None, f"could not start the test command: {exc}", time.perf_counter() - started, tuple(command)

@@ -10,10 +10,13 @@ Both engines use it: the local run in its worktree, a Temporal activity in a che
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Protocol
 
 from autodev.config.settings import Settings
 from autodev.core.timer import PerformanceTimer
+from autodev.run.confinement import run_jail
 from autodev.run.events import RunEvent
 from autodev.run.gate.project_tests import TestOutcome, run_tests
 from autodev.run.graph import Pipeline
@@ -21,6 +24,7 @@ from autodev.run.layout import RunPaths
 from autodev.run.recorder import Recorder
 from autodev.run.selection.decide import Selection, recheck_diff
 from autodev.run.state import GateTests
+from autodev.sandbox.jail import Jail
 
 NO_COMMAND = "no test command: none configured and no tests found"
 
@@ -38,6 +42,8 @@ class GatePlan(Protocol):
     def test_command(self) -> list[str] | None: ...
     @property
     def settings(self) -> Settings: ...
+    @property
+    def repo(self) -> Path: ...
 
 
 @dataclass
@@ -46,6 +52,14 @@ class GateStep:
     recorder: Recorder
     paths: RunPaths
     use_worktree: bool = True
+
+    @cached_property
+    def jail(self) -> Jail:
+        """Where the run's code executes (the tests here; Bash and the analysers borrow it): the worktree
+        writable, or, for a run without one, the repository itself read-only."""
+        if self.use_worktree:
+            return run_jail(self.plan.settings, self.paths.worktree, self.plan.repo)
+        return run_jail(self.plan.settings, self.plan.repo, self.plan.repo, writable=False)
 
     def due(self) -> bool:
         """Whether the tests run in this gate step: the diff is re-checked first (it may add agents
@@ -113,6 +127,8 @@ class GateStep:
         """The tests, timed; their summary is kept for the reviewer's analysers (also `RunTests`)."""
         assert self.plan.test_command is not None
         async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
-            outcome = await run_tests(self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s)
+            outcome = await run_tests(
+                self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail
+            )
         self.recorder.store.state.test_summary = outcome.summary()
         return outcome
