@@ -9,6 +9,7 @@ import click
 from rich.markup import escape as esc
 
 from autodev.apps.cli.common import json_option, out, print_json
+from autodev.core.errors import UserError
 
 time_scale_option = click.option(
     "--time-scale",
@@ -203,6 +204,24 @@ def bench_profiler(as_json: bool, iterations: int) -> None:
         f"PerformanceTimer overhead: {result['overhead_us_per_use']:.1f} µs per use over {result['iterations']:,} "
         f"uses ({result['records_written']:,} records written); target < {result['target_us']:.0f} µs: {verdict}"
     )
+
+
+@bench.command("jail")
+@json_option
+@click.option("--runs", type=click.IntRange(min=1), default=10, show_default=True, help="Gate runs on each side.")
+def bench_jail(as_json: bool, runs: int) -> None:
+    """What the jail adds to a gate run: the demo project's tests jailed and unconfined, alternating."""
+    from autodev.apps.bench.jail_overhead import jail_benchmark, render
+
+    try:
+        result = jail_benchmark(runs)
+    except RuntimeError as exc:
+        raise UserError(f"cannot measure the jail: {exc}", hint="install bubblewrap (apt install bubblewrap)") from None
+    if as_json:
+        print_json(result.as_json())
+        return
+    for line in render(result):
+        out.print(line, highlight=False, markup=False)
 
 
 @bench.command("batch")

@@ -17,6 +17,7 @@ from autodev.core import gitops
 from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run.events import Reporter, silent
+from autodev.sandbox.jail import bubblewrap_problem
 
 DEMO_REQUEST = (
     "Add a slugify(text) function to textkit that lowercases the text, drops punctuation and joins words with hyphens"
@@ -52,5 +53,10 @@ def run_demo(reporter: Reporter = silent, parent: Path | None = None, max_parall
     provider = ScriptedProvider.from_file(script)
     # Serve the tiers under Claude model ids so the scripted usage is priced at real list prices;
     # the script is named in the run's options so `autodev resume` can replay the rest of it.
-    cli = CliOverrides(provider="scripted", max_parallel=max_parallel, models=DEMO_TIER_MODELS, script=str(script))
+    # The demo's project and replies are autodev's own: where bubblewrap can't run (macOS, a container
+    # without namespaces) the demo still runs, unconfined, and the run says so.
+    sandbox = "off" if bubblewrap_problem() is not None else None
+    cli = CliOverrides(
+        provider="scripted", max_parallel=max_parallel, models=DEMO_TIER_MODELS, script=str(script), sandbox=sandbox
+    )
     return run_feature(DEMO_REQUEST, repo, cli, reporter, provider=provider)
