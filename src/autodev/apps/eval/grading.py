@@ -29,6 +29,7 @@ from autodev.apps.eval.tasks import Task
 from autodev.apps.eval.workspace import copy_files
 from autodev.core.gitops import git_argv, git_env
 from autodev.run.gate.project_tests import TestOutcome, detect_test_command, run_tests
+from autodev.sandbox.jail import SandboxPolicy, jail_for
 
 RUNNER_HOOKS = frozenset({"conftest.py", "sitecustomize.py", "usercustomize.py", "pytest.ini", ".pytest.ini"})
 APPLY_TIMEOUT_S = 120
@@ -110,8 +111,11 @@ def _apply(work: Path, patch: bytes, scratch: Path) -> str | None:
     return None
 
 
-def grade(task: Task, patch: bytes, scratch: Path) -> Grade:
-    """Grade `patch` (a `git diff --binary` from the starting commit) in a fresh copy under `scratch`."""
+def grade(task: Task, patch: bytes, scratch: Path, policy: SandboxPolicy | None = None) -> Grade:
+    """Grade `patch` (a `git diff --binary` from the starting commit) in a fresh copy under `scratch`.
+
+    The hidden tests run the model's code: in the jail `policy` asks for (default: bubblewrap), the
+    copy its only writable place. Raises `UserError` when that jail can't be had."""
     work = scratch / "project"
     if work.exists():
         shutil.rmtree(work)
@@ -125,7 +129,8 @@ def grade(task: Task, patch: bytes, scratch: Path) -> Grade:
     copy_files(task.hidden, work)
     runner = detect_test_command(work, list(task.test_command)) or list(task.test_command)
     command = [*runner, *task.test_files]
-    outcome = anyio.run(run_tests, command, work, task.timeout_s)
+    jail = jail_for(policy or SandboxPolicy(), work, work)
+    outcome = anyio.run(run_tests, command, work, task.timeout_s, jail)
     return _verdict(outcome, reverted)
 
 

@@ -24,7 +24,10 @@ from autodev.apps.eval.options import EvalOptions, ProviderFactory
 from autodev.apps.eval.tasks import Task
 from autodev.apps.eval.trial_record import result_record
 from autodev.apps.eval.workspace import advance, diff_bytes, make_task_repo
+from autodev.config.settings import load_settings
 from autodev.core.clock import utc_now
+from autodev.run.confinement import sandbox_policy
+from autodev.sandbox.jail import SandboxPolicy
 
 RETRY_OUTPUT_CHARS = 8000
 
@@ -43,10 +46,10 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "task"
 
 
-def _grade(task: Task, patch: bytes, scratch: Path) -> Grade:
+def _grade(task: Task, patch: bytes, scratch: Path, policy: SandboxPolicy) -> Grade:
     """Grade, turning a failure of the grading machinery itself (git, the file system) into a failed grade."""
     try:
-        return grade(task, patch, scratch)
+        return grade(task, patch, scratch, policy)
     except (OSError, subprocess.SubprocessError) as exc:
         return Grade(False, 0, None, note=f"grading could not run: {describe_exception(exc)}")
 
@@ -83,7 +86,7 @@ def run_task(
             one = run_pass(task, repo, request, opts, make_provider, retry=attempt > 1)
             head = one.commit or head
             patch = diff_bytes(repo, base, head)
-            graded = _grade(task, patch, scratch / f"grade-{attempt}")
+            graded = _grade(task, patch, scratch / f"grade-{attempt}", sandbox_policy(load_settings(repo, opts.cli)))
             tries.append((one, graded))
             if graded.passed or attempt == opts.tries:
                 break
