@@ -217,3 +217,22 @@ def test_sandbox_off_runs_unconfined_and_says_so(checkout: Path) -> None:
     assert off.kind == "none" and off.warning and "unconfined" in off.warning
     command = off.command(["true"], worktree_of(checkout), {})
     assert command.argv == ("true",)
+
+
+def test_the_macos_profile_denies_writes_reads_of_hidden_paths_and_the_network(tmp_path: Path) -> None:
+    """sandbox-exec is not on this machine: the profile and the command line are what is checked here."""
+    from autodev.sandbox import seatbelt
+
+    home, repo = tmp_path / "home", tmp_path / 'odd "repo"'
+    text = seatbelt.profile(writable=[repo / "wt"], readable=[home / ".venv"], hidden=[home, repo], network=False)
+    lines = text.splitlines()
+    assert lines[:3] == ["(version 1)", "(allow default)", "(deny network*)"]
+    assert lines.index("(deny file-write*)") < next(i for i, line in enumerate(lines) if "allow file-write*" in line)
+    assert f'(subpath "{tmp_path}/odd \\"repo\\"/wt")' in text  # quotes escaped, not a way out of the string
+    assert "(deny network*)" not in seatbelt.profile(writable=[], readable=[], hidden=[], network=True)
+    jail = Jail("sandbox-exec", SandboxPolicy(), repo / "wt", hidden=(repo,), home=home)
+    command = jail.command(["true"], repo / "wt", {})
+    assert command.argv[:2] == (seatbelt.SANDBOX_EXEC, "-p") and command.argv[-1] == "true"
+    assert command.env["HOME"] == command.env["TMPDIR"] == str(jail.private_dir())
+    assert str(jail.private_dir()) in command.argv[2]  # the private directory is writable
+    jail.private_dir().rmdir()

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from autodev.config.settings import Settings
-from autodev.sandbox.jail import INSTALL_HINT, Jail, SandboxPolicy, bubblewrap_problem, jail_for
+from autodev.core.errors import UserError
+from autodev.sandbox.jail import INSTALL_HINT, Jail, SandboxPolicy, jail_for
 
 
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
@@ -20,13 +21,10 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
 
 def jail_line(settings: Settings) -> str:
     """What `autodev plan` says about the jail: the one a run would use, or why it would refuse to run."""
-    policy = sandbox_policy(settings)
-    if policy.mode == "off":
-        return Jail("none", policy, Path(".")).describe()
-    problem = bubblewrap_problem()
-    if problem is not None:
-        return f"unavailable ({problem}): a run would stop before executing anything; {INSTALL_HINT}"
-    return Jail("bubblewrap", policy, Path(".")).describe()
+    try:
+        return run_jail(settings, Path("."), Path(".")).describe()
+    except UserError as exc:
+        return f"unavailable ({exc.message}): a run would stop before executing anything; {INSTALL_HINT}"
 
 
 def require_jail(settings: Settings) -> None:

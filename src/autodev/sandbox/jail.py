@@ -17,10 +17,12 @@ the run warns about it every time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -30,9 +32,9 @@ from typing import Literal
 from autodev.core.errors import UserError
 from autodev.core.process import Command
 from autodev.core.secret_scan import register_secret
-from autodev.sandbox import bubblewrap
+from autodev.sandbox import bubblewrap, seatbelt
 
-JailKind = Literal["bubblewrap", "none"]
+JailKind = Literal["bubblewrap", "sandbox-exec", "none"]
 JAIL_ENV_NAMES = frozenset(
     ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "SOURCE_DATE_EPOCH")
 )
@@ -75,7 +77,17 @@ class Jail:
         env = allowed_environment(own, self.policy.env)
         if self.kind == "bubblewrap":
             env.update(HOME=str(self.home), TMPDIR="/tmp")
+        elif self.kind == "sandbox-exec":
+            private = self.private_dir()
+            env.update(HOME=str(private), TMPDIR=str(private))
         return env
+
+    def private_dir(self) -> Path:
+        """macOS: the private HOME and TMPDIR (no mount namespaces there), one per worktree, made on demand."""
+        digest = hashlib.sha256(str(self.worktree).encode()).hexdigest()[:12]
+        path = Path(tempfile.gettempdir()) / f"autodev-jail-{os.getuid()}-{digest}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
 
     def command(
         self,
@@ -88,6 +100,14 @@ class Jail:
         env = self.environment(own_env or {})
         if self.kind == "none":
             return Command.of(argv, cwd, env)
+        if self.kind == "sandbox-exec":
+            prefix = seatbelt.arguments(
+                writable=(*((self.worktree,) if self.worktree_writable else ()), *writable, self.private_dir()),
+                readable=(*self.readable, *(() if self.worktree_writable else (self.worktree,))),
+                hidden=(self.home, *self.hidden),
+                network=self.policy.network,
+            )
+            return Command.of([*prefix, *argv], cwd, env)
         prefix = bubblewrap.arguments(
             bubblewrap.Mounts(
                 writable=((self.worktree,) if self.worktree_writable else ()) + tuple(writable),
@@ -105,7 +125,7 @@ class Jail:
             return "none: sandbox is off, so the project's tests and agents' commands run with your permissions"
         network = "network allowed" if self.policy.network else "no network"
         extra = f", passing {', '.join(self.policy.env)}" if self.policy.env else ""
-        return f"bubblewrap: {network}, private HOME and /tmp, only the run's worktree writable{extra}"
+        return f"{self.kind}: {network}, private HOME and /tmp, only the run's worktree writable{extra}"
 
     @property
     def warning(self) -> str | None:
@@ -167,12 +187,14 @@ def jail_for(
     asks for a jail this machine can't give, so no project code runs unconfined by accident."""
     if policy.mode == "off":
         return Jail("none", policy, worktree, worktree_writable=writable)
+    hidden = (checkout, *agent_socket_dirs())
+    if sys.platform == "darwin" and policy.mode == "auto" and Path(seatbelt.SANDBOX_EXEC).is_file():
+        return Jail("sandbox-exec", policy, worktree, tuple(interpreter_paths()), hidden, worktree_writable=writable)
     problem = bubblewrap_problem()
     if problem is not None:
         raise UserError(f"no jail for the project's code: {problem}", hint=INSTALL_HINT)
     common = git_common_dir(checkout)
     seen = [*interpreter_paths(), *readable, *([common] if common else []), *network_files(policy)]
-    hidden = (checkout, *agent_socket_dirs())
     return Jail("bubblewrap", policy, worktree, tuple(dict.fromkeys(seen)), hidden, worktree_writable=writable)
 
 
