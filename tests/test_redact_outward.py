@@ -198,3 +198,15 @@ def test_a_failed_runs_error_line_is_redacted(
     assert "boom" in captured.out
     _assert_clean(captured.out, "stdout")
     _assert_clean(captured.err, "stderr")
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_context_redacts_what_it_retrieved(make_repo: Any, capsys: pytest.CaptureFixture[str], as_json: bool) -> None:
+    """`autodev context` prints snippets of the repository: a key committed in one stays out of the output."""
+    repo = make_repo(
+        {**CALC_FILES, f"keys_{AWS_ID}.py": f'CLIENT_KEY = "{ANTHROPIC}"\n\ndef calc_client():\n    pass\n'}
+    )
+    assert main(["context", "calc client key", "--repo", str(repo), *(["--json"] if as_json else [])]) == 0
+    printed = capsys.readouterr().out
+    assert "keys_" in printed  # the file was retrieved
+    assert ANTHROPIC not in printed and AWS_ID not in printed

@@ -186,8 +186,8 @@ def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
 
     pack = build_context(find_repo(repo), request, budget)
     if as_json:
-        print_json(pack.to_json())
+        print_json(redact_data(pack.to_json()))  # snippets of the repository may hold a committed key
         return
     out.print(f"[bold]autodev context[/]: {len(pack.files)} files, {pack.total_tokens:,} of {budget:,} tokens")
     for row in pack.files:
-        out.print(f"{row['score']:>9.3f} {row['tokens']:>7,}  {esc(row['path'])}")
+        out.print(f"{row['score']:>9.3f} {row['tokens']:>7,}  {esc(redact(row['path']))}")
