@@ -17,7 +17,8 @@ from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_
 from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.run import confinement
-from autodev.run.gate.project_tests import detect_test_command
+from autodev.run.gate.environment import TestEnvironment
+from autodev.run.gate.environment import detect as detect_tests
 from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
 from autodev.run.selection.decide import Selection, select_agents
 from autodev.run.selection.overrides import SelectionOverrides
@@ -36,6 +37,7 @@ class RunPlan:
     selection: Selection
     test_command: list[str] | None
     dirty_paths: tuple[str, ...]
+    tests: TestEnvironment | None = None  # the environment that runs test_command, and why it was chosen
     skills: dict[str, Skill] = field(default_factory=dict)
     overrides: CliOverrides = field(default_factory=CliOverrides)  # replayed by `autodev resume`
     selection_overrides: SelectionOverrides | None = None
@@ -100,6 +102,7 @@ def prepare(
     skills = load_skills(repo)
     check_agent_skills((specs[name] for name in chosen.names), skills)
     models = {name: resolve_model(specs[name], settings) for name in chosen.names}
+    tests = detect_tests(repo, settings.test_command)
     return RunPlan(
         request=text,
         repo=repo,
@@ -119,7 +122,8 @@ def prepare(
             pipeline=chosen,
             apply_policy=pipeline is None,
         ),
-        test_command=detect_test_command(repo, settings.test_command),
+        test_command=list(tests.command) if tests else None,
+        tests=tests,
         dirty_paths=tuple(gitops.dirty_paths(repo)),
         skills=skills,
         overrides=cli,

@@ -39,6 +39,12 @@ JAIL_ENV_NAMES = frozenset(
     ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "SOURCE_DATE_EPOCH")
 )
 JAIL_ENV_PREFIXES = ("LC_",)
+# Toolchains that live under HOME and hold no credentials: bound read-only, so a pyenv shim, a
+# uv-managed Python or a rustup toolchain works in the jail (`~/.cargo/credentials.toml` stays hidden).
+TOOLCHAIN_DIRS = (
+    ".pyenv", ".local/share/uv/python", ".local/pipx", ".rustup", ".cargo/bin", ".cargo/registry", ".nvm", ".volta",
+    ".asdf", "go/pkg/mod",
+)  # fmt: skip
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: apt install bubblewrap; Fedora: dnf install bubblewrap), "
     'or set sandbox = "off" in your user config (or pass --sandbox off) to run it unconfined'
@@ -95,6 +101,7 @@ class Jail:
         cwd: Path,
         own_env: Mapping[str, str] | None = None,
         writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
     ) -> Command:
         """What to start for `argv` run in `cwd`: confined, with the jail's environment."""
         env = self.environment(own_env or {})
@@ -103,7 +110,7 @@ class Jail:
         if self.kind == "sandbox-exec":
             prefix = seatbelt.arguments(
                 writable=(*((self.worktree,) if self.worktree_writable else ()), *writable, self.private_dir()),
-                readable=(*self.readable, *(() if self.worktree_writable else (self.worktree,))),
+                readable=(*self.readable, *readable, *(() if self.worktree_writable else (self.worktree,))),
                 hidden=(self.home, *self.hidden),
                 network=self.policy.network,
             )
@@ -111,7 +118,7 @@ class Jail:
         prefix = bubblewrap.arguments(
             bubblewrap.Mounts(
                 writable=((self.worktree,) if self.worktree_writable else ()) + tuple(writable),
-                readable=(*self.readable, *(() if self.worktree_writable else (self.worktree,))),
+                readable=(*self.readable, *readable, *(() if self.worktree_writable else (self.worktree,))),
                 hidden=(self.home, *self.hidden),
             ),
             network=self.policy.network,
@@ -210,6 +217,7 @@ def interpreter_paths() -> list[Path]:
     for entry in os.environ.get("PATH", "").split(os.pathsep):
         if entry and os.path.isabs(entry) and Path(entry).is_relative_to(home):
             found.add(Path(entry))
+    found.update(home / rel for rel in TOOLCHAIN_DIRS)
     return sorted(path for path in found if path.is_dir() and path != Path("/"))
 
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from autodev.apps.demo import make_demo_repo
 from autodev.core import gitops
-from autodev.run.gate.project_tests import detect_test_command, run_tests
+from autodev.run.gate.environment import detect
+from autodev.run.gate.project_tests import run_tests
 from autodev.sandbox.jail import Jail, SandboxPolicy, bubblewrap_problem, jail_for
 
 TARGET_PERCENT = 5.0
@@ -74,8 +75,9 @@ def jail_benchmark(runs: int = 10) -> JailOverhead:
         repo = make_demo_repo(Path(parent))
         worktree = repo / ".autodev" / "worktrees" / "bench"
         gitops.git(["worktree", "add", "--quiet", "--detach", str(worktree)], repo)
-        command = detect_test_command(worktree, None)
-        assert command is not None, "the demo project has tests"
+        chosen = detect(repo, None)
+        assert chosen is not None, "the demo project has tests"
+        command = list(chosen.command)
         jailed = jail_for(SandboxPolicy(), worktree, repo)
         unconfined = jail_for(SandboxPolicy(mode="off"), worktree, repo)
         _gate_times(jailed, command, worktree, 1)  # warm both: imports compiled, pages cached

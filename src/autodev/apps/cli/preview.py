@@ -118,6 +118,13 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
             "after": plan.pipeline.gate_after,
             "command": plan.test_command,
             "may_skip": gate_outlook(plan.selection),
+            "environment": None
+            if plan.tests is None
+            else {
+                "source": plan.tests.source,
+                "reason": plan.tests.reason,
+                "path": str(plan.tests.environment) if plan.tests.environment else None,
+            },
         },
         "sandbox": {
             "mode": plan.settings.sandbox.mode,
@@ -166,6 +173,8 @@ def plan(
             may_skip = gate_outlook(the_plan.selection) if the_plan.test_command else None
             outlook = f"; {may_skip}" if may_skip else ""
             out.print(f"  [dim]then the orchestrator runs the tests: {esc(redact(command))}{outlook}[/]")
+            if the_plan.tests is not None:
+                out.print(f"  [dim]in the environment of {esc(redact(the_plan.tests.describe()))}[/]")
     out.print(f"jail: {esc(jail_line(settings))}")
     if the_plan.dirty_paths:
         out.print(

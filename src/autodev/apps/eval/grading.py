@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,7 +29,7 @@ import anyio
 from autodev.apps.eval.tasks import Task
 from autodev.apps.eval.workspace import copy_files
 from autodev.core.gitops import git_argv, git_env
-from autodev.run.gate.project_tests import TestOutcome, detect_test_command, run_tests
+from autodev.run.gate.project_tests import TestOutcome, run_tests
 from autodev.sandbox.jail import SandboxPolicy, jail_for
 
 RUNNER_HOOKS = frozenset({"conftest.py", "sitecustomize.py", "usercustomize.py", "pytest.ini", ".pytest.ini"})
@@ -111,6 +112,12 @@ def _apply(work: Path, patch: bytes, scratch: Path) -> str | None:
     return None
 
 
+def harness_command(command: tuple[str, ...]) -> list[str]:
+    """An eval task's runner: its `python` is the interpreter running the eval (its tasks are autodev's
+    own suites, graded with the pytest autodev's test extra brings), unlike a project's gate."""
+    return [sys.executable if command[0] in ("python", "python3") else command[0], *command[1:]]
+
+
 def grade(task: Task, patch: bytes, scratch: Path, policy: SandboxPolicy | None = None) -> Grade:
     """Grade `patch` (a `git diff --binary` from the starting commit) in a fresh copy under `scratch`.
 
@@ -127,7 +134,7 @@ def grade(task: Task, patch: bytes, scratch: Path, policy: SandboxPolicy | None 
     shutil.rmtree(work / ".git")
     reverted = revert_hooks(task, work)
     copy_files(task.hidden, work)
-    runner = detect_test_command(work, list(task.test_command)) or list(task.test_command)
+    runner = harness_command(task.test_command)
     command = [*runner, *task.test_files]
     jail = jail_for(policy or SandboxPolicy(), work, work)
     outcome = anyio.run(run_tests, command, work, task.timeout_s, jail)

@@ -9,8 +9,6 @@ failing tests come from the runner's own report (`autodev.run.gate.results`), no
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from pathlib import Path
 
 from autodev.core.process import HeadTail, run_process
 from autodev.core.text import cap_output
+from autodev.run.gate.environment import TestEnvironment
 from autodev.run.gate.results import PreparedCommand, TestReport, prepare_command, read_report
 from autodev.sandbox.jail import Jail, SandboxPolicy
 
@@ -49,23 +48,6 @@ class TestOutcome:
         return "\n".join(parts)
 
 
-def _has_tests(repo: Path) -> bool:
-    if (repo / "tests").is_dir() or (repo / "test").is_dir():
-        return True
-    return any(repo.glob("test_*.py")) or any(repo.glob("*_test.py"))
-
-
-def detect_test_command(repo: Path, configured: list[str] | None) -> list[str] | None:
-    """The configured command, else pytest (or unittest when pytest is missing) if the repo has tests."""
-    if configured:
-        return [sys.executable if configured[0] in ("python", "python3") else configured[0], *configured[1:]]
-    if not _has_tests(repo):
-        return None
-    if importlib.util.find_spec("pytest") is not None:
-        return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    return [sys.executable, "-m", "unittest", "discover", "-q"]
-
-
 def _render(capture: HeadTail) -> str:
     """The output as text, marking where the middle of a noisy run was left out."""
     head = capture.head.decode("utf-8", errors="replace")
@@ -75,23 +57,32 @@ def _render(capture: HeadTail) -> str:
 
 
 async def _execute(
-    prepared: PreparedCommand, cwd: Path, timeout_s: float, jail: Jail, scratch: Path
+    prepared: PreparedCommand, cwd: Path, timeout_s: float, jail: Jail, scratch: Path, chosen: TestEnvironment | None
 ) -> tuple[int | None, str, bool]:
     """(exit code or None on timeout, output, timed out). The process group never outlives this call."""
     capture = HeadTail(_HEAD_BYTES, _TAIL_BYTES)
-    command = jail.command(prepared.argv, cwd, {"PYTHONDONTWRITEBYTECODE": "1", **prepared.env}, writable=[scratch])
+    own = {"PYTHONDONTWRITEBYTECODE": "1", **(chosen.env_for(cwd) if chosen else {}), **prepared.env}
+    readable = chosen.readable if chosen else ()
+    command = jail.command(prepared.argv, cwd, own, writable=[scratch], readable=readable)
     finished = await run_process(command, timeout_s, capture)
     return finished.exit_code, _render(capture), finished.timed_out
 
 
-async def run_tests(command: list[str], cwd: Path, timeout_s: float, jail: Jail | None = None) -> TestOutcome:
-    """Run the project's tests in `jail` (None, for callers outside a run: unconfined, environment filtered)."""
+async def run_tests(
+    command: list[str],
+    cwd: Path,
+    timeout_s: float,
+    jail: Jail | None = None,
+    environment: TestEnvironment | None = None,
+) -> TestOutcome:
+    """Run the project's tests in `jail` (None, for callers outside a run: unconfined, environment
+    filtered), in the project's `environment` (`run.gate.environment.detect`) when it has one."""
     jail = jail or Jail("none", SandboxPolicy(mode="off"), cwd)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autodev-tests-") as scratch:
         prepared = prepare_command(command, Path(scratch))
         try:
-            exit_code, output, timed_out = await _execute(prepared, cwd, timeout_s, jail, Path(scratch))
+            exit_code, output, timed_out = await _execute(prepared, cwd, timeout_s, jail, Path(scratch), environment)
         except OSError as exc:
             return TestOutcome(
                 False, None, f"could not start the test command: {exc}", time.perf_counter() - started, tuple(command)

@@ -18,6 +18,7 @@ from autodev.config.settings import Settings
 from autodev.core.timer import PerformanceTimer
 from autodev.run.confinement import run_jail
 from autodev.run.events import RunEvent
+from autodev.run.gate.environment import TestEnvironment
 from autodev.run.gate.project_tests import TestOutcome, run_tests
 from autodev.run.graph import Pipeline
 from autodev.run.layout import RunPaths
@@ -44,6 +45,8 @@ class GatePlan(Protocol):
     def settings(self) -> Settings: ...
     @property
     def repo(self) -> Path: ...
+    @property
+    def tests(self) -> TestEnvironment | None: ...
 
 
 @dataclass
@@ -128,7 +131,11 @@ class GateStep:
         assert self.plan.test_command is not None
         async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
             outcome = await run_tests(
-                self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail
+                self.plan.test_command,
+                self.paths.worktree,
+                self.plan.settings.test_timeout_s,
+                self.jail,
+                self.plan.tests,
             )
         self.recorder.store.state.test_summary = outcome.summary()
         return outcome
