@@ -146,3 +146,59 @@ def test_plan_names_the_environment_and_why(make_repo: Any, capsys: pytest.Captu
     gate_json = json.loads(capsys.readouterr().out)["test_gate"]
     assert gate_json["command"][0] == str(venv / "bin" / "python")
     assert gate_json["environment"] == {"source": "venv", "reason": ".venv/ in the checkout", "path": str(venv)}
+
+
+NODE_ADD = "exports.add = (a, b) => a + b;\n"
+NODE_TEST = (
+    'const test = require("node:test");\nconst assert = require("node:assert");\nconst { add } = require("./add");\n'
+    'test("adds", () => assert.strictEqual(add(2, 3), 5));\n'
+)
+
+
+def test_a_node_project_runs_npm_test_and_its_junit_report_is_read(make_repo: Any) -> None:
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("node and npm are not installed")
+    repo = make_repo(
+        {
+            "package.json": json.dumps({"name": "adder", "version": "1.0.0", "scripts": {"test": "node --test"}}),
+            "add.js": NODE_ADD,
+            "add.test.js": NODE_TEST,
+        }
+    )
+    chosen = detect(repo, None)
+    assert chosen is not None and chosen.command == ("npm", "test") and chosen.source == "npm"
+    tree = worktree(repo)
+    (tree / "add.js").write_text("exports.add = (a, b) => a - b;\n")
+    broken = gate(repo, tree, chosen)
+    assert not broken.passed and broken.report is not None and broken.report.failed == 1, broken.output
+    (tree / "add.js").write_text(NODE_ADD)
+    with (tree / "add.test.js").open("a", encoding="utf-8") as handle:
+        handle.write('test("adds negatives", () => assert.strictEqual(add(-2, -3), -5));\n')
+    fixed = gate(repo, tree, chosen)
+    assert fixed.passed and fixed.report is not None and (fixed.report.passed, fixed.report.total) == (2, 2)
+
+
+def test_a_rust_project_runs_cargo_test_by_its_exit_code(make_repo: Any) -> None:
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is not installed")
+    body = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n"
+    tests = (
+        "\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn adds() {\n"
+        "        assert_eq!(super::add(2, 3), 5);\n    }\n}\n"
+    )
+    repo = make_repo(
+        {
+            "Cargo.toml": '[package]\nname = "adder"\nversion = "0.1.0"\nedition = "2021"\n',
+            "src/lib.rs": body + tests,
+            ".gitignore": "target/\n.autodev/\n",
+        }
+    )
+    chosen = detect(repo, None)
+    assert chosen is not None and chosen.command == ("cargo", "test", "--offline")
+    tree = worktree(repo)
+    (tree / "src" / "lib.rs").write_text(body.replace("a + b", "a - b") + tests)
+    assert not gate(repo, tree, chosen).passed
+    (tree / "src" / "lib.rs").write_text(body + tests)
+    fixed = gate(repo, tree, chosen)
+    assert fixed.passed, fixed.output
+    assert fixed.report is not None and fixed.report.runner == "unknown"  # the exit code decides; no counts

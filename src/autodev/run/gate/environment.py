@@ -10,6 +10,11 @@ untracked, so it is not in the worktree), in this order:
    checkout's `.venv`, or where the tool says it keeps it); then a `.venv` or `venv` in the checkout;
 3. otherwise the first `python3`/`python` on PATH that is not autodev's own interpreter.
 
+A project that is not Python (no `pyproject.toml`, `setup.py` or `setup.cfg`) is tested with its own
+toolchain: `npm test` or `pnpm test` (a `package.json` with a test script), `go test ./...`
+(`go.mod`), `cargo test --offline` (`Cargo.toml`; the jail has no network, so crates must already
+be in `~/.cargo/registry`).
+
 The tests must import the worktree's code, not the checkout's: an editable install points at the
 checkout. So the worktree's `src` (when there is one) goes first on `PYTHONPATH`, and the worktree
 itself is the working directory (`python -m` puts it first on `sys.path`); both come before
@@ -19,6 +24,7 @@ hidden anyway: code that would have been imported from it fails to import instea
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -175,8 +181,34 @@ def has_tests(repo: Path) -> bool:
     return any(repo.glob("test_*.py")) or any(repo.glob("*_test.py"))
 
 
+NPM_DEFAULT_TEST = 'echo "Error: no test specified" && exit 1'
+
+
+def other_language(repo: Path) -> TestEnvironment | None:
+    """The test command of a project that is not Python, from its toolchain's own files."""
+    if any((repo / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
+        return None
+    package = repo / "package.json"
+    if package.is_file():
+        try:
+            scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts") or {}
+        except (OSError, ValueError, AttributeError):
+            scripts = {}
+        test = scripts.get("test") if isinstance(scripts, dict) else None
+        if isinstance(test, str) and test.strip() and test.strip() != NPM_DEFAULT_TEST:
+            tool = "pnpm" if (repo / "pnpm-lock.yaml").is_file() else "npm"
+            return TestEnvironment((tool, "test"), tool, f"package.json's test script: {test.strip()}")
+    if (repo / "go.mod").is_file():
+        return TestEnvironment(("go", "test", "./..."), "go", "go.mod in the checkout")
+    if (repo / "Cargo.toml").is_file():
+        return TestEnvironment(("cargo", "test", "--offline"), "cargo", "Cargo.toml in the checkout")
+    return None
+
+
 def detect(repo: Path, configured: list[str] | None) -> TestEnvironment | None:
     """The environment and command for the project in `repo` (the user's checkout), or None: no tests."""
+    if not configured and (found_other := other_language(repo)) is not None:
+        return found_other
     found = project_environment(repo)
     readable: tuple[Path, ...] = ()
     if found is not None:

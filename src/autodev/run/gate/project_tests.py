@@ -80,7 +80,7 @@ async def run_tests(
     jail = jail or Jail("none", SandboxPolicy(mode="off"), cwd)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autodev-tests-") as scratch:
-        prepared = prepare_command(command, Path(scratch))
+        prepared = prepare_command(command, Path(scratch), cwd)
         try:
             exit_code, output, timed_out = await _execute(prepared, cwd, timeout_s, jail, Path(scratch), environment)
         except OSError as exc:
@@ -91,6 +91,8 @@ async def run_tests(
     if timed_out:
         output = f"timed out after {timeout_s:g}s; the test processes were killed\n{output}"
     output = cap_output(output, OUTPUT_CAP)
-    no_tests = exit_code == NO_TESTS_EXIT and (prepared.runner != "unknown" or "pytest" in " ".join(command))
+    no_tests = exit_code == NO_TESTS_EXIT and (
+        prepared.runner in ("pytest", "unittest") or "pytest" in " ".join(command)
+    )
     passed = not timed_out and (exit_code == 0 or no_tests)
     return TestOutcome(passed, exit_code, output, time.perf_counter() - started, tuple(command), timed_out, report)

@@ -8,7 +8,9 @@
   `python -m unittest` with the same arguments and the same output (it calls `unittest.main` the way
   `-m unittest` does), and also writes the `TestResult` as JSON. The project never needs autodev
   installed.
-- **anything else** (`make test`, `tox`, a shell script): there is no report to read; pass or fail
+- **node's test runner** (`node --test`, or `npm test`/`pnpm test` whose script is `node --test ...`):
+  `NODE_OPTIONS` adds a JUnit reporter writing to the temporary directory beside the usual one.
+- **anything else** (`make test`, `tox`, `cargo test`, `go test`, jest): there is no report to read; pass or fail
   comes from the exit code alone, the counts stay `None`, and the report says so.
 
 Every temporary file lives in a directory the caller owns and removes (`tempfile.TemporaryDirectory`).
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-Runner = Literal["pytest", "unittest", "unknown"]
+Runner = Literal["pytest", "unittest", "node", "unknown"]
 
 REPORT_ENV = "AUTODEV_UNITTEST_REPORT"
 MAX_REPORT_BYTES = 50_000_000
@@ -145,7 +147,24 @@ class PreparedCommand:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def detect_runner(command: Sequence[str]) -> Runner:
+def _node_test_script(cwd: Path | None) -> bool:
+    """Whether `cwd`'s package.json runs its tests with node's own runner (`"test": "node --test ..."`)."""
+    if cwd is None:
+        return False
+    try:
+        scripts = json.loads((cwd / "package.json").read_text(encoding="utf-8")).get("scripts") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    script = scripts.get("test") if isinstance(scripts, dict) else None
+    return isinstance(script, str) and script.strip().startswith("node --test")
+
+
+def detect_runner(command: Sequence[str], cwd: Path | None = None) -> Runner:
+    """The runner behind `command` (run in `cwd`, where a package.json may name it)."""
+    if command and Path(command[0]).name == "node" and "--test" in command:
+        return "node"
+    if list(command[:2]) in (["npm", "test"], ["pnpm", "test"]) and _node_test_script(cwd):
+        return "node"
     for index, arg in enumerate(command):
         if arg == "-m" and index + 1 < len(command):
             module = command[index + 1]
@@ -158,10 +177,15 @@ def detect_runner(command: Sequence[str]) -> Runner:
     return "unknown"
 
 
-def prepare_command(command: Sequence[str], scratch: Path) -> PreparedCommand:
+def prepare_command(command: Sequence[str], scratch: Path, cwd: Path | None = None) -> PreparedCommand:
     """The command to run so that it leaves a report in `scratch` (a directory outside the worktree)."""
-    runner = detect_runner(command)
+    runner = detect_runner(command, cwd)
     argv = list(command)
+    if runner == "node":
+        report = scratch / "junit.xml"
+        spec = "--test-reporter=spec --test-reporter-destination=stdout"
+        reporters = f"{spec} --test-reporter=junit --test-reporter-destination={report}"
+        return PreparedCommand(argv, runner, report, {"NODE_OPTIONS": reporters})
     if runner == "pytest":
         report = scratch / "junit.xml"
         argv.append(f"--junitxml={report}")  # last wins: a --junitxml of the project's never lands in the worktree
@@ -191,8 +215,8 @@ def read_report(prepared: PreparedCommand, output: str, *, timed_out: bool = Fal
     if path.stat().st_size > MAX_REPORT_BYTES:
         return TestReport(prepared.runner, raw_tail=tail, note=f"the report is over {MAX_REPORT_BYTES} bytes; not read")
     try:
-        if prepared.runner == "pytest":
-            report = parse_junit(path.read_text(encoding="utf-8", errors="replace"), runner="pytest")
+        if prepared.runner in ("pytest", "node"):
+            report = parse_junit(path.read_text(encoding="utf-8", errors="replace"), runner=prepared.runner)
         else:
             report = parse_unittest_json(json.loads(path.read_text(encoding="utf-8")))
     except (ElementTree.ParseError, ValueError, KeyError, TypeError) as exc:
