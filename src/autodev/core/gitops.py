@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from autodev.core.autodev_dir import check_autodev_dir
 from autodev.core.errors import RunError, UserError
 
 GIT_TIMEOUT_S = 120
@@ -42,6 +43,22 @@ PINNED_CONFIG: tuple[tuple[str, str], ...] = (
     ("commit.gpgSign", "false"),
     ("tag.gpgSign", "false"),
     ("core.quotePath", "true"),  # paths in listings stay ASCII (octal escapes) whatever the user set
+)
+# Agents' Bash git (read-only subcommands, `autodev.tools.bash`) gets these on top, through the
+# environment (GIT_CONFIG_COUNT/KEY_n/VALUE_n: command-line precedence, no argv change): it never fetches
+# (a partial clone's lazy fetch, any protocol), never verifies signatures with a configured program
+# (`--format=%G?`, `log.showSignature`), never writes the untracked cache, and works in a worktree whose
+# owner differs inside the jail. Textconv drivers are switched off by `--no-textconv` on the command line.
+TOOL_PINNED_CONFIG: tuple[tuple[str, str], ...] = (
+    *PINNED_CONFIG,
+    ("core.untrackedCache", "false"),
+    ("safe.directory", "*"),
+    ("protocol.allow", "never"),
+    ("log.showSignature", "false"),
+    ("gpg.program", "false"),
+    ("gpg.openpgp.program", "false"),
+    ("gpg.x509.program", "false"),
+    ("gpg.ssh.program", "false"),
 )
 # Filter drivers run by name (`filter.<name>.clean`) for files `.gitattributes` marks; a wildcard can't
 # disable them, so each name any config file defines gets empty commands (git then copies the bytes).
@@ -81,7 +98,7 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def _filter_pins(cwd: Path) -> list[tuple[str, str]]:
+def filter_pins(cwd: Path) -> list[tuple[str, str]]:
     """Empty commands for every filter driver some config file defines.
 
     `git config` only reads config files (no fsmonitor, hook or driver runs), so asking it is safe."""
@@ -106,9 +123,20 @@ def _filter_pins(cwd: Path) -> list[tuple[str, str]]:
 def git_argv(args: list[str], cwd: Path) -> list[str]:
     """`git args` with every setting that could run a program pinned off; the one way autodev calls git."""
     flags = ["--no-pager"]
-    for key, value in (*PINNED_CONFIG, *_filter_pins(cwd)):
+    for key, value in (*PINNED_CONFIG, *filter_pins(cwd)):
         flags += ["-c", f"{key}={value}"]
     return ["git", *flags, *args]
+
+
+def pinned_config_environment(cwd: Path) -> dict[str, str]:
+    """TOOL_PINNED_CONFIG and the filter pins as GIT_CONFIG_COUNT/KEY_n/VALUE_n, for a program that runs git
+    itself (agents' Bash): environment config has the command line's precedence over every config file."""
+    pins = [*TOOL_PINNED_CONFIG, *filter_pins(cwd)]
+    env = {"GIT_CONFIG_COUNT": str(len(pins))}
+    for index, (key, value) in enumerate(pins):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
 
 
 def git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -143,7 +171,9 @@ def find_repo(path: Path) -> Path:
             f"{path} is not a git repository",
             hint="run autodev inside a git repository, or pass --repo PATH (git init creates one)",
         )
-    return Path(result.stdout.strip()).resolve()
+    repo = Path(result.stdout.strip()).resolve()
+    check_autodev_dir(repo)
+    return repo
 
 
 def head_commit(repo: Path) -> str:

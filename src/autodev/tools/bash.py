@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autodev.core.gitops import pinned_config_environment
 from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
@@ -44,7 +45,12 @@ BASH_CAP_HINT = (
 
 
 def tool_environment(root: Path) -> dict[str, str]:
-    """What a program started by a tool sees: no API keys, no git redirection, no pager, no PATH into the repo."""
+    """What a program started by a tool sees: no API keys, no git redirection, no pager, no PATH into the repo.
+
+    git (the only default program that runs others) gets autodev's pinned configuration through the
+    environment (`gitops.pinned_config_environment`: no fsmonitor, hooks, external diff, filters, pager,
+    fetching or signature programs, whatever the repository's config says), no system config, and no
+    repository above the worktree (GIT_CEILING_DIRECTORIES)."""
     env = {k: v for k, v in scrubbed_environment().items() if not k.startswith("GIT_")}
     for key in ("RIPGREP_CONFIG_PATH", "POSIXLY_CORRECT", "GREP_OPTIONS", "BASH_ENV", "ENV"):
         env.pop(key, None)
@@ -60,9 +66,13 @@ def tool_environment(root: Path) -> dict[str, str]:
         PAGER="cat",
         GIT_OPTIONAL_LOCKS="0",  # `git status` must not rewrite the index
         GIT_TERMINAL_PROMPT="0",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_ATTR_NOSYSTEM="1",
+        GIT_CEILING_DIRECTORIES=str(root.parent),
         RUFF_NO_CACHE="true",
         NO_COLOR="1",
     )
+    env.update(pinned_config_environment(root))
     return env
 
 
@@ -179,7 +189,7 @@ class Bash:
             raise workspace.refuse(f"this agent may run only these commands: {self._patterns_text()}")
         rule = READ_ONLY_RULES.get(program)
         if rule is not None:
-            problem = (rule.check(args) if rule.check else None) or option_problem(program, rule, args)
+            problem = (rule.check(args, workspace) if rule.check else None) or option_problem(program, rule, args)
             if problem:
                 raise workspace.refuse(problem)
         check_paths(workspace, args)
