@@ -27,6 +27,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from autodev.core.errors import AutodevError
 from autodev.core.gitops import git
 from autodev.sandbox.workspace import Workspace
 from autodev.tools.bash_options import words
@@ -236,7 +237,7 @@ def revision_problem(text: str, workspace: Workspace) -> str | None:
             return (
                 f"{text!r} is not a revision agents may read: only HEAD, its ancestors (HEAD~N, HEAD^) and "
                 "commit ids in HEAD's history (from git log); other branches, tags, the stash and reflogs are "
-                "the user's"
+                "the user's. A file name that does not exist goes after --"
             )
         base = match.group("base")
         if _HEX.fullmatch(base) and not _is_ancestor(base, workspace):
@@ -245,7 +246,10 @@ def revision_problem(text: str, workspace: Workspace) -> str | None:
 
 
 def _is_ancestor(commit: str, workspace: Workspace) -> bool:
-    result = git(["merge-base", "--is-ancestor", f"{commit}^{{commit}}", "HEAD"], workspace.root, check=False)
+    try:
+        result = git(["merge-base", "--is-ancestor", f"{commit}^{{commit}}", "HEAD"], workspace.root, check=False)
+    except AutodevError:  # git missing or hung: refuse rather than end the run
+        return False
     return result.returncode == 0
 
 
