@@ -258,6 +258,9 @@ def test_git_reads_head_its_ancestors_and_the_worktree(repo_with_others: tuple[P
         ("git status --short", ""),
         ("git rev-parse --abbrev-ref HEAD", "main"),
         ("git show :b.txt", "two"),
+        ("git log -L1,2:a.txt --format=%s", "initial"),  # no tail of a glued value taken for a path
+        ("git log -Sa/b --format=%s", ""),
+        ("git diff --text HEAD~1", "+two"),
     ]:
         result = run(command, repo)
         assert not result.is_error and result.content.startswith("exit 0\n"), (command, result.content)

@@ -53,6 +53,11 @@ GIT_REFUSED: dict[str, str] = {
 }
 
 
+# Options that are whole options of their own although they begin a refused one's name (`--text` is
+# not an abbreviation of `--textconv`).
+_PREFIX_BUT_ALLOWED = frozenset({"text"})
+
+
 @dataclass(frozen=True)
 class GitCommand:
     """How one read-only subcommand reads its arguments."""
@@ -137,7 +142,7 @@ def refused_option(arg: str, command: GitCommand) -> str | None:
     names = (*GIT_REFUSED, *command.refused)
     if arg.startswith("--"):
         name = arg[2:].split("=", 1)[0]
-        if not name:
+        if not name or name in _PREFIX_BUT_ALLOWED:
             return None
         return next((bad for bad in names if bad.startswith("--") and bad[2:].startswith(name)), None)
     for letter in arg[1:]:

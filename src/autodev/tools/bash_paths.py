@@ -20,11 +20,13 @@ def resolve_all(workspace: Workspace, values: list[str]) -> None:
 
 
 def _values(arg: str) -> list[str]:
-    """The places in one argument a path could hide: itself, `--opt=VALUE`, `-fVALUE`, `-nfVALUE`."""
+    """The places in one argument a path could hide: itself, `--opt=VALUE`, `-fVALUE`."""
     out = [arg]
     if arg.startswith("-") and "=" in arg:
         out.append(arg.split("=", 1)[1])
-    return out + _glued_values(arg)
+    elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
+        out.append(arg[2:])
+    return out
 
 
 def check_syntax(workspace: Workspace, args: list[str]) -> None:
@@ -43,10 +45,17 @@ def check_syntax(workspace: Workspace, args: list[str]) -> None:
 
 
 def _glued_values(arg: str) -> list[str]:
-    """Every place a file name could start inside a short-option word: `-Sfile`, `-nSfile`, ..."""
+    """Where a file name could start inside a short-option cluster: after each leading run of letters
+    (`-Sfile`, `-nSfile`), never mid-value (`-L1,2:src/x` has only `1,2:src/x`; `-Sa/b` not `/b`)."""
     if arg.startswith("--") or not arg.startswith("-"):
         return []
-    return [arg[index:] for index in range(2, len(arg))]
+    tails = []
+    for index in range(2, len(arg)):
+        if not arg[index - 1].isalpha():
+            break
+        if arg[index] not in "/\\":
+            tails.append(arg[index:])
+    return tails
 
 
 def check_paths(workspace: Workspace, args: list[str]) -> None:
