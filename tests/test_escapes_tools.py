@@ -193,6 +193,7 @@ def repo_with_others(make_repo: MakeRepo) -> tuple[Path, dict[str, str]]:
     (repo / "a.txt").write_text(f"stash {SECRET}\n", encoding="utf-8")
     git(repo, "stash", "-q")
     git(repo, "tag", "v1", other)
+    git(repo, "notes", "add", "-m", f"note {SECRET}", "HEAD")
     (repo / "b.txt").write_text("two\n", encoding="utf-8")
     git(repo, "add", "b.txt")
     git(repo, "commit", "-qm", "second")
@@ -232,11 +233,16 @@ def test_git_may_not_read_the_users_stash_branches_or_reflog(repo_with_others: t
         "git blame other -- a.txt",
         "git ls-files --with-tree=other",
         "git blame --ignore-rev other a.txt",
+        "git log --notes=refs/notes/commits",
+        "git show --show-notes HEAD~1",
     ]:
         result = run(command, repo)
         assert result.is_error, (command, result.content)
         assert SECRET not in result.content, (command, result.content)
         assert ids["stash"] in command or ids["stash"] not in result.content, (command, result.content)
+    for command in ("git log -p", "git show HEAD~1", "git log --format=%N%s"):  # allowed, without the user's notes
+        result = run(command, repo)
+        assert not result.is_error and "initial" in result.content and SECRET not in result.content, result.content
 
 
 def test_git_reads_head_its_ancestors_and_the_worktree(repo_with_others: tuple[Path, dict[str, str]]) -> None:

@@ -18,7 +18,8 @@ or list objects (`rev-parse --disambiguate`). Also refused: options that write (
 checks (`blame -S REVS-FILE`, `-O ORDERFILE`); `git grep --no-index`, and `git diff --no-index` on
 directories (they would walk into `.git/`). Option values that name files (`blame --contents`,
 `ls-files --exclude-from`, `grep -f`) are resolved through the `Workspace`. diff, log and show run with
-`--no-ext-diff --no-textconv`, blame and grep with `--no-textconv`, whatever the repository's config says.
+`--no-ext-diff --no-textconv` (log and show `--no-notes` too), blame and grep with `--no-textconv`,
+whatever the repository's config says.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ GIT_REFUSED: dict[str, str] = {
     "--resolve-git-dir": "it reads another repository",
     "--disambiguate": "it lists objects that are not the run's",
     **{f"--{name}": _OTHER_REFS for name in words("all branches tags remotes glob reflog walk-reflogs alternate-refs")},
-    **{f"--{name}": _OTHER_REFS for name in words("bisect stdin exclude-hidden")},
+    **{f"--{name}": _OTHER_REFS for name in words("bisect stdin exclude-hidden notes show-notes")},
     "-g": _OTHER_REFS,
 }
 
@@ -79,7 +80,9 @@ _LOG_VALUES = words(
     "color-moved-ws"
 )
 _NO_PROGRAMS = ("--no-ext-diff", "--no-textconv")
-_LOG = GitCommand(values="nSGLlUI", long_values=_LOG_VALUES, safety=_NO_PROGRAMS)
+_LOG = GitCommand(
+    values="nSGLlUI", long_values=_LOG_VALUES, safety=(*_NO_PROGRAMS, "--no-notes")
+)  # refs/notes: the user's
 GIT_COMMANDS: dict[str, GitCommand] = {
     "status": GitCommand(operands="paths"),
     "ls-files": GitCommand(
@@ -90,7 +93,7 @@ GIT_COMMANDS: dict[str, GitCommand] = {
         long_revisions=frozenset({"with-tree"}),
         operands="paths",
     ),
-    "diff": _LOG,
+    "diff": GitCommand(values="nSGLlUI", long_values=_LOG_VALUES, safety=_NO_PROGRAMS),
     "log": _LOG,
     "show": _LOG,
     "blame": GitCommand(
