@@ -3,6 +3,7 @@
 An agent's scope comes from its file's `write_scope:` (docs/agents.md) or, taking precedence, from
 `write_scopes.<agent>` in config: `*` stays within a directory, `**` spans any number, `!glob`
 excludes, an empty list means read-only. An agent with neither writes wherever its tools let it.
+A scope that does not cover tests never covers the files the test runner collects (`TEST_RUNNER_FILES`).
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class WriteScope:
         if self.read_only:
             return "nothing (read-only)"
         shown = ", ".join(self.patterns[:12]) + (", ..." if len(self.patterns) > 12 else "")
+        if not self.unrestricted and not self.covers_tests:
+            shown += " (never files the test runner collects: test_*.py, *_test.py, conftest.py, test*.txt, tests/)"
         return shown
 
     def refusal(self, shown: str, rel_path: str) -> str:
