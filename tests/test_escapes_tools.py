@@ -367,7 +367,7 @@ def test_scopes_that_cover_tests_still_write_them(tmp_path: Path) -> None:
 # --- finding 8: a `.autodev` that is not a plain directory in the repository ------------------------
 
 
-@pytest.mark.parametrize("what", ["symlink", "runs-symlink", "config-symlink", "file"])
+@pytest.mark.parametrize("what", ["symlink", "runs-symlink", "config-symlink", "cache-file-symlink", "file"])
 def test_a_committed_autodev_symlink_is_refused(
     make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str
 ) -> None:
@@ -378,6 +378,10 @@ def test_a_committed_autodev_symlink_is_refused(
         (repo / ".autodev").symlink_to(elsewhere, target_is_directory=True)
     elif what == "file":
         (repo / ".autodev").write_text("not a directory\n", encoding="utf-8")
+    elif what == "cache-file-symlink":  # autodev appends to the cache: it would append to ~/.bashrc
+        (repo / ".autodev" / "cache").mkdir(parents=True)
+        (elsewhere / "bashrc").write_text("# the user's\n", encoding="utf-8")
+        (repo / ".autodev" / "cache" / "performance_metrics.jsonl").symlink_to(elsewhere / "bashrc")
     else:
         (repo / ".autodev").mkdir()
         name = "runs" if what == "runs-symlink" else "config.toml"
@@ -393,5 +397,6 @@ def test_a_committed_autodev_symlink_is_refused(
         assert code == 2, err
         assert "Traceback" not in err and ".autodev" in err.splitlines()[0], err
         assert sorted(path.name for path in elsewhere.iterdir()) == before
+        assert not (elsewhere / "bashrc").exists() or (elsewhere / "bashrc").read_text() == "# the user's\n"
     assert git(repo, "branch", "--list", "autodev/*") == ""
     assert git(repo, "status", "--porcelain") == ""
