@@ -14,32 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from autodev.sandbox.workspace import ToolError, Workspace
+from autodev.tools import bash_programs as programs
 from autodev.tools.bash_git import GIT_READ_ONLY as GIT_READ_ONLY
 from autodev.tools.bash_git import check_git, git_safety
 from autodev.tools.bash_options import OptionRefused, Options, Parsed, parse
 from autodev.tools.bash_paths import check_paths as check_paths
 from autodev.tools.bash_paths import check_syntax, resolve_all
-from autodev.tools.bash_programs import (
-    CAT,
-    CUT,
-    DIFF,
-    FIND_FLAGS,
-    FIND_PATHS,
-    FIND_REFUSED,
-    FIND_VALUES,
-    GREP,
-    HEAD,
-    LS,
-    RG,
-    RUFF_SUBCOMMANDS,
-    SORT,
-    STAT,
-    TAIL,
-    UNIQ,
-    WC,
-)  # fmt: skip
 
-RUFF_SUBCOMMAND_NAMES = tuple(RUFF_SUBCOMMANDS)
+RUFF_SUBCOMMAND_NAMES = tuple(programs.RUFF_SUBCOMMANDS)
 
 
 # --- per-program rules --------------------------------------------------------------------------------
@@ -108,7 +90,7 @@ def _check_ruff(args: list[str], workspace: Workspace) -> str | None:
         return "ruff @FILE reads more arguments from a file, which are never checked; give them on the command line"
     if not args or (len(args) == 1 and args[0] in ("-V", "--version", "-h", "--help")):
         return None
-    spec = RUFF_SUBCOMMANDS.get(args[0])
+    spec = programs.RUFF_SUBCOMMANDS.get(args[0])
     if spec is None:
         return f"ruff {args[0]} is not allowed; use one of: {', '.join(RUFF_SUBCOMMAND_NAMES)}"
     try:
@@ -135,8 +117,8 @@ def _check_find(args: list[str], workspace: Workspace) -> str | None:
     check_syntax(workspace, args)
     index, files = 0, []
     while index < len(args) and (args[index] in ("-P", "-H", "-L", "-D") or args[index][:2] == "-O"):
-        if args[index] in FIND_REFUSED:
-            return f"find {args[index]} is not allowed: {FIND_REFUSED[args[index]]}"
+        if args[index] in programs.FIND_REFUSED:
+            return f"find {args[index]} is not allowed: {programs.FIND_REFUSED[args[index]]}"
         index += 2 if args[index] == "-D" else 1
     while index < len(args) and not (args[index].startswith("-") or args[index] in ("(", ")", "!", ",")):
         files.append(args[index])
@@ -144,16 +126,16 @@ def _check_find(args: list[str], workspace: Workspace) -> str | None:
     while index < len(args):
         word = args[index]
         index += 1
-        if word in FIND_REFUSED:
-            return f"find {word} is not allowed: {FIND_REFUSED[word]}"
-        if word in FIND_FLAGS:
+        if word in programs.FIND_REFUSED:
+            return f"find {word} is not allowed: {programs.FIND_REFUSED[word]}"
+        if word in programs.FIND_FLAGS:
             continue
         newer = re.fullmatch(r"-newer[aBcm]([aBcmt])", word)
-        if not (newer or word in FIND_VALUES or word in FIND_PATHS):
+        if not (newer or word in programs.FIND_VALUES or word in programs.FIND_PATHS):
             return f"find {word} is not a primary this tool allows for find"
         if index >= len(args):
             return f"find {word} needs a value"
-        if word in FIND_PATHS or (newer and newer.group(1) != "t"):
+        if word in programs.FIND_PATHS or (newer and newer.group(1) != "t"):
             files.append(args[index])
         index += 1
     resolve_all(workspace, files)
@@ -180,20 +162,20 @@ def _diff_no_dereference(args: list[str]) -> list[str]:
 
 _PATTERN = ("-e", "--regexp", "-f", "--file")
 READ_ONLY_RULES: dict[str, ProgramRule] = {
-    "cat": ProgramRule(check=_with_options("cat", CAT)),
-    "cut": ProgramRule(check=_with_options("cut", CUT)),
-    "head": ProgramRule(check=_with_options("head", HEAD)),
-    "stat": ProgramRule(check=_with_options("stat", STAT)),
-    "tail": ProgramRule(check=_with_options("tail", TAIL)),
-    "wc": ProgramRule(check=_with_options("wc", WC)),
-    "ls": ProgramRule(check=_with_options("ls", LS)),
-    "diff": ProgramRule(check=_with_options("diff", DIFF), extra=_diff_no_dereference),
-    "grep": ProgramRule(check=_with_options("grep", GREP, pattern_unless=_PATTERN), extra=_grep_excludes),
+    "cat": ProgramRule(check=_with_options("cat", programs.CAT)),
+    "cut": ProgramRule(check=_with_options("cut", programs.CUT)),
+    "head": ProgramRule(check=_with_options("head", programs.HEAD)),
+    "stat": ProgramRule(check=_with_options("stat", programs.STAT)),
+    "tail": ProgramRule(check=_with_options("tail", programs.TAIL)),
+    "wc": ProgramRule(check=_with_options("wc", programs.WC)),
+    "ls": ProgramRule(check=_with_options("ls", programs.LS)),
+    "diff": ProgramRule(check=_with_options("diff", programs.DIFF), extra=_diff_no_dereference),
+    "grep": ProgramRule(check=_with_options("grep", programs.GREP, pattern_unless=_PATTERN), extra=_grep_excludes),
     "rg": ProgramRule(
-        check=_with_options("rg", RG, pattern_unless=(*_PATTERN, "--files", "--type-list")), extra=_rg_excludes
+        check=_with_options("rg", programs.RG, pattern_unless=(*_PATTERN, "--files", "--type-list")), extra=_rg_excludes
     ),
-    "sort": ProgramRule(check=_with_options("sort", SORT)),
-    "uniq": ProgramRule(check=_with_options("uniq", UNIQ, more=_one_input)),
+    "sort": ProgramRule(check=_with_options("sort", programs.SORT)),
+    "uniq": ProgramRule(check=_with_options("uniq", programs.UNIQ, more=_one_input)),
     "find": ProgramRule(check=_check_find),
     "git": ProgramRule(check=check_git, extra=git_safety),
     "ruff": ProgramRule(check=_check_ruff, extra=_ruff_no_fix),
