@@ -194,6 +194,7 @@ def repo_with_others(make_repo: MakeRepo) -> tuple[Path, dict[str, str]]:
     git(repo, "stash", "-q")
     git(repo, "tag", "v1", other)
     git(repo, "notes", "add", "-m", f"note {SECRET}", "HEAD")
+    (repo / "patterns").write_text("TOPSECRET\n", encoding="utf-8")
     (repo / "b.txt").write_text("two\n", encoding="utf-8")
     git(repo, "add", "b.txt")
     git(repo, "commit", "-qm", "second")
@@ -230,6 +231,8 @@ def test_git_may_not_read_the_users_stash_branches_or_reflog(repo_with_others: t
         "git rev-parse --all",
         "git rev-parse --disambiguate=0",
         "git grep -n TOPSECRET other",
+        "git grep -fpatterns other",  # a glued -f: `other` is a revision, not the pattern
+        "git grep -nfpatterns other",
         "git blame other -- a.txt",
         "git ls-files --with-tree=other",
         "git blame --ignore-rev other a.txt",

@@ -194,41 +194,41 @@ def read_git_arguments(args: list[str]) -> GitArguments | str:
         out.options.append(arg)
         if arg == "--no-index":
             out.no_index = True
-        value, index = _option_value(command, arg, args, index)
+        option, value, index = _option_value(command, arg, args, index)
         if value is None:
             continue
-        name = arg.split("=", 1)[0]
-        if name in ("-e", "--regexp", "-f", "--file"):
+        if option in ("-e", "--regexp", "-f", "--file"):
             pattern_needed = False
-        if name[2:] in command.long_revisions:
+        if option[2:] in command.long_revisions:
             out.revisions.append(value)
-        elif name[2:] in command.long_paths or (len(name) >= 2 and name[1] in command.paths and name[1] != "-"):
+        elif option[2:] in command.long_paths or (len(option) == 2 and option[1] in command.paths):
             out.paths.append(value)
     return out
 
 
-def _option_value(command: GitCommand, arg: str, args: list[str], index: int) -> tuple[str | None, int]:
-    """The value `arg` carries (glued, or the next word when the option takes one) and the next index."""
+def _option_value(command: GitCommand, arg: str, args: list[str], index: int) -> tuple[str, str | None, int]:
+    """The option that takes a value in `arg` (`-f` in `-nfLIST`, `--file`), the value (glued, or the next
+    word when the option takes one; None when it takes none) and where the next word is."""
     if arg.startswith("--"):
         name, glued, value = arg[2:].partition("=")
         takes = name in command.long_values | command.long_paths | command.long_revisions
         if glued:
-            return (value if takes else None), index
+            return f"--{name}", (value if takes else None), index
         if takes and index < len(args):
-            return args[index], index + 1
-        return None, index
+            return f"--{name}", args[index], index + 1
+        return f"--{name}", None, index
     for position in range(1, len(arg)):
         letter = arg[position]
         if letter.isdigit():
-            return None, index
+            break
         if letter in command.values or letter in command.paths:
             glued_value = arg[position + 1 :]
             if glued_value:
-                return glued_value, index
+                return f"-{letter}", glued_value, index
             if index < len(args):
-                return args[index], index + 1
-            return None, index
-    return None, index
+                return f"-{letter}", args[index], index + 1
+            break
+    return arg, None, index
 
 
 def revision_problem(text: str, workspace: Workspace) -> str | None:
@@ -254,8 +254,16 @@ def revision_problem(text: str, workspace: Workspace) -> str | None:
 
 
 def _is_ancestor(commit: str, workspace: Workspace) -> bool:
+    """True when `commit` names exactly one object, a commit that HEAD descends from.
+
+    Unique among *all* objects (no commit-ish hint), so that git, reading the same prefix, cannot pick
+    another object or list the candidates (their ids and subjects) of an ambiguous one."""
     try:
-        result = git(["merge-base", "--is-ancestor", f"{commit}^{{commit}}", "HEAD"], workspace.root, check=False)
+        named = git(["rev-parse", "--verify", "--quiet", commit], workspace.root, check=False)
+        full = named.stdout.strip()
+        if named.returncode != 0 or not _HEX.fullmatch(full):
+            return False
+        result = git(["merge-base", "--is-ancestor", full, "HEAD"], workspace.root, check=False)
     except AutodevError:  # git missing or hung: refuse rather than end the run
         return False
     return result.returncode == 0
