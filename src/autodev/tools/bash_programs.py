@@ -6,9 +6,9 @@ is refused on purpose, and why:
 
 - options that read a list of file names from a file (`--files0-from`, find `-files0-from`): the
   names inside it would never be checked, so `sort --files0-from=LIST` printed any file on the disk;
-- options that write files or run programs (`sort -o/-T/--compress-program`, `ruff --fix/--watch/
-  --output-file/--cache-dir`, rg `--pre/--pre-glob/--search-zip/--hostname-bin`, find `-exec*/-ok*/
-  -delete/-fprint*/-fls`);
+- options that write files or run programs (`sort -o/-T/--compress-program`, `diff -l` (runs `pr`),
+  `ruff --fix/--watch/--output-file/--cache-dir`, rg `--pre/--pre-glob/--search-zip/--hostname-bin`,
+  find `-exec*/-ok*/-delete/-fprint*/-fls`);
 - options that follow symlinks out of the worktree (`-L`, `--dereference`, `-R`, `--follow`, diff `-r`);
 - sort `--random-source` (reads a file that is never checked);
 - ruff `@FILE` argument files and inline `--config KEY=VALUE` settings (a setting may name any path).
@@ -90,7 +90,7 @@ UNIQ = Options(
     long_optional=words("all-repeated group"),
 )
 LS = Options(
-    flags="aAbBcCdfFgGhHiklmnNopqQrRsStuUvxXZ1",
+    flags="aAbBcCdDfFgGhHiklmnNopqQrRsStuUvxXZ1",
     values="ITw",
     long_flags=words(
         "all almost-all author escape ignore-backups directory dired file-type full-time group-directories-first "
@@ -102,8 +102,8 @@ LS = Options(
     long_optional=words("color classify hyperlink"),
     refused={"-L": FOLLOWS, "--dereference": FOLLOWS},
 )
-DIFF = Options(
-    flags="abBdeEfilnNpPqstTuwyZ",
+DIFF = Options(  # not -l/--paginate: it runs `pr`
+    flags="abBcdeEfinNpPqstTuwyZ",
     values="CUDFIWxS",
     paths="X",
     long_flags=words(
@@ -123,7 +123,7 @@ DIFF = Options(
     refused={"-r": FOLLOWS, "--recursive": FOLLOWS},
 )
 GREP = Options(
-    flags="EFGPiyvwxcLloqsbHhnTZzraIU",
+    flags="EFGPiyvwxcLloqsbHhnTZzraIUV",
     values="emABCdD",
     paths="f",
     long_flags=words(
