@@ -128,11 +128,17 @@ def git_argv(args: list[str], cwd: Path) -> list[str]:
     return ["git", *flags, *args]
 
 
-def pinned_config_environment(cwd: Path) -> dict[str, str]:
-    """TOOL_PINNED_CONFIG and the filter pins as GIT_CONFIG_COUNT/KEY_n/VALUE_n, for a program that runs git
-    itself (agents' Bash): environment config has the command line's precedence over every config file."""
-    pins = [*TOOL_PINNED_CONFIG, *filter_pins(cwd)]
-    env = {"GIT_CONFIG_COUNT": str(len(pins))}
+def tool_git_environment(worktree: Path) -> dict[str, str]:
+    """What git started by an agent's tool (Bash) gets in its environment: TOOL_PINNED_CONFIG and the filter
+    pins as GIT_CONFIG_COUNT/KEY_n/VALUE_n (the command line's precedence over every config file), no
+    system config or attributes, and no repository above the worktree (GIT_CEILING_DIRECTORIES)."""
+    pins = [*TOOL_PINNED_CONFIG, *filter_pins(worktree)]
+    env = {
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ATTR_NOSYSTEM": "1",
+        "GIT_CEILING_DIRECTORIES": str(worktree.parent),
+        "GIT_CONFIG_COUNT": str(len(pins)),
+    }
     for index, (key, value) in enumerate(pins):
         env[f"GIT_CONFIG_KEY_{index}"] = key
         env[f"GIT_CONFIG_VALUE_{index}"] = value

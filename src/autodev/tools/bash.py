@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autodev.core.gitops import pinned_config_environment
+from autodev.core.gitops import tool_git_environment
 from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
@@ -45,12 +45,7 @@ BASH_CAP_HINT = (
 
 
 def tool_environment(root: Path) -> dict[str, str]:
-    """What a program started by a tool sees: no API keys, no git redirection, no pager, no PATH into the repo.
-
-    git (the only default program that runs others) gets autodev's pinned configuration through the
-    environment (`gitops.pinned_config_environment`: no fsmonitor, hooks, external diff, filters, pager,
-    fetching or signature programs, whatever the repository's config says), no system config, and no
-    repository above the worktree (GIT_CEILING_DIRECTORIES)."""
+    """What a program started by a tool sees: no API keys, no git redirection, no pager, no PATH into the repo."""
     env = {k: v for k, v in scrubbed_environment().items() if not k.startswith("GIT_")}
     for key in ("RIPGREP_CONFIG_PATH", "POSIXLY_CORRECT", "GREP_OPTIONS", "BASH_ENV", "ENV"):
         env.pop(key, None)
@@ -66,13 +61,10 @@ def tool_environment(root: Path) -> dict[str, str]:
         PAGER="cat",
         GIT_OPTIONAL_LOCKS="0",  # `git status` must not rewrite the index
         GIT_TERMINAL_PROMPT="0",
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_ATTR_NOSYSTEM="1",
-        GIT_CEILING_DIRECTORIES=str(root.parent),
         RUFF_NO_CACHE="true",
         NO_COLOR="1",
     )
-    env.update(pinned_config_environment(root))
+    env.update(tool_git_environment(root))  # git's config pinned: no fsmonitor, hooks, textconv, fetch...
     return env
 
 
