@@ -44,22 +44,6 @@ PINNED_CONFIG: tuple[tuple[str, str], ...] = (
     ("tag.gpgSign", "false"),
     ("core.quotePath", "true"),  # paths in listings stay ASCII (octal escapes) whatever the user set
 )
-# Agents' Bash git (read-only subcommands, `autodev.tools.bash`) gets these on top, through the
-# environment (GIT_CONFIG_COUNT/KEY_n/VALUE_n: command-line precedence, no argv change): it never fetches
-# (a partial clone's lazy fetch, any protocol), never verifies signatures with a configured program
-# (`--format=%G?`, `log.showSignature`), never writes the untracked cache, and works in a worktree whose
-# owner differs inside the jail. Textconv drivers are switched off by `--no-textconv` on the command line.
-TOOL_PINNED_CONFIG: tuple[tuple[str, str], ...] = (
-    *PINNED_CONFIG,
-    ("core.untrackedCache", "false"),
-    ("safe.directory", "*"),
-    ("protocol.allow", "never"),
-    ("log.showSignature", "false"),
-    ("gpg.program", "false"),
-    ("gpg.openpgp.program", "false"),
-    ("gpg.x509.program", "false"),
-    ("gpg.ssh.program", "false"),
-)
 # Filter drivers run by name (`filter.<name>.clean`) for files `.gitattributes` marks; a wildcard can't
 # disable them, so each name any config file defines gets empty commands (git then copies the bytes).
 # Diff drivers (`diff.<name>.textconv`/`.command`) are off through NO_PROGRAMS on every diff-like command.
@@ -126,23 +110,6 @@ def git_argv(args: list[str], cwd: Path) -> list[str]:
     for key, value in (*PINNED_CONFIG, *filter_pins(cwd)):
         flags += ["-c", f"{key}={value}"]
     return ["git", *flags, *args]
-
-
-def tool_git_environment(worktree: Path) -> dict[str, str]:
-    """What git started by an agent's tool (Bash) gets in its environment: TOOL_PINNED_CONFIG and the filter
-    pins as GIT_CONFIG_COUNT/KEY_n/VALUE_n (the command line's precedence over every config file), no
-    system config or attributes, and no repository above the worktree (GIT_CEILING_DIRECTORIES)."""
-    pins = [*TOOL_PINNED_CONFIG, *filter_pins(worktree)]
-    env = {
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_ATTR_NOSYSTEM": "1",
-        "GIT_CEILING_DIRECTORIES": str(worktree.parent),
-        "GIT_CONFIG_COUNT": str(len(pins)),
-    }
-    for index, (key, value) in enumerate(pins):
-        env[f"GIT_CONFIG_KEY_{index}"] = key
-        env[f"GIT_CONFIG_VALUE_{index}"] = value
-    return env
 
 
 def git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autodev.core.gitops import tool_git_environment
 from autodev.core.process import Command, HeadTail, run_process, scrubbed_environment
+from autodev.core.tool_git import tool_git_environment
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext
