@@ -117,7 +117,7 @@ def test_a_file_list_cannot_name_files_outside_or_in_git(
         (["rg", "--pre-glob=*", "x"], "runs programs"),
         (["rg", "-z", "x"], "runs decompression programs"),
         (["cat", "--no-such-option", "a.txt"], "not an option this tool allows"),
-        (["diff", "-l", "a.txt", "a.txt"], "not an option this tool allows"),  # --paginate runs pr
+        (["diff", "-l", "a.txt", "a.txt"], "diff -l is not allowed: it runs a program (pr)"),
         (["find", ".", "-fprint0", "out"], "find -fprint0 is not allowed"),
         (["find", ".", "-newerXY", "a.txt"], "not a primary this tool allows"),
     ],

@@ -23,6 +23,7 @@ from autodev.tools.bash_options import Options, words
 
 HELP = "help version"
 FOLLOWS = "it follows symlinks out of the worktree"
+RUNS_PR = "it runs a program (pr)"
 FILE_LIST = "it reads file names from a file, which are never checked against the worktree"
 
 CAT = Options(
@@ -102,8 +103,8 @@ LS = Options(
     long_optional=words("color classify hyperlink"),
     refused={"-L": FOLLOWS, "--dereference": FOLLOWS},
 )
-DIFF = Options(  # not -l/--paginate: it runs `pr`
-    flags="abBcdeEfinNpPqstTuwyZ",
+DIFF = Options(
+    flags="abBcdeEfinNpPqstTuvwyZ",
     values="CUDFIWxS",
     paths="X",
     long_flags=words(
@@ -120,7 +121,7 @@ DIFF = Options(  # not -l/--paginate: it runs `pr`
     ),
     long_optional=words("context unified color"),
     long_paths=words("from-file to-file exclude-from"),
-    refused={"-r": FOLLOWS, "--recursive": FOLLOWS},
+    refused={"-r": FOLLOWS, "--recursive": FOLLOWS, "-l": RUNS_PR, "--paginate": RUNS_PR},
 )
 GREP = Options(
     flags="EFGPiyvwxcLloqsbHhnTZzraIUV",
@@ -157,7 +158,7 @@ RG = Options(
         "no-require-git no-unicode null null-data one-file-system no-one-file-system only-matching passthru "
         "pcre2 no-pcre2 no-pcre2-unicode pretty quiet no-context-separator smart-case sort-files stats no-stats "
         "text no-text trim no-trim type-list unrestricted vimgrep with-filename no-filename word-regexp "
-        f"auto-hybrid-regex no-auto-hybrid-regex no-follow no-search-zip {HELP}"
+        f"auto-hybrid-regex no-auto-hybrid-regex no-follow no-search-zip unicode pcre2-version {HELP}"
     ),
     long_values=words(
         "after-context before-context context color colors context-separator dfa-size-limit encoding engine "
