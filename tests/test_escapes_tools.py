@@ -233,6 +233,9 @@ def test_git_may_not_read_the_users_stash_branches_or_reflog(repo_with_others: t
         "git rev-parse --disambiguate=0",
         "git grep -n TOPSECRET other",
         "git grep -fpatterns other",  # a glued -f: `other` is a revision, not the pattern
+        "git log -p -U stash",  # -U takes its value glued only: `stash` is a revision
+        "git show --unified stash",
+        "git diff -L other",
         "git grep -nfpatterns other",
         "git blame other -- a.txt",
         "git ls-files --with-tree=other",
@@ -271,6 +274,8 @@ def test_git_reads_head_its_ancestors_and_the_worktree(repo_with_others: tuple[P
         ("git log -L1,2:a.txt --format=%s", "initial"),  # no tail of a glued value taken for a path
         ("git log -Sa/b --format=%s", ""),
         ("git diff --text HEAD~1", "+two"),
+        ("git diff -U1 HEAD~1", "+two"),
+        ("git log -n 1 --format=%s", "second"),
     ]:
         result = run(command, repo)
         assert not result.is_error and result.content.startswith("exit 0\n"), (command, result.content)

@@ -74,14 +74,16 @@ class GitCommand:
 
 
 _LOG_VALUES = words(
-    "max-count skip since after until before author committer grep min-age max-age exclude unified diff-filter "
+    "max-count skip since after until before author committer grep min-age max-age exclude diff-filter "
     "src-prefix dst-prefix line-prefix anchored find-object word-diff-regex ignore-matching-lines "
     "inter-hunk-context output-indicator-new output-indicator-old output-indicator-context rotate-to skip-to "
     "color-moved-ws"
 )
 _NO_PROGRAMS = ("--no-ext-diff", "--no-textconv")
+# Only options git reads a separate value for (checked against git 2.39): `-U`/`--unified` take theirs
+# glued only, so in `git log -U stash` the `stash` is a revision, and diff has no `-L`.
 _LOG = GitCommand(
-    values="nSGLlUI", long_values=_LOG_VALUES, safety=(*_NO_PROGRAMS, "--no-notes")
+    values="nSGLlI", long_values=_LOG_VALUES, safety=(*_NO_PROGRAMS, "--no-notes")
 )  # refs/notes: the user's
 GIT_COMMANDS: dict[str, GitCommand] = {
     "status": GitCommand(operands="paths"),
@@ -93,7 +95,7 @@ GIT_COMMANDS: dict[str, GitCommand] = {
         long_revisions=frozenset({"with-tree"}),
         operands="paths",
     ),
-    "diff": GitCommand(values="nSGLlUI", long_values=_LOG_VALUES, safety=_NO_PROGRAMS),
+    "diff": GitCommand(values="nSGlI", long_values=_LOG_VALUES, safety=_NO_PROGRAMS),
     "log": _LOG,
     "show": _LOG,
     "blame": GitCommand(
