@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from autodev.core.process import Command, Finished, HeadTail, run_process, scrubbed_environment
+from autodev.core.process import Command, Finished, HeadTail, run_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals are POSIX")
 
@@ -31,7 +31,7 @@ def run(argv: list[str], timeout_s: float = NEVER_S, **kwargs: object) -> tuple[
 
     async def main() -> Finished:
         with anyio.fail_after(NEVER_S * 2):
-            command = Command.of(argv, Path.cwd(), scrubbed_environment())
+            command = Command.of(argv, Path.cwd(), {"PATH": os.environ["PATH"]})
             return await run_process(command, timeout_s, output, **kwargs)  # type: ignore[arg-type]
 
     return anyio.run(main), output.decoded()
@@ -64,7 +64,7 @@ def stopped_once_started(argv: list[str]) -> tuple[str, Finished | None]:
     finished: list[Finished] = []
 
     async def run_it() -> None:
-        finished.append(await run_process(Command.of(argv, Path.cwd(), scrubbed_environment()), NEVER_S, output))
+        finished.append(await run_process(Command.of(argv, Path.cwd(), {"PATH": os.environ["PATH"]}), NEVER_S, output))
 
     async def main() -> None:
         with anyio.fail_after(NEVER_S * 2):

@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from autodev.core.autodev_dir import check_autodev_dir
 from autodev.core.errors import RunError, UserError
 
 GIT_TIMEOUT_S = 120
@@ -81,7 +82,7 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def _filter_pins(cwd: Path) -> list[tuple[str, str]]:
+def filter_pins(cwd: Path) -> list[tuple[str, str]]:
     """Empty commands for every filter driver some config file defines.
 
     `git config` only reads config files (no fsmonitor, hook or driver runs), so asking it is safe."""
@@ -106,7 +107,7 @@ def _filter_pins(cwd: Path) -> list[tuple[str, str]]:
 def git_argv(args: list[str], cwd: Path) -> list[str]:
     """`git args` with every setting that could run a program pinned off; the one way autodev calls git."""
     flags = ["--no-pager"]
-    for key, value in (*PINNED_CONFIG, *_filter_pins(cwd)):
+    for key, value in (*PINNED_CONFIG, *filter_pins(cwd)):
         flags += ["-c", f"{key}={value}"]
     return ["git", *flags, *args]
 
@@ -143,7 +144,9 @@ def find_repo(path: Path) -> Path:
             f"{path} is not a git repository",
             hint="run autodev inside a git repository, or pass --repo PATH (git init creates one)",
         )
-    return Path(result.stdout.strip()).resolve()
+    repo = Path(result.stdout.strip()).resolve()
+    check_autodev_dir(repo)
+    return repo
 
 
 def head_commit(repo: Path) -> str:

@@ -30,7 +30,6 @@ from pathlib import Path
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-SECRET_ENV_MARKERS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
 TERM_GRACE_S = 1.0  # after SIGTERM, how long the group has to end before SIGKILL
 DRAIN_GRACE_S = 2.0  # after the group is gone, how long a detached process may keep the output open
 _GROUP_POLL_S = 0.02  # how often a stopping group is checked (there is no event for "the group is empty")
@@ -71,15 +70,9 @@ def die_with_parent() -> Callable[[], None] | None:
     return arm
 
 
-def scrubbed_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not any(m in k.upper() for m in SECRET_ENV_MARKERS)}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 @dataclass(frozen=True)
 class Command:
-    """What to run, where, and with which environment (taken as is: scrub it before)."""
+    """What to run, where, and with which environment (taken as is: a jail builds it from its allow-list)."""
 
     argv: tuple[str, ...]
     cwd: Path

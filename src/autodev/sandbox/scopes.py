@@ -3,6 +3,7 @@
 An agent's scope comes from its file's `write_scope:` (docs/agents.md) or, taking precedence, from
 `write_scopes.<agent>` in config: `*` stays within a directory, `**` spans any number, `!glob`
 excludes, an empty list means read-only. An agent with neither writes wherever its tools let it.
+A scope that does not cover tests never covers the files the test runner collects (`TEST_RUNNER_FILES`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 UNRESTRICTED = ("**",)
+# Files the test runner collects and runs, and its configuration (which decides what it collects): the
+# gate executes them. pytest collects test_*.py, *_test.py and conftest.py, and runs the doctests of
+# test*.txt files (its default --doctest-glob) wherever they are. Only an agent whose write scope covers
+# the tests (test-master, implementer, `**`) may write them: a scope for docs must not become a way to run
+# code at the next gate (doc-master wrote docs/test_guide.txt holding a doctest).
+TEST_RUNNER_FILES = (
+    "**/test_*.py", "**/*_test.py", "**/conftest.py", "**/test*.txt", "**/tests/**", "**/test/**",
+    "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
+)  # fmt: skip
+# A scope covers the tests when it allows one of these (where a project's tests usually live).
+TEST_PROBES = ("tests/test_autodev_probe.py", "test/test_autodev_probe.py", "test_autodev_probe.py")
 
 
 def glob_problem(pattern: str) -> str | None:
@@ -54,6 +66,12 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return glob_regex(pattern)
 
 
+def is_test_runner_file(rel_path: str) -> bool:
+    """True for a path (relative to the worktree root) the test runner would collect or read as config."""
+    rel = rel_path.replace("\\", "/").strip("/")
+    return any(_compiled(pattern).fullmatch(rel) for pattern in TEST_RUNNER_FILES)
+
+
 @dataclass(frozen=True)
 class WriteScope:
     """Where one agent may write: globs over paths relative to the worktree root."""
@@ -70,19 +88,36 @@ class WriteScope:
     def unrestricted(self) -> bool:
         return "**" in self.patterns and not any(pattern.startswith("!") for pattern in self.patterns)
 
-    def allows(self, rel_path: str) -> bool:
-        """True when a pattern matches `rel_path` and no `!pattern` excludes it."""
-        rel = rel_path.replace("\\", "/").strip("/")
+    def _matches(self, rel: str) -> bool:
         excluded = any(_compiled(p[1:]).fullmatch(rel) for p in self.patterns if p.startswith("!"))
         return not excluded and any(_compiled(p).fullmatch(rel) for p in self.patterns if not p.startswith("!"))
+
+    @property
+    def covers_tests(self) -> bool:
+        """True when the scope lets its agent write tests (so test-runner files are not held back from it)."""
+        return any(self._matches(probe) for probe in TEST_PROBES)
+
+    def allows(self, rel_path: str) -> bool:
+        """True when a pattern matches `rel_path`, no `!pattern` excludes it, and it is not a file the test
+        runner collects unless the scope covers tests."""
+        rel = rel_path.replace("\\", "/").strip("/")
+        return self._matches(rel) and (self.covers_tests or not is_test_runner_file(rel))
 
     def describe(self) -> str:
         if self.read_only:
             return "nothing (read-only)"
         shown = ", ".join(self.patterns[:12]) + (", ..." if len(self.patterns) > 12 else "")
+        if not self.unrestricted and not self.covers_tests:
+            shown += " (never files the test runner collects: test_*.py, *_test.py, conftest.py, test*.txt, tests/)"
         return shown
 
     def refusal(self, shown: str, rel_path: str) -> str:
+        if self._matches(rel_path) and is_test_runner_file(rel_path):
+            return (
+                f"{shown!r}: the test runner collects and runs this file (pytest: test_*.py, *_test.py, conftest.py, "
+                f"doctests in test*.txt, tests/, its config); {self.agent}'s write scope does not cover tests, "
+                "so it may not write it: pick another name"
+            )
         if self.read_only:
             return f"{shown!r}: {self.agent} is read-only; it may not write files"
         where = "" if shown.replace("\\", "/").strip("./") == rel_path else f" (it is {rel_path!r})"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from autodev.core.process import Command, HeadTail, run_process
+from autodev.core.tool_git import tool_git_environment
 from autodev.models import ToolDefinition
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext
@@ -52,7 +53,7 @@ def tool_environment(root: Path) -> dict[str, str]:
         for entry in os.environ.get("PATH", os.defpath).split(os.pathsep)
         if entry and os.path.isabs(entry) and not (entry + os.sep).startswith(root_text + os.sep)
     ]
-    return dict(
+    env = dict(
         PATH=os.pathsep.join(safe) or os.defpath,
         GIT_PAGER="cat",
         PAGER="cat",
@@ -61,6 +62,8 @@ def tool_environment(root: Path) -> dict[str, str]:
         RUFF_NO_CACHE="true",
         NO_COLOR="1",
     )
+    env.update(tool_git_environment(root))  # git's config pinned: no fsmonitor, hooks, textconv, fetch...
+    return env
 
 
 class CappedOutput(HeadTail):
@@ -174,7 +177,7 @@ class Bash:
             raise workspace.refuse(f"this agent may run only these commands: {self._patterns_text()}")
         rule = READ_ONLY_RULES.get(program)
         if rule is not None:
-            problem = (rule.check(args) if rule.check else None) or option_problem(program, rule, args)
+            problem = (rule.check(args, workspace) if rule.check else None) or option_problem(program, rule, args)
             if problem:
                 raise workspace.refuse(problem)
         check_paths(workspace, args)

@@ -7,7 +7,6 @@ read as one list, and change without touching how a command runs.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from collections.abc import Callable
@@ -15,15 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from autodev.sandbox.workspace import ToolError, Workspace
+from autodev.tools import bash_programs as programs
+from autodev.tools.bash_git import GIT_READ_ONLY as GIT_READ_ONLY
+from autodev.tools.bash_git import check_git, git_safety
+from autodev.tools.bash_options import OptionRefused, Options, Parsed, parse
+from autodev.tools.bash_paths import check_paths as check_paths
+from autodev.tools.bash_paths import check_syntax, resolve_all
 
-GIT_READ_ONLY = ("status", "diff", "log", "show", "ls-files", "grep", "blame", "rev-parse")
-RUFF_SUBCOMMANDS = ("check", "format", "rule", "linter", "version", "config", "help")
-_ABSOLUTE = re.compile(r"^(?:[/\\]|[A-Za-z]:[/\\])")
+RUFF_SUBCOMMAND_NAMES = tuple(programs.RUFF_SUBCOMMANDS)
 
 
 # --- per-program rules --------------------------------------------------------------------------------
 
-Check = Callable[[list[str]], str | None]
+Check = Callable[[list[str], Workspace], str | None]
 
 
 @dataclass(frozen=True)
@@ -32,41 +35,74 @@ class ProgramRule:
 
     long: tuple[str, ...] = ()  # refused long options; any abbreviation counts (GNU getopt accepts them)
     short: str = ""  # refused short option letters, alone or inside a cluster such as -iR
-    words: tuple[str, ...] = ()  # refused exact arguments (find's -exec style)
-    check: Check | None = None  # anything else about the arguments
+    words: tuple[str, ...] = ()  # refused exact arguments
+    check: Check | None = None  # the program's own rule: its options, operands and the files they name
     extra: Callable[[list[str]], list[str]] | None = None  # arguments added for safety
 
 
 # Programs the Bash tool may run unless config says otherwise: read-only inspection tools whose
-# dangerous options the Bash tool knows and refuses. Interpreters and shells (python, sh, bash, env,
-# xargs, make, ...) are left out on purpose: they run arbitrary code outside the sandbox. A user may
-# still add them with `bash_allow = [...]`, which replaces this list.
+# options the Bash tool knows (allow-lists in `autodev.tools.bash_programs`). Interpreters and shells
+# (python, sh, bash, env, xargs, make, ...) are left out on purpose: they run arbitrary code outside the
+# sandbox. A user may still add them with `bash_allow = [...]`, which replaces this list.
 DEFAULT_BASH_ALLOW: tuple[str, ...] = (
     "cat", "cut", "diff", "find", "git", "grep", "head", "ls", "rg", "ruff", "sort", "stat", "tail", "uniq", "wc",
 )  # fmt: skip
 
 
-def _check_git(args: list[str]) -> str | None:
-    allowed = ", ".join(GIT_READ_ONLY)
-    if not args:
-        return f"git needs a subcommand; allowed: {allowed}"
-    if args[0].startswith("-"):
-        return (
-            "git options before the subcommand (-c, -C, -p, --git-dir, --work-tree, --exec-path, ...) are not "
-            f"allowed; start with the subcommand ({allowed})"
-        )
-    if args[0] not in GIT_READ_ONLY:
-        return f"git {args[0]} is not allowed: only the read-only subcommands {allowed} may run"
+def _with_options(
+    program: str,
+    spec: Options,
+    *,
+    pattern_unless: tuple[str, ...] = (),
+    more: Callable[[Parsed], str | None] | None = None,
+) -> Check:
+    """A rule reading `args` with `spec`: refused or unknown options refused, every file name resolved.
+
+    `pattern_unless`: the first operand is a pattern, not a file, unless one of these options is given."""
+
+    def check(args: list[str], workspace: Workspace) -> str | None:
+        check_syntax(workspace, args)
+        try:
+            parsed = parse(program, spec, args)
+        except OptionRefused as exc:
+            return str(exc)
+        problem = more(parsed) if more else None
+        if problem:
+            return problem
+        operands = parsed.operands
+        if pattern_unless and not parsed.given(*pattern_unless):
+            operands = operands[1:]
+        resolve_all(workspace, [*parsed.paths, *operands])
+        return None
+
+    return check
+
+
+def _one_input(parsed: Parsed) -> str | None:
+    if len(parsed.operands) > 1:
+        return "uniq with a second file name writes its output there; give one input file only"
     return None
 
 
-def _check_ruff(args: list[str]) -> str | None:
-    if not args or args[0] in ("-V", "--version", "-h", "--help"):
+def _check_ruff(args: list[str], workspace: Workspace) -> str | None:
+    check_syntax(workspace, args)
+    if any(arg.startswith("@") for arg in args):
+        return "ruff @FILE reads more arguments from a file, which are never checked; give them on the command line"
+    if not args or (len(args) == 1 and args[0] in ("-V", "--version", "-h", "--help")):
         return None
-    if args[0] not in RUFF_SUBCOMMANDS:
-        return f"ruff {args[0]} is not allowed; use one of: {', '.join(RUFF_SUBCOMMANDS)}"
-    if args[0] == "format" and not {"--check", "--diff"} & set(args):
+    spec = programs.RUFF_SUBCOMMANDS.get(args[0])
+    if spec is None:
+        return f"ruff {args[0]} is not allowed; use one of: {', '.join(RUFF_SUBCOMMAND_NAMES)}"
+    try:
+        parsed = parse("ruff", spec, args[1:])
+    except OptionRefused as exc:
+        return str(exc)
+    if args[0] == "format" and not parsed.given("--check", "--diff"):
         return "ruff format rewrites files; add --check or --diff to see what it would change"
+    inline = [value for value in parsed.values_of("--config") if "=" in value or "\n" in value]
+    if inline:
+        return f"ruff --config {inline[0]!r}: inline settings are not allowed; name a config file in the repository"
+    resolve_all(workspace, [*parsed.paths, *(parsed.operands if args[0] in ("check", "format") else [])])
     return None
 
 
@@ -77,19 +113,32 @@ def _ruff_no_fix(args: list[str]) -> list[str]:
     return args
 
 
-def _check_uniq(args: list[str]) -> str | None:
-    operands, skip, ended = [], False, False
-    for arg in args:
-        if skip:
-            skip = False
-        elif ended or not arg.startswith("-") or arg == "-":
-            operands.append(arg)
-        elif arg == "--":
-            ended = True
-        elif arg in ("-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars"):
-            skip = True
-    if len(operands) > 1:
-        return "uniq with a second file name writes its output there; give one input file only"
+def _check_find(args: list[str], workspace: Workspace) -> str | None:
+    check_syntax(workspace, args)
+    index, files = 0, []
+    while index < len(args) and (args[index] in ("-P", "-H", "-L", "-D") or args[index][:2] == "-O"):
+        if args[index] in programs.FIND_REFUSED:
+            return f"find {args[index]} is not allowed: {programs.FIND_REFUSED[args[index]]}"
+        index += 2 if args[index] == "-D" else 1
+    while index < len(args) and not (args[index].startswith("-") or args[index] in ("(", ")", "!", ",")):
+        files.append(args[index])
+        index += 1
+    while index < len(args):
+        word = args[index]
+        index += 1
+        if word in programs.FIND_REFUSED:
+            return f"find {word} is not allowed: {programs.FIND_REFUSED[word]}"
+        if word in programs.FIND_FLAGS:
+            continue
+        newer = re.fullmatch(r"-newer[aBcm]([aBcmt])", word)
+        if not (newer or word in programs.FIND_VALUES or word in programs.FIND_PATHS):
+            return f"find {word} is not a primary this tool allows for find"
+        if index >= len(args):
+            return f"find {word} needs a value"
+        if word in programs.FIND_PATHS or (newer and newer.group(1) != "t"):
+            files.append(args[index])
+        index += 1
+    resolve_all(workspace, files)
     return None
 
 
@@ -106,65 +155,50 @@ def _rg_excludes(args: list[str]) -> list[str]:
     return [*args, *ours]
 
 
-FIND_REFUSED = (
-    "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls", "-L", "-H", "-follow",
-)  # fmt: skip
+def _diff_no_dereference(args: list[str]) -> list[str]:
+    """`diff DIR1 DIR2` opens the files in both directories, following symlinks in them out of the worktree."""
+    return ["--no-dereference", *args]
 
+
+_PATTERN = ("-e", "--regexp", "-f", "--file")
 READ_ONLY_RULES: dict[str, ProgramRule] = {
-    "cat": ProgramRule(),
-    "cut": ProgramRule(),
-    "head": ProgramRule(),
-    "stat": ProgramRule(),
-    "tail": ProgramRule(),
-    "wc": ProgramRule(),
-    "ls": ProgramRule(long=("--dereference",), short="L"),
-    "diff": ProgramRule(long=("--recursive",), short="r"),
-    "grep": ProgramRule(long=("--dereference-recursive",), short="R", extra=_grep_excludes),
-    "rg": ProgramRule(long=("--pre", "--pre-glob", "--follow", "--hostname-bin"), short="L", extra=_rg_excludes),
-    "sort": ProgramRule(long=("--output", "--compress-program", "--temporary-directory"), short="oT"),
-    "uniq": ProgramRule(check=_check_uniq),
-    "find": ProgramRule(words=FIND_REFUSED),
-    "git": ProgramRule(
-        long=("--output", "--open-files-in-pager", "--exec-path", "--git-dir", "--work-tree"),
-        short="O",
-        check=_check_git,
+    "cat": ProgramRule(check=_with_options("cat", programs.CAT)),
+    "cut": ProgramRule(check=_with_options("cut", programs.CUT)),
+    "head": ProgramRule(check=_with_options("head", programs.HEAD)),
+    "stat": ProgramRule(check=_with_options("stat", programs.STAT)),
+    "tail": ProgramRule(check=_with_options("tail", programs.TAIL)),
+    "wc": ProgramRule(check=_with_options("wc", programs.WC)),
+    "ls": ProgramRule(check=_with_options("ls", programs.LS)),
+    "diff": ProgramRule(check=_with_options("diff", programs.DIFF), extra=_diff_no_dereference),
+    "grep": ProgramRule(check=_with_options("grep", programs.GREP, pattern_unless=_PATTERN), extra=_grep_excludes),
+    "rg": ProgramRule(
+        check=_with_options("rg", programs.RG, pattern_unless=(*_PATTERN, "--files", "--type-list")), extra=_rg_excludes
     ),
-    "ruff": ProgramRule(
-        long=("--fix", "--fix-only", "--add-noqa", "--watch", "--output-file"),
-        short="wo",
-        check=_check_ruff,
-        extra=_ruff_no_fix,
-    ),
+    "sort": ProgramRule(check=_with_options("sort", programs.SORT)),
+    "uniq": ProgramRule(check=_with_options("uniq", programs.UNIQ, more=_one_input)),
+    "find": ProgramRule(check=_check_find),
+    "git": ProgramRule(check=check_git, extra=git_safety),
+    "ruff": ProgramRule(check=_check_ruff, extra=_ruff_no_fix),
 }
 READ_ONLY_PROGRAMS: frozenset[str] = frozenset(READ_ONLY_RULES)
-_WHY = {
-    "find": "it runs programs, deletes, writes files or follows symlinks",
-    "git": "it writes files or runs programs",
-    "ls": "it follows symlinks",
-    "diff": "diff -r follows symlinks out of the worktree; use git diff --no-index",
-    "grep": "grep -R follows symlinks out of the worktree; use -r",
-    "rg": "it runs programs or follows symlinks",
-    "sort": "it writes files or runs programs",
-    "ruff": "it rewrites files or never ends",
-}
 
 
 def option_problem(program: str, rule: ProgramRule, args: list[str]) -> str | None:
-    why = _WHY.get(program, "it is not allowed")
+    """A refused option among `args` by the rule's plain deny-lists (`long`, `short`, `words`), or None."""
     for arg in args:
         if arg == "--":
             break
         if arg in rule.words:
-            return f"{program} {arg} is not allowed: {why}"
+            return f"{program} {arg} is not allowed"
         if arg.startswith("--"):
             name = arg[2:].split("=", 1)[0]
             if name and any(forbidden[2:].startswith(name) for forbidden in rule.long):
-                return f"{program} {arg} is not allowed: {why}"
+                return f"{program} {arg} is not allowed"
         elif arg.startswith("-") and len(arg) > 1 and rule.short:
             bad = sorted(set(arg[1:]) & set(rule.short))
             if bad:
                 where = "" if arg == f"-{bad[0]}" else f" (in {arg})"
-                return f"{program} -{bad[0]}{where} is not allowed: {why}"
+                return f"{program} -{bad[0]}{where} is not allowed"
     return None
 
 
@@ -185,36 +219,3 @@ def split_command(command: Any) -> list[str]:
     if not argv:
         raise ToolError("the command is empty")
     return argv
-
-
-def _values(arg: str) -> list[str]:
-    """The places in one argument a path could hide: itself, `--opt=VALUE`, `-fVALUE`."""
-    out = [arg]
-    if arg.startswith("-") and "=" in arg:
-        out.append(arg.split("=", 1)[1])
-    elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
-        out.append(arg[2:])
-    return out
-
-
-def check_paths(workspace: Workspace, args: list[str]) -> None:
-    ended = False
-    for arg in args:
-        if "\x00" in arg:
-            raise workspace.refuse("an argument contains a NUL byte")
-        for value in _values(arg):
-            if _ABSOLUTE.match(value):
-                raise workspace.refuse(
-                    f"{arg!r}: absolute paths are not allowed; use a path relative to the repository root "
-                    "(to search for text like this, use the Grep tool)"
-                )
-            if ".." in re.split(r"[/\\]", value):
-                raise workspace.refuse(f"{arg!r}: '..' is not allowed; paths stay inside the repository")
-        operand = ended or not arg.startswith("-") or arg == "-"
-        if arg == "--" and not ended:
-            ended = True
-            continue
-        candidates = [arg] if operand else ([arg.split("=", 1)[1]] if "=" in arg else [])
-        for value in candidates:
-            if value and value != "-" and ("/" in value or "\\" in value or os.path.lexists(workspace.root / value)):
-                workspace.resolve(value)  # refuses (and records) symlinks out, .git/, .autodev/
