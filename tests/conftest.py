@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from scripts import trust_if_valid
 
 ISOLATED_ENV = (
     "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AUTODEV_PROVIDER",
@@ -157,7 +158,8 @@ MakeRepo = Callable[..., Path]
 def make_repo(tmp_path: Path) -> MakeRepo:
     """`make_repo({"path": "content", ...})` -> a git repository with those files in one commit."""
 
-    def make(files: dict[str, str] | None = None, name: str = "repo") -> Path:
+    def make(files: dict[str, str] | None = None, name: str = "repo", trusted: bool = True) -> Path:
+        """`trusted`: approve its widening settings (`test_command`, agent files ...), as the test wrote them."""
         repo = tmp_path / name
         repo.mkdir()
         git(repo, "init", "--quiet", "--initial-branch=main")
@@ -167,6 +169,8 @@ def make_repo(tmp_path: Path) -> MakeRepo:
             path.write_text(content, encoding="utf-8")
         git(repo, "add", "-A")
         git(repo, "commit", "--quiet", "-m", "initial")
+        if trusted:
+            trust_if_valid(repo)
         return repo
 
     return make

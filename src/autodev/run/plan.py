@@ -88,10 +88,10 @@ def prepare(
     repo = gitops.find_repo(repo_path)
     base = gitops.head_commit(repo)
     settings = load_settings(repo, cli)
-    specs = load_agents(repo)
+    specs = load_agents(repo, skip=settings.untrusted_files())
     chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
     validate(chosen, specs)
-    skills = load_skills(repo)
+    skills = load_skills(repo, skip=settings.untrusted_files())
     check_agent_skills((specs[name] for name in chosen.names), skills)
     models = {name: resolve_model(specs[name], settings) for name in chosen.names}
     return RunPlan(

@@ -22,6 +22,7 @@ from autodev.apps.cli.common import (
     print_json,
     repo_option,
     selection_options,
+    warn_ignored,
 )
 from autodev.config.settings import CliOverrides, load_settings, resolve_model
 from autodev.core import gitops
@@ -50,7 +51,8 @@ def agents(
             raise
         root = None  # outside any repository: built-in and user-level agents only
     settings = load_settings(root, cli_overrides)
-    skills = load_skills(root)
+    warn_ignored(settings.ignored_notes())
+    skills = load_skills(root, skip=settings.untrusted_files())
     available = available_tools(settings, skills)
     skill_tokens = skill_prompt_tokens(skills)
     skill_info = {
@@ -59,7 +61,7 @@ def agents(
         "names": list(skills),
     }
     rows: list[dict[str, Any]] = []
-    for name, spec in sorted(load_agents(root).items()):
+    for name, spec in sorted(load_agents(root, skip=settings.untrusted_files()).items()):
         resolved = resolve_model(spec, settings)
         given = agent_tools(spec, settings, available)
         rows.append(
@@ -118,6 +120,7 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
             "command": plan.test_command,
             "may_skip": gate_outlook(plan.selection),
         },
+        "ignored": plan.settings.ignored_notes(),
     }
 
 
@@ -136,6 +139,7 @@ def plan(
 ) -> None:
     """Show what a run would do, without calling any model."""
     the_plan = prepare(request, repo, cli_overrides, selection=selection)
+    warn_ignored(the_plan.settings.ignored_notes())
     if as_json:
         print_json(redact_data(_plan_json(the_plan)))
         return
