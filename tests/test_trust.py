@@ -243,3 +243,15 @@ def test_trust_bad_input_is_one_line_and_exit_2(
         err = capsys.readouterr().err
         assert "trusted.json: not valid JSON" in err and "Traceback" not in err
     assert trust_file().read_text(encoding="utf-8") == "{not json"  # nothing overwritten
+
+
+def test_a_pipeline_naming_an_agent_left_out_says_why(make_repo: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    builder = "---\nname: builder\ndescription: Builds.\ntools: Read, Write, Bash\n---\nBuild.\n"
+    config = '[pipeline]\nresearcher-local = []\nbuilder = ["researcher-local"]\n'
+    repo = make_repo(
+        {"README.md": "x\n", ".autodev/agents/builder.md": builder, ".autodev/config.toml": config}, trusted=False
+    )
+    assert main(["plan", REQUEST, "--repo", str(repo), "--provider", "scripted"]) == 2
+    err = capsys.readouterr().err
+    assert "builder" in err and "left out: .autodev/agents/builder.md; run `autodev trust`" in err
+    assert "Traceback" not in err

@@ -229,6 +229,18 @@ def repo_trust(repo: Path) -> TrustCheck:
     return check_trust(repo, repo_layer(repo))
 
 
-def approve(check: TrustCheck) -> Approval:
-    """Record the user's approval of exactly what `check` saw."""
-    return record_approval(check.repo, check.digest, [f"{item.label()} ({item.source})" for item in check.items])
+def approve(check: TrustCheck, *, fixture: bool = False) -> Approval:
+    """Record the user's approval of exactly what `check` saw (nothing when nothing needs it).
+
+    `fixture`: autodev approves a repository it made from its own files (the demo, an eval task, a
+    bench case); such an approval is dropped once that repository is gone.
+    """
+    if not check.items:
+        return Approval(check.digest, "", [], fixture)
+    labels = [f"{item.label()} ({item.source})" for item in check.items]
+    return record_approval(check.repo, check.digest, labels, fixture=fixture)
+
+
+def trust_own_fixture(repo: Path) -> None:
+    """Approve a repository autodev just made from its own files: its settings are autodev's, not a stranger's."""
+    approve(repo_trust(repo), fixture=True)

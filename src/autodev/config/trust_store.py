@@ -9,6 +9,7 @@ approved (`autodev.config.trust`): anything else is not approved.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from autodev.agent.specs import user_config_dir
 from autodev.core.clock import iso, utc_now
 from autodev.core.errors import UserError
 from autodev.core.jsonio import write_json_atomic
+from autodev.core.locks import FileLock
 
 TRUST_FILE = "trusted.json"
 VERSION = 1
@@ -27,6 +29,7 @@ class Approval:
     digest: str
     approved_at: str
     items: list[str]  # what was approved, as the user saw it: for `autodev trust --json` and curious eyes
+    fixture: bool = False  # approved by autodev for a repository it made itself (demo, eval, bench)
 
 
 def trust_file() -> Path:
@@ -49,6 +52,7 @@ def _approval(path: Path, key: str, entry: Any) -> Approval:
         entry["digest"],
         str(entry.get("approved_at", "")),
         [str(item) for item in items] if isinstance(items, list) else [],
+        entry.get("fixture") is True,
     )
 
 
@@ -71,26 +75,35 @@ def read_approvals() -> dict[str, Approval]:
     return {str(key): _approval(path, str(key), entry) for key, entry in repos.items()}
 
 
-def _write(approvals: dict[str, Approval]) -> None:
+def _update(change: Callable[[dict[str, Approval]], bool]) -> bool:
+    """Read, `change` (True: something changed) and write back under a lock, so approvals made at once
+    (parallel eval trials, two terminals) are all kept. Fixtures' approvals of repositories that are gone
+    are dropped on the way: a demo or eval leaves no trace here once its temporary repository is removed."""
     path = trust_file()
     try:
-        write_json_atomic(path, {"version": VERSION, "repos": {key: asdict(a) for key, a in sorted(approvals.items())}})
+        with FileLock(path.with_name(f"{TRUST_FILE}.lock")):
+            approvals = read_approvals()
+            changed = change(approvals)
+            kept = {k: a for k, a in approvals.items() if not a.fixture or Path(k).is_dir()}
+            if changed or len(kept) != len(approvals):
+                data = {"version": VERSION, "repos": {key: asdict(a) for key, a in sorted(kept.items())}}
+                write_json_atomic(path, data)
     except OSError as exc:
-        raise UserError(f"{path}: cannot record the approval: {exc.strerror}") from None
+        raise UserError(f"{path}: cannot record the approval: {exc.strerror or exc}") from None
+    return changed
 
 
-def record_approval(repo: Path, digest: str, items: list[str]) -> Approval:
-    approvals = read_approvals()
-    approval = Approval(digest, iso(utc_now()), items)
-    approvals[repo_key(repo)] = approval
-    _write(approvals)
+def record_approval(repo: Path, digest: str, items: list[str], *, fixture: bool = False) -> Approval:
+    approval = Approval(digest, iso(utc_now()), items, fixture)
+
+    def add(approvals: dict[str, Approval]) -> bool:
+        approvals[repo_key(repo)] = approval
+        return True
+
+    _update(add)
     return approval
 
 
 def revoke_approval(repo: Path) -> bool:
     """Forget `repo`'s approval; False when there was none."""
-    approvals = read_approvals()
-    if approvals.pop(repo_key(repo), None) is None:
-        return False
-    _write(approvals)
-    return True
+    return _update(lambda approvals: approvals.pop(repo_key(repo), None) is not None)

@@ -72,6 +72,16 @@ def clean_request(request: str) -> str:
     return text
 
 
+def _untrusted_hint(error: UserError, settings: Settings) -> UserError:
+    """A pipeline or skill error may come from an agent or skill file left out until approved: say so."""
+    if not settings.untrusted_files():
+        return error
+    left_out = ", ".join(
+        sorted(str(path.relative_to(settings.repo or path.anchor)) for path in settings.untrusted_files())
+    )
+    return UserError(error.message, hint=f"not approved, so left out: {left_out}; run `autodev trust` to review them")
+
+
 def prepare(
     request: str,
     repo_path: Path,
@@ -89,10 +99,13 @@ def prepare(
     base = gitops.head_commit(repo)
     settings = load_settings(repo, cli)
     specs = load_agents(repo, skip=settings.untrusted_files())
-    chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
-    validate(chosen, specs)
     skills = load_skills(repo, skip=settings.untrusted_files())
-    check_agent_skills((specs[name] for name in chosen.names), skills)
+    try:
+        chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
+        validate(chosen, specs)
+        check_agent_skills((specs[name] for name in chosen.names), skills)
+    except UserError as exc:
+        raise _untrusted_hint(exc, settings) from exc
     models = {name: resolve_model(specs[name], settings) for name in chosen.names}
     return RunPlan(
         request=text,
