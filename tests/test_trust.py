@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,36 @@ def test_a_pipeline_naming_an_agent_left_out_says_why(make_repo: Any, capsys: py
     err = capsys.readouterr().err
     assert "builder" in err and "left out: .autodev/agents/builder.md; run `autodev trust`" in err
     assert "Traceback" not in err
+
+
+def test_a_digest_approved_elsewhere_counts_only_for_the_same_content(hostile: tuple[Path, Path]) -> None:
+    """A Temporal worker prepares from a clone of its own: it gets the digest its client's user approved."""
+    repo, _ = hostile
+    digest = repo_trust(repo).digest
+    assert load_settings(repo, approved_digest=digest).bash_allow == ["sh", "python3"]
+    assert load_settings(repo, approved_digest="sha256:" + "0" * 64).bash_allow == list(DEFAULT_BASH_ALLOW)
+    assert prepare(REQUEST, repo, CliOverrides(provider="scripted")).options()["approved_digest"] is None
+    trust_repo(repo)
+    assert prepare(REQUEST, repo, CliOverrides(provider="scripted")).options()["approved_digest"] == digest
+
+
+def test_autodevs_own_fixtures_are_approved_and_forgotten_once_gone(make_repo: Any, tmp_path: Path) -> None:
+    from autodev.apps.demo import make_demo_repo
+    from autodev.config.trust import trust_own_fixture
+    from autodev.config.trust_store import read_approvals, repo_key
+
+    demo = make_demo_repo(tmp_path)
+    assert repo_trust(demo).status == "trusted"
+    assert load_settings(demo).test_command == ["python", "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-q"]
+    mine = make_repo({"README.md": "x\n", ".autodev/config.toml": 'test_command = "make test"\n'}, name="mine")
+    assert repo_key(mine) in read_approvals()  # approved by the user (make_repo trusts like `autodev trust`)
+    shutil.rmtree(demo.parent)
+    shutil.rmtree(mine)
+    other = make_repo(
+        {"README.md": "x\n", ".autodev/config.toml": 'test_command = "make"\n'}, name="other", trusted=False
+    )
+    trust_own_fixture(other)
+    approvals = read_approvals()
+    assert repo_key(demo) not in approvals  # a fixture that is gone leaves no trace
+    assert repo_key(mine) in approvals  # the user's approvals are never dropped behind their back
+    assert approvals[repo_key(other)].fixture

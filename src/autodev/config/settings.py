@@ -84,6 +84,10 @@ class Settings(ConfigKeys):
         """The repository's agent and skill files to leave out: pass to `load_agents` and `load_skills`."""
         return self.trust.ignored_files() if self.trust is not None else frozenset()
 
+    def approved_digest(self) -> str | None:
+        """The digest of the approved widening settings in use, for a worker that prepares from a clone."""
+        return self.trust.digest if self.trust is not None and self.trust.status == "trusted" else None
+
     def require_provider(self) -> str:
         if self.provider is None:
             raise UserError("no model provider is configured", hint=NO_PROVIDER_HINT)
@@ -127,11 +131,16 @@ def _provider_tiers(provider: str | None, tiers: dict[str, str], sources: dict[s
 
 
 def load_settings(
-    repo: Path | None, cli: CliOverrides = NO_OVERRIDES, env: Mapping[str, str] | None = None
+    repo: Path | None,
+    cli: CliOverrides = NO_OVERRIDES,
+    env: Mapping[str, str] | None = None,
+    *,
+    approved_digest: str | None = None,
 ) -> Settings:
+    """`approved_digest`: see `autodev.config.trust.check_trust` (only a Temporal worker passes one)."""
     env = os.environ if env is None else env
     repo_values = repo_layer(repo)
-    trust = check_trust(repo, repo_values) if repo is not None else None
+    trust = check_trust(repo, repo_values, approved_digest) if repo is not None else None
     if trust is not None and not trust.trusted:  # what widens falls back to the layer below
         repo_values = [item for item in repo_values if not key_widens(item.key)]
     chosen = _winners([detected_layer(env), user_layer(), repo_values, env_layer(env), flag_layer(cli)])

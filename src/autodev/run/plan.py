@@ -50,6 +50,7 @@ class RunPlan:
             "full": chosen.full,
             "skip": list(chosen.skip),
             "only": list(chosen.only),
+            "approved_digest": self.settings.approved_digest(),  # read by Temporal workers only, never on resume
         }
 
     def stages(self) -> list[list[str]]:
@@ -90,14 +91,16 @@ def prepare(
     pipeline: Pipeline | None = None,
     web_search: bool | None = None,
     selection: SelectionOverrides | None = None,
+    approved_digest: str | None = None,
 ) -> RunPlan:
-    """`web_search`: whether the provider can search the web (None: judge from the settings).
+    """`approved_digest`: the trust approval a Temporal client's plan carried (`check_trust`).
+    `web_search`: whether the provider can search the web (None: judge from the settings).
     `selection`: `--full`, `--skip`, `--only`. A `pipeline` passed in (the issue drafter's) runs as it is:
     the request is classified, but no agent is skipped for its change type."""
     text = clean_request(request)
     repo = gitops.find_repo(repo_path)
     base = gitops.head_commit(repo)
-    settings = load_settings(repo, cli)
+    settings = load_settings(repo, cli, approved_digest=approved_digest)
     specs = load_agents(repo, skip=settings.untrusted_files())
     skills = load_skills(repo, skip=settings.untrusted_files())
     try:
