@@ -5,7 +5,7 @@ freely; but the ones that widen what executes or what agents may do take effect 
 `autodev trust` recorded the user's approval of their exact content:
 
 - the keys `test_command`, `bash_allow`, `write_scopes` and `sandbox` in `.autodev/config.toml`
-  (or `pyproject.toml [tool.autodev]`);
+  (or `pyproject.toml [tool.autodev]`), and `base_url`, which decides where the user's API key is sent;
 - an agent file in `.claude/agents/` or `.autodev/agents/` that offers a tool the agent it replaces
   does not (a new agent: any tool beyond Read, Grep, Glob and Skill), loosens its `Bash(...)` entries,
   or lets a writing agent write beyond that agent's `write_scope`;
@@ -38,7 +38,8 @@ from autodev.config.trust_store import Approval, read_approvals, record_approval
 from autodev.core.errors import UserError
 from autodev.tools import names as tool_names
 
-WIDENING_KEYS: tuple[str, ...] = ("test_command", "bash_allow", "write_scopes", "sandbox")
+# `base_url` is where the user's API key goes: a repository must not point it at a server of its own.
+WIDENING_KEYS: tuple[str, ...] = ("test_command", "bash_allow", "write_scopes", "sandbox", "base_url")
 READ_ONLY_TOOLS: frozenset[str] = frozenset({"Read", "Grep", "Glob", "Skill"})  # what a new agent may have unasked
 TRUST_HINT = "run `autodev trust` to review and approve it"
 
@@ -147,8 +148,10 @@ def agent_widening(spec: AgentSpec, base: AgentSpec | None) -> list[str]:
     writes = bool(offered & (tool_names.WRITING_TOOLS | {"Bash"}))
     base_scope = base.write_scope if base is not None else ()
     if writes and not _scope_within(spec.write_scope, base_scope):
-        shown = "none (its tools decide)" if spec.write_scope is None else json.dumps(list(spec.write_scope))
-        reasons.append(f"write_scope {shown}")
+        shown = (
+            "none, it writes wherever its tools can" if spec.write_scope is None else json.dumps(list(spec.write_scope))
+        )
+        reasons.append(f"write_scope: {shown}")
     return reasons
 
 
