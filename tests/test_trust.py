@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from scripts import APPROVE, CALC_FILES, REQUEST, call, feature_script, final, settle, tools, trust_repo
 
-from autodev.agent.specs import load_agents
+from autodev.agent.specs import AgentSpec, load_agents
 from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides, load_settings
-from autodev.config.trust import repo_trust
+from autodev.config.trust import agent_widening, repo_trust
 from autodev.config.trust_store import trust_file
 from autodev.engines.local.launch import run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
@@ -297,3 +297,29 @@ def test_autodevs_own_fixtures_are_approved_and_forgotten_once_gone(make_repo: A
     assert repo_key(demo) not in approvals  # a fixture that is gone leaves no trace
     assert repo_key(mine) in approvals  # the user's approvals are never dropped behind their back
     assert approvals[repo_key(other)].fixture
+
+
+def _spec(tools: tuple[str, ...] | None, scope: tuple[str, ...] | None) -> AgentSpec:
+    return AgentSpec(name="a", description="d", prompt="p", source=Path("a.md"), tools=tools, write_scope=scope)
+
+
+@pytest.mark.parametrize(
+    ("tools", "scope", "base_tools", "base_scope", "widens"),
+    [
+        (("Read", "Write"), ("docs/**",), ("Read", "Write"), ("docs/**", "*.md"), False),  # narrower scope
+        (("Read", "Write"), (), ("Read", "Write"), ("**", "!secrets/**"), False),  # read-only
+        (("Read", "Write"), ("**",), ("Read", "Write"), ("**", "!secrets/**"), True),  # drops an exclusion
+        (("Bash(git diff:*)",), (), ("Bash(git diff:*)", "Bash(git log:*)"), (), False),
+        (("Bash",), (), ("Bash(git diff:*)",), (), True),
+        (("Read",), None, ("Read", "Grep"), (), False),  # fewer tools, nothing to write with
+        (("Read", "Edit"), None, ("Read", "Edit"), None, False),  # as the agent it replaces
+    ],
+)
+def test_what_an_agent_file_widens_is_judged_against_the_agent_it_replaces(
+    tools: tuple[str, ...] | None,
+    scope: tuple[str, ...] | None,
+    base_tools: tuple[str, ...],
+    base_scope: tuple[str, ...] | None,
+    widens: bool,
+) -> None:
+    assert bool(agent_widening(_spec(tools, scope), _spec(base_tools, base_scope))) is widens

@@ -130,6 +130,8 @@ def _scope_within(scope: tuple[str, ...] | None, base: tuple[str, ...] | None) -
     if scope is None:
         return False
     positive = {p for p in scope if not p.startswith("!")}
+    if not positive:  # read-only
+        return True
     return positive <= set(base) and {p for p in base if p.startswith("!")} <= set(scope)
 
 
@@ -165,7 +167,7 @@ def _trusted_agents() -> dict[str, AgentSpec]:
 
 def _agent_items(repo: Path) -> Iterator[tuple[Widening, bytes]]:
     base: dict[str, AgentSpec] | None = None
-    for directory in agent_dirs(repo)[2:]:  # the repository's own: .claude/agents, .autodev/agents
+    for directory in agent_dirs(repo)[len(agent_dirs(None)) :]:  # the repository's own: .claude/, .autodev/
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.md")):
@@ -181,7 +183,7 @@ def _agent_items(repo: Path) -> Iterator[tuple[Widening, bytes]]:
 
 
 def _skill_items(repo: Path) -> Iterator[tuple[Widening, bytes]]:
-    for directory in skill_dirs(repo)[1:]:  # the repository's own: .claude/skills, .autodev/skills
+    for directory in skill_dirs(repo)[len(skill_dirs(None)) :]:  # the repository's own: .claude/, .autodev/
         if not directory.is_dir():
             continue
         for skill_file in sorted(directory.glob(f"*/{SKILL_FILE}")):
