@@ -7,9 +7,10 @@ command-line flags. The keys are declared once, in `autodev.config.schema`; the 
 `autodev.config.sources`. `autodev config show` prints every value and its source; `autodev agents`
 shows the model each agent will get and where that choice came from.
 
-The repository's keys that widen what executes (`test_command`, `bash_allow`, `write_scopes`,
-`sandbox`) count only once the user approved them with `autodev trust` (`autodev.config.trust`);
-until then they are left out here, and `Settings.ignored_notes()` says so.
+The repository's keys that widen what executes or where the API key goes (`test_command`,
+`bash_allow`, `write_scopes`, `sandbox`, `base_url`) count only once the user approved them with
+`autodev trust` (`autodev.config.trust`); until then they are left out here, and
+`Settings.ignored_notes()` says so.
 """
 
 from __future__ import annotations
