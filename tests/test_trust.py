@@ -215,6 +215,9 @@ def test_trust_command_shows_records_and_revokes(
     out = capsys.readouterr().out
     assert "test_command" in out and "adds Bash" in out and "not approved" in out
     assert not repo_trust(repo).trusted
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(""))  # nobody to answer: a no
+    assert main(["trust", "--repo", str(repo)]) == 1
+    assert "--yes" in capsys.readouterr().out
 
     assert main(["trust", "--repo", str(repo / "calc"), "--yes"]) == 0  # any path inside names the repository
     assert "approved" in capsys.readouterr().out

@@ -42,6 +42,14 @@ def _show(check: TrustCheck) -> None:
         out.print(f"[yellow]they changed since you approved them ({esc(str(check.approved_at))})[/]")
 
 
+def _confirmed() -> bool:
+    """The user's yes; no answer at all (stdin closed, nothing piped in) is a no."""
+    try:
+        return click.confirm("Approve them for this repository?", default=False, err=True)
+    except click.Abort:
+        return False
+
+
 @click.command("trust")
 @repo_option
 @json_option
@@ -76,8 +84,8 @@ def trust(repo: Path, as_json: bool, yes: bool, revoke: bool) -> None:
         return
     if not as_json:
         _show(check)
-    if not yes and not click.confirm("Approve them for this repository?", default=False, err=True):
-        out.print("not approved: they stay ignored")
+    if not yes and not _confirmed():
+        out.print("not approved: they stay ignored (`autodev trust --yes` approves without asking)")
         raise SystemExit(1)
     approve(check)
     if as_json:
