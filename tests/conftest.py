@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from scripts import trust_if_valid
 
 from autodev.sandbox.jail import bubblewrap_problem
 
@@ -180,7 +181,8 @@ MakeRepo = Callable[..., Path]
 def make_repo(tmp_path: Path) -> MakeRepo:
     """`make_repo({"path": "content", ...})` -> a git repository with those files in one commit."""
 
-    def make(files: dict[str, str] | None = None, name: str = "repo") -> Path:
+    def make(files: dict[str, str] | None = None, name: str = "repo", trusted: bool = True) -> Path:
+        """`trusted`: approve its widening settings (`test_command`, agent files ...), as the test wrote them."""
         repo = tmp_path / name
         repo.mkdir()
         git(repo, "init", "--quiet", "--initial-branch=main")
@@ -190,6 +192,8 @@ def make_repo(tmp_path: Path) -> MakeRepo:
             path.write_text(content, encoding="utf-8")
         git(repo, "add", "-A")
         git(repo, "commit", "--quiet", "-m", "initial")
+        if trusted:
+            trust_if_valid(repo)
         return repo
 
     return make

@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from autodev.config.trust import approve, repo_trust
+from autodev.core.errors import UserError
+
 Reply = dict[str, Any]
 
 FEATURE_AGENTS = (
@@ -176,6 +179,20 @@ def issue_script() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- repository helpers
+def trust_repo(repo: Path) -> None:
+    """Approve `repo`'s widening settings as `autodev trust --yes` would: the test wrote them, so it trusts them.
+
+    Call it again after changing `.autodev/config.toml` or an agent file: an approval covers one content.
+    """
+    approve(repo_trust(repo))
+
+
+def trust_if_valid(repo: Path) -> None:
+    """`trust_repo`, unless the config is broken on purpose: the test then meets the error where it looks for it."""
+    with contextlib.suppress(UserError):
+        trust_repo(repo)
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 

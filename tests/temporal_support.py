@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from scripts import CALC_FILES
+from scripts import CALC_FILES, trust_repo
 
 from autodev.core.process import die_with_parent
 
@@ -58,6 +58,7 @@ def temporal_repo(
     git(repo, "init", "--quiet", "--initial-branch=main")
     git(repo, "add", "-A")
     git(repo, "commit", "--quiet", "-m", "initial")
+    trust_repo(repo)  # the test wrote its settings; workers get the approval through the run's options
     return repo
 
 

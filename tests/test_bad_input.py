@@ -24,7 +24,19 @@ from typing import Any
 import pytest
 from fakes.anthropic import FakeAnthropic
 from fakes.server import Error
-from scripts import CALC_FILES, REQUEST, call, edit_mul, feature_script, final, git, settle, tools, tree_snapshot
+from scripts import (
+    CALC_FILES,
+    REQUEST,
+    call,
+    edit_mul,
+    feature_script,
+    final,
+    git,
+    settle,
+    tools,
+    tree_snapshot,
+    trust_if_valid,
+)
 
 from autodev.apps.cli.main import cli, main
 from autodev.config.settings import CliOverrides
@@ -128,9 +140,11 @@ class Case:
 
     def agent_file(self, name: str, text: str) -> None:
         self.write(f"proj/.autodev/agents/{name}.md", text)
+        trust_if_valid(self.repo)  # the user's own file: approved, so its mistakes are what the row meets
 
     def config(self, text: str) -> None:
         self.write("proj/.autodev/config.toml", CALC_FILES[".autodev/config.toml"] + text)
+        trust_if_valid(self.repo)
 
     def a_run(self) -> None:
         """One finished run in the repository, for the commands that look runs up."""

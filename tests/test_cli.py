@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, FEATURE_AGENTS, REQUEST, error, feature_script, git, issue_script, settle, tree_snapshot
+from scripts import (
+    CALC_FILES,
+    FEATURE_AGENTS,
+    REQUEST,
+    error,
+    feature_script,
+    git,
+    issue_script,
+    settle,
+    tree_snapshot,
+    trust_repo,
+)
 
 from autodev.apps.cli.main import main
 from autodev.models.fakes.scripted import ScriptedModel
@@ -83,6 +94,7 @@ def test_agents_json_without_provider_and_with_a_repo_override(repo: Path, capsy
     override = repo / ".autodev" / "agents" / "reviewer.md"
     override.parent.mkdir(parents=True)
     override.write_text("---\nname: reviewer\ndescription: Our reviewer.\ntier: deep\n---\nReview.\n", encoding="utf-8")
+    trust_repo(repo)  # no `tools:` gives it every tool: the user approves that
     assert main(["agents", "--json", "--repo", str(repo)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["provider"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scripts import trust_if_valid
 
 from autodev.agent.specs import AgentSpec, load_agents
 from autodev.config.settings import (
@@ -26,6 +27,7 @@ def make_project(tmp_path: Path, config: str | None = None, pyproject: str | Non
         (repo / ".autodev" / "config.toml").write_text(config, encoding="utf-8")
     if pyproject is not None:
         (repo / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    trust_if_valid(repo)  # the test wrote the settings: approved, as `autodev trust` would
     return repo
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from scripts import trust_repo
 
 from autodev.config.schema import KEYS, extra
 from autodev.config.settings import load_settings
@@ -56,6 +57,7 @@ def test_the_example_is_a_valid_configuration(tmp_path: Path, monkeypatch: pytes
     path.write_text(example(), encoding="utf-8")
     repo = tmp_path / "repo"
     repo.mkdir(exist_ok=True)
+    trust_repo(repo)
     settings = load_settings(repo, env={})
     assert settings.provider == "anthropic" and settings.sources["provider"] == str(path)
     assert settings.test_command == ["python", "-m", "pytest", "-q"]

@@ -18,7 +18,7 @@ from fakes.anthropic import FakeAnthropic
 from fakes.openai import FakeOpenAI
 from fakes.server import Error, FakeServer, RecordedRequest, Reply, Scripted, ToolCall
 from provider_support import shared_tls_context
-from scripts import CALC_FILES, FEATURE_AGENTS, REQUEST, default_replies, git
+from scripts import CALC_FILES, FEATURE_AGENTS, REQUEST, default_replies, git, trust_repo
 
 from autodev.agent.specs import load_agents
 from autodev.apps.cli.main import main
@@ -390,6 +390,7 @@ def test_provider_settings_reach_the_adapter_and_the_limiter(calc_repo: Path) ->
         'requests_per_minute = 50\ntokens_per_minute = 40000\nbase_url = "http://127.0.0.1:9/v1"\n',
         encoding="utf-8",
     )
+    trust_repo(calc_repo)  # base_url decides where the key goes: the user approves it
     env = {"OPENAI_API_KEY": "k"}
     provider = build_provider(load_settings(calc_repo, CliOverrides(provider="openai"), env=env), env=env)
     assert isinstance(provider.inner, OpenAIProvider)

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
+from scripts import trust_repo
 
 from autodev.agent.specs import AgentSpec, load_agents
 from autodev.config.settings import load_settings
@@ -264,6 +265,7 @@ def test_write_scopes_from_config(tmp_path: Path) -> None:
     (repo / ".autodev" / "config.toml").write_text(
         '[write_scopes]\ntest-master = ["spec/**"]\nreviewer = ["REVIEW.md"]\n', encoding="utf-8"
     )
+    trust_repo(repo)
     settings = load_settings(repo, env={})
     assert scope_for(BUILTIN["test-master"], settings).patterns == ("spec/**",)
     assert scope_for(BUILTIN["test-master"], settings).source.endswith("config.toml")

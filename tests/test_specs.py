@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from scripts import trust_repo
 
 from autodev.agent.specs import AgentFileError, AgentSpec, agent_dirs, load_agent_file, load_agents, parse_agent_text
 
@@ -460,6 +461,7 @@ def test_write_scope_from_the_file_and_config_wins(tmp_path: Path) -> None:
     scope = scope_for(spec, load_settings(None, env={}))
     assert scope.patterns == ("notes/**",) and scope.source.endswith("scribe.md: write_scope")
     write_agent(repo / ".autodev", "config.toml", '[write_scopes]\nscribe = ["NOTES.md"]\n')
+    trust_repo(repo)
     assert scope_for(spec, load_settings(repo, env={})).patterns == ("NOTES.md",)
     unscoped = load_agent_file(write_agent(tmp_path, "free.md", agent_text("free")))
     assert scope_for(unscoped).unrestricted

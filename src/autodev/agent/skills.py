@@ -13,7 +13,7 @@ bodies it always needs. `skill_prompt_tokens` measures what the index saves over
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -82,12 +82,15 @@ def skill_dirs(repo: Path | None) -> list[Path]:
     return dirs
 
 
-def load_skills(repo: Path | None) -> dict[str, Skill]:
+def load_skills(repo: Path | None, skip: Collection[Path] = frozenset()) -> dict[str, Skill]:
+    """Every skill by name. `skip`: repository SKILL.md files not approved (`Settings.untrusted_files()`)."""
     skills: dict[str, Skill] = {}
     for directory in skill_dirs(repo):
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob(f"*/{SKILL_FILE}")):
+            if path in skip:
+                continue
             skill = load_skill_file(path)
             skills[skill.name] = skill
     return dict(sorted(skills.items()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -201,12 +202,15 @@ def agent_dirs(repo: Path | None) -> list[Path]:
     return dirs
 
 
-def load_agents(repo: Path | None) -> dict[str, AgentSpec]:
+def load_agents(repo: Path | None, skip: Collection[Path] = frozenset()) -> dict[str, AgentSpec]:
+    """Every agent by name. `skip`: repository files not approved (`Settings.untrusted_files()`), left out."""
     agents: dict[str, AgentSpec] = {}
     for directory in agent_dirs(repo):
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.md")):
+            if path in skip:
+                continue
             spec = load_agent_file(path)
             agents[spec.name] = spec
     return agents

@@ -6,6 +6,11 @@ user-level `~/.config/autodev/config.toml` (honouring `XDG_CONFIG_HOME`), the re
 command-line flags. The keys are declared once, in `autodev.config.schema`; the layers are read in
 `autodev.config.sources`. `autodev config show` prints every value and its source; `autodev agents`
 shows the model each agent will get and where that choice came from.
+
+The repository's keys that widen what executes or where the API key goes (`test_command`,
+`bash_allow`, `write_scopes`, `sandbox`, `base_url`) count only once the user approved them with
+`autodev trust` (`autodev.config.trust`); until then they are left out here, and
+`Settings.ignored_notes()` says so.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from autodev.config.sources import (
     repo_layer,
     user_layer,
 )
+from autodev.config.trust import TrustCheck, check_trust, key_widens
 from autodev.core.errors import UserError
 from autodev.models.registry import REGISTRY, get_profile, provider_names
 
@@ -69,6 +75,19 @@ class Settings(ConfigKeys):
 
     repo: Path | None = None
     sources: dict[str, str] = Field(default_factory=dict)
+    trust: TrustCheck | None = None  # the repository's widening settings and whether they are approved
+
+    def ignored_notes(self) -> list[str]:
+        """One line per repository setting, agent or skill left out because it is not approved (docs/config.md)."""
+        return self.trust.notes() if self.trust is not None else []
+
+    def untrusted_files(self) -> frozenset[Path]:
+        """The repository's agent and skill files to leave out: pass to `load_agents` and `load_skills`."""
+        return self.trust.ignored_files() if self.trust is not None else frozenset()
+
+    def approved_digest(self) -> str | None:
+        """The digest of the approved widening settings in use, for a worker that prepares from a clone."""
+        return self.trust.digest if self.trust is not None and self.trust.status == "trusted" else None
 
     def require_provider(self) -> str:
         if self.provider is None:
@@ -113,10 +132,19 @@ def _provider_tiers(provider: str | None, tiers: dict[str, str], sources: dict[s
 
 
 def load_settings(
-    repo: Path | None, cli: CliOverrides = NO_OVERRIDES, env: Mapping[str, str] | None = None
+    repo: Path | None,
+    cli: CliOverrides = NO_OVERRIDES,
+    env: Mapping[str, str] | None = None,
+    *,
+    approved_digest: str | None = None,
 ) -> Settings:
+    """`approved_digest`: see `autodev.config.trust.check_trust` (only a Temporal worker passes one)."""
     env = os.environ if env is None else env
-    chosen = _winners([detected_layer(env), user_layer(), repo_layer(repo), env_layer(env), flag_layer(cli)])
+    repo_values = repo_layer(repo)
+    trust = check_trust(repo, repo_values, approved_digest) if repo is not None else None
+    if trust is not None and not trust.trusted:  # what widens falls back to the layer below
+        repo_values = [item for item in repo_values if not key_widens(item.key)]
+    chosen = _winners([detected_layer(env), user_layer(), repo_values, env_layer(env), flag_layer(cli)])
     sources = {key: item.source for key, item in chosen.items()}
     provider = chosen["provider"].value if "provider" in chosen else None
     if provider is not None and provider not in PROVIDERS:  # files are checked as read; a variable only here
@@ -126,7 +154,7 @@ def load_settings(
     sources.setdefault("provider", "none configured")
     values = _assemble(chosen)
     values["tiers"] = _provider_tiers(provider, values.get("tiers", {}), sources)
-    return Settings(repo=repo, sources=sources, **values)
+    return Settings(repo=repo, sources=sources, trust=trust, **values)
 
 
 # ---------------------------------------------------------------- tier -> model

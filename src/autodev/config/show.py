@@ -35,6 +35,7 @@ class ConfigReport:
     provider: str | None
     capabilities: dict[str, Any] | None  # the provider's profile (web search, caching, usage, tool calls)
     settings: list[ShownSetting]
+    ignored: list[str]  # repository settings, agents and skills left out until `autodev trust` approves them
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,4 +80,5 @@ def config_report(settings: Settings) -> ConfigReport:
         provider=settings.provider,
         capabilities=asdict(offered) if offered is not None else None,
         settings=setting_rows(settings),
+        ignored=settings.ignored_notes(),
     )

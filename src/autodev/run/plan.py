@@ -54,6 +54,7 @@ class RunPlan:
             "full": chosen.full,
             "skip": list(chosen.skip),
             "only": list(chosen.only),
+            "approved_digest": self.settings.approved_digest(),  # read by Temporal workers only, never on resume
         }
 
     def stages(self) -> list[list[str]]:
@@ -76,6 +77,16 @@ def clean_request(request: str) -> str:
     return text
 
 
+def _untrusted_hint(error: UserError, settings: Settings) -> UserError:
+    """A pipeline or skill error may come from an agent or skill file left out until approved: say so."""
+    if not settings.untrusted_files():
+        return error
+    left_out = ", ".join(
+        sorted(str(path.relative_to(settings.repo or path.anchor)) for path in settings.untrusted_files())
+    )
+    return UserError(error.message, hint=f"not approved, so left out: {left_out}; run `autodev trust` to review them")
+
+
 def prepare(
     request: str,
     repo_path: Path,
@@ -85,22 +96,27 @@ def prepare(
     web_search: bool | None = None,
     selection: SelectionOverrides | None = None,
     require_jail: bool = True,
+    approved_digest: str | None = None,
 ) -> RunPlan:
-    """`web_search`: whether the provider can search the web (None: judge from the settings).
+    """`approved_digest`: the trust approval a Temporal client's plan carried (`check_trust`).
+    `web_search`: whether the provider can search the web (None: judge from the settings).
     `selection`: `--full`, `--skip`, `--only`. A `pipeline` passed in (the issue drafter's) runs as it is:
     the request is classified, but no agent is skipped for its change type. `require_jail`: stop here
     (a `UserError`) when the sandbox asked for is not available; only `autodev plan` says it instead."""
     text = clean_request(request)
     repo = gitops.find_repo(repo_path)
     base = gitops.head_commit(repo)
-    settings = load_settings(repo, cli)
+    settings = load_settings(repo, cli, approved_digest=approved_digest)
     if require_jail:
         confinement.require_jail(settings)
-    specs = load_agents(repo)
-    chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
-    validate(chosen, specs)
-    skills = load_skills(repo)
-    check_agent_skills((specs[name] for name in chosen.names), skills)
+    specs = load_agents(repo, skip=settings.untrusted_files())
+    skills = load_skills(repo, skip=settings.untrusted_files())
+    try:
+        chosen = pipeline or pipeline_from_config(settings.pipeline, specs)
+        validate(chosen, specs)
+        check_agent_skills((specs[name] for name in chosen.names), skills)
+    except UserError as exc:
+        raise _untrusted_hint(exc, settings) from exc
     models = {name: resolve_model(specs[name], settings) for name in chosen.names}
     tests = detect_tests(repo, settings.test_command)
     return RunPlan(

@@ -11,8 +11,10 @@ from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
+from rich.markup import escape as esc
 
 from autodev.config.settings import CliOverrides
+from autodev.core.redact import redact
 from autodev.models.registry import provider_names
 from autodev.run.selection.overrides import SelectionOverrides
 
@@ -99,6 +101,12 @@ def selection_options(func: F) -> F:
         command
     )
     return cast(F, command)
+
+
+def warn_ignored(notes: list[str]) -> None:
+    """The repository settings left out until `autodev trust` approves them: one line each, on stderr."""
+    for note in notes:
+        err.print(f"[yellow]warning:[/] {esc(redact(note))}")
 
 
 def print_json(data: Any) -> None:

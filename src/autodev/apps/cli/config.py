@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.markup import escape as esc
 
-from autodev.apps.cli.common import json_option, model_options, out, print_json, repo_option
+from autodev.apps.cli.common import json_option, model_options, out, print_json, repo_option, warn_ignored
 from autodev.config.settings import CliOverrides, load_settings
 from autodev.config.show import ConfigReport, config_report
 from autodev.core import gitops
@@ -62,6 +62,7 @@ def show(repo: Path, as_json: bool, cli_overrides: CliOverrides) -> None:
     """Every setting, its value and where it came from (API keys are never shown)."""
     settings = load_settings(_repo_or_none(repo), cli_overrides)
     report = config_report(settings)
+    warn_ignored(report.ignored)
     if as_json:
         print_json(report.to_json())
     else:

@@ -1,7 +1,7 @@
 """The `autodev` command: the click group, every command registered on it, and errors as exit codes.
 
 Each command lives in the module of its kind (`preview`, `runs`, `clean`, `batch`, `report`, `eval`,
-`bench`, `temporal`) and only parses, calls one function and prints. `main(argv) -> int` is tested
+`bench`, `temporal`, `trust`) and only parses, calls one function and prints. `main(argv) -> int` is tested
 in-process: a usage error is exit 2, an `AutodevError` its own exit code, Ctrl-C (or SIGTERM) 130.
 """
 
@@ -27,6 +27,7 @@ from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import demo, issue, resume, run
 from autodev.apps.cli.temporal import worker
+from autodev.apps.cli.trust import trust
 from autodev.core.errors import AutodevError
 from autodev.core.redact import redact
 
@@ -52,6 +53,7 @@ cli.add_command(eval_group)
 cli.add_command(bench)
 cli.add_command(worker)
 cli.add_command(config_group)
+cli.add_command(trust)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:

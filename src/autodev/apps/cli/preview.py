@@ -22,6 +22,7 @@ from autodev.apps.cli.common import (
     print_json,
     repo_option,
     selection_options,
+    warn_ignored,
 )
 from autodev.config.settings import CliOverrides, load_settings, resolve_model
 from autodev.core import gitops
@@ -51,7 +52,8 @@ def agents(
             raise
         root = None  # outside any repository: built-in and user-level agents only
     settings = load_settings(root, cli_overrides)
-    skills = load_skills(root)
+    warn_ignored(settings.ignored_notes())
+    skills = load_skills(root, skip=settings.untrusted_files())
     available = available_tools(settings, skills)
     skill_tokens = skill_prompt_tokens(skills)
     skill_info = {
@@ -60,7 +62,7 @@ def agents(
         "names": list(skills),
     }
     rows: list[dict[str, Any]] = []
-    for name, spec in sorted(load_agents(root).items()):
+    for name, spec in sorted(load_agents(root, skip=settings.untrusted_files()).items()):
         resolved = resolve_model(spec, settings)
         given = agent_tools(spec, settings, available)
         rows.append(
@@ -132,6 +134,7 @@ def _plan_json(plan: RunPlan) -> dict[str, Any]:
             "env": list(plan.settings.sandbox.env),
             "jail": jail_line(plan.settings),
         },
+        "ignored": plan.settings.ignored_notes(),
     }
 
 
@@ -150,6 +153,7 @@ def plan(
 ) -> None:
     """Show what a run would do, without calling any model."""
     the_plan = prepare(request, repo, cli_overrides, selection=selection, require_jail=False)
+    warn_ignored(the_plan.settings.ignored_notes())
     if as_json:
         print_json(redact_data(_plan_json(the_plan)))
         return

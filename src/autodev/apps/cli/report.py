@@ -90,7 +90,7 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
     needs = state.pipeline
     one = rep.run_report(state, records, needs)
     settings = load_settings(root)
-    specs = load_agents(root)
+    specs = load_agents(root, skip=settings.untrusted_files())
     budgets = {name: spec.context_tokens for name, spec in specs.items()}
     from autodev.run.graph import Node, Pipeline
 

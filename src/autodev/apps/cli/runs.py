@@ -20,6 +20,7 @@ from autodev.apps.cli.common import (
     print_json,
     repo_option,
     selection_options,
+    warn_ignored,
 )
 from autodev.apps.cli.progress import make_progress
 from autodev.apps.report.overlap import stage_timings
@@ -75,6 +76,7 @@ def run(
 
     the_plan = prepare(request, repo, cli_overrides, selection=selection)
     model_provider = build_provider(the_plan.settings)
+    warn_ignored(the_plan.settings.ignored_notes())
     if the_plan.dirty_paths:
         err.print(
             f"[yellow]note: your checkout has {len(the_plan.dirty_paths)} uncommitted change(s); the run "

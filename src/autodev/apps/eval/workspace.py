@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autodev.apps.eval.tasks import Task
+from autodev.config.trust import trust_own_fixture
 from autodev.core import gitops
 from autodev.core.errors import UserError
 
@@ -51,6 +52,7 @@ def make_task_repo(task: Task, dest: Path, user_config: Mapping[str, Any] | None
     path = dest / ".autodev" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_toml(config), encoding="utf-8")
+    trust_own_fixture(dest)  # the suite's settings (and the user's --config): chosen by the user running the eval
     return gitops.head_commit(dest)
 
 

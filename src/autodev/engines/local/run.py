@@ -147,6 +147,8 @@ class LocalRun:
         }
         data = {"worktree": state.worktree, "agents": agents, "resumed": self.resuming}
         self.report(RunEvent("run_started", detail=self.run_id, data=data))
+        for note in self.plan.settings.ignored_notes():  # repository settings awaiting `autodev trust`
+            self.recorder.warn(note)
         try:
             if not self.resuming:
                 self._record_skips()

@@ -126,8 +126,11 @@ def load_plan(
     if factory is not None:
         provider = factory(load_settings(worktree, cli))
         web = provider.web_search
+    approved = run.options.get("approved_digest")  # the client's user approved this content (docs/config.md, Trust)
+    digest = approved if isinstance(approved, str) else None
     plan = dataclasses.replace(
-        prepare(request, worktree, cli, selection=selection, web_search=web), base_commit=run.base
+        prepare(request, worktree, cli, selection=selection, web_search=web, approved_digest=digest),
+        base_commit=run.base,
     )
     if factory is not None:
         unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
