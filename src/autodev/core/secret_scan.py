@@ -125,10 +125,11 @@ def unregister_secret(name: str) -> None:
 
 def withheld_names(environ: Mapping[str, str]) -> list[str]:
     """The names of `environ` that are not on the allow-list: a jail keeps them from executed code."""
-    return [name for name in environ if not _harmless_name(name)]
+    return [name for name in environ if not harmless_name(name)]
 
 
-def _harmless_name(name: str) -> bool:
+def harmless_name(name: str) -> bool:
+    """Whether a variable of this name never holds a credential (PATH, USER, LANG, ...)."""
     upper = name.upper()
     if any(marker in upper for marker in ENV_NAME_MARKERS):
         return False
@@ -174,7 +175,7 @@ def _looks_random(value: str) -> bool:
 def _read_env_values() -> list[tuple[str, str]]:
     found = dict(_registered)
     for name, value in os.environ.items():
-        if name in found or _harmless_name(name):
+        if name in found or harmless_name(name):
             continue
         value = value.strip()
         if len(value) < MIN_ENV_VALUE or value.startswith(("/", "~")) or value.lower() in NOT_SECRETS:

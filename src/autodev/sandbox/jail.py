@@ -31,13 +31,16 @@ from typing import Literal
 
 from autodev.core.errors import UserError
 from autodev.core.process import Command
-from autodev.core.secret_scan import register_secret
+from autodev.core.secret_scan import harmless_name, register_secret
 from autodev.sandbox import bubblewrap, seatbelt
 
 JailKind = Literal["bubblewrap", "sandbox-exec", "none"]
 JAIL_ENV_NAMES = frozenset(
-    ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "SOURCE_DATE_EPOCH")
-)
+    (
+        "PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "SOURCE_DATE_EPOCH",
+        "USER", "LOGNAME",
+    )
+)  # fmt: skip
 JAIL_ENV_PREFIXES = ("LC_",)
 # Toolchains that live under HOME and hold no credentials: bound read-only, so a pyenv shim, a
 # uv-managed Python or a rustup toolchain works in the jail (`~/.cargo/credentials.toml` stays hidden).
@@ -157,7 +160,7 @@ def allowed_environment(
     for name, value in source.items():
         if name in JAIL_ENV_NAMES or name.startswith(JAIL_ENV_PREFIXES) or name in names or name == "HOME":
             env[name] = value
-        elif inherited is None and _worth_redacting(value):
+        elif inherited is None and not harmless_name(name) and _worth_redacting(value):
             register_secret(name, value)
     env.update(own)
     return env
