@@ -202,3 +202,35 @@ def test_a_rust_project_runs_cargo_test_by_its_exit_code(make_repo: Any) -> None
     fixed = gate(repo, tree, chosen)
     assert fixed.passed, fixed.output
     assert fixed.report is not None and fixed.report.runner == "unknown"  # the exit code decides; no counts
+
+
+def test_a_whole_run_on_an_editable_venv_project_gates_the_worktree(make_repo: Any) -> None:
+    """End to end: the pipeline's own gate, in the project's `.venv`, counts the new test and passes."""
+    from scripts import append_to, feature_script, final, tools
+
+    from autodev.config.settings import CliOverrides
+    from autodev.engines.local.launch import run_feature
+    from autodev.models.fakes.scripted import ScriptedProvider
+
+    repo = src_layout_project(make_repo)
+    editable_venv(repo)
+    script = feature_script(
+        {
+            "test-master": [
+                tools(append_to("tests/test_greeter.py", "self.assertEqual(greet(), 'hello')\n", SHOUT_TEST)),
+                final("## Tests\nAdded test_shout."),
+            ],
+            "implementer": [
+                tools(
+                    append_to("src/greeter/__init__.py", 'return "hello"\n', '\n\ndef shout():\n    return "HELLO"\n')
+                ),
+                final("## Changes\n- Added shout()."),
+            ],
+        }
+    )
+    result = run_feature("Add shout()", repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script))
+    state = json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
+    assert state["status"] == "done", state.get("error")
+    assert state["gate"]["status"] == "passed"
+    assert state["gate"]["tests"]["passed"] == 2 and state["gate"]["tests"]["total"] == 2
+    assert (repo / "src" / "greeter" / "__init__.py").read_text(encoding="utf-8") == GREET  # the checkout untouched
