@@ -7,6 +7,7 @@ from outside: report, status, clean, resume, batch and eval all get a typed `Run
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,23 @@ class RunPaths:
         )
 
 
+# What `new_run_id` makes, and all a run id given from outside (an MCP client, `run --run-id`) may be:
+# one path component, never `.`, `..` or anything with a separator.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
 def new_run_id() -> str:
     return f"{utc_now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` when it can name a run directory; a `UserError` for `..`, a slash or anything else."""
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise UserError(
+            f"{run_id!r} is not a run id",
+            hint="a run id is letters, digits, '-' and '_' (autodev status lists the runs)",
+        )
+    return run_id
 
 
 def runs_dir(repo: Path) -> Path:

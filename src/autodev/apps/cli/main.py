@@ -1,7 +1,7 @@
 """The `autodev` command: the click group, every command registered on it, and errors as exit codes.
 
 Each command lives in the module of its kind (`preview`, `runs`, `clean`, `batch`, `report`, `eval`,
-`bench`, `temporal`, `trust`) and only parses, calls one function and prints. `main(argv) -> int` is tested
+`bench`, `temporal`, `trust`, `mcp`) and only parses, calls one function and prints. `main(argv) -> int` is tested
 in-process: a usage error is exit 2, an `AutodevError` its own exit code, Ctrl-C (or SIGTERM) 130.
 """
 
@@ -23,6 +23,7 @@ from autodev.apps.cli.clean import clean
 from autodev.apps.cli.common import err
 from autodev.apps.cli.config import config_group
 from autodev.apps.cli.eval import eval_group
+from autodev.apps.cli.mcp import mcp_server
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import demo, issue, resume, run
@@ -54,6 +55,7 @@ cli.add_command(bench)
 cli.add_command(worker)
 cli.add_command(config_group)
 cli.add_command(trust)
+cli.add_command(mcp_server)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:

@@ -29,7 +29,8 @@ from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.core.redact import redact, redact_data
 from autodev.run.confinement import jail_line
-from autodev.run.plan import RunPlan, prepare
+from autodev.run.plan import prepare
+from autodev.run.plan_view import plan_json
 from autodev.run.selection.decide import gate_outlook
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.toolset import agent_tools, available_tools
@@ -93,51 +94,6 @@ def agents(
     )
 
 
-def _plan_json(plan: RunPlan) -> dict[str, Any]:
-    return {
-        "request": plan.request,
-        "repo": str(plan.repo),
-        "provider": plan.settings.provider,
-        "change_type": plan.selection.change_type,
-        "reasons": list(plan.selection.reasons),
-        "selection": {"mode": plan.selection.mode, "skips": dict(plan.selection.skips)},
-        "max_parallel": plan.settings.max_parallel,
-        "stages": [
-            [
-                {
-                    "agent": name,
-                    "runs": plan.runs(name),
-                    "skip_reason": plan.selection.skips.get(name),
-                    "tier": plan.models[name].tier,
-                    "model": plan.models[name].model_id,
-                    "needs": list(plan.pipeline.node(name).needs),
-                }
-                for name in stage
-            ]
-            for stage in plan.stages()
-        ],
-        "test_gate": {
-            "after": plan.pipeline.gate_after,
-            "command": plan.test_command,
-            "may_skip": gate_outlook(plan.selection),
-            "environment": None
-            if plan.tests is None
-            else {
-                "source": plan.tests.source,
-                "reason": plan.tests.reason,
-                "path": str(plan.tests.environment) if plan.tests.environment else None,
-            },
-        },
-        "sandbox": {
-            "mode": plan.settings.sandbox.mode,
-            "network": plan.settings.sandbox.network,
-            "env": list(plan.settings.sandbox.env),
-            "jail": jail_line(plan.settings),
-        },
-        "ignored": plan.settings.ignored_notes(),
-    }
-
-
 @click.command()
 @click.argument("request")
 @repo_option
@@ -155,7 +111,7 @@ def plan(
     the_plan = prepare(request, repo, cli_overrides, selection=selection, require_jail=False)
     warn_ignored(the_plan.settings.ignored_notes())
     if as_json:
-        print_json(redact_data(_plan_json(the_plan)))
+        print_json(redact_data(plan_json(the_plan)))
         return
     settings = the_plan.settings
     out.print(f"request: {esc(redact(the_plan.request))}")

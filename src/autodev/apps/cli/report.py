@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.markup import escape as esc
 
-from autodev.agent.specs import load_agents
 from autodev.apps.cli.common import json_option, money, out, print_json, repo_option
-from autodev.config.settings import load_settings
 from autodev.core.errors import UserError
 from autodev.core.records import AgentRecord, MetricRecord, of_kind, read_metrics
 from autodev.run.report import RunReport
-from autodev.run.state import RunState
 
 
 def _spans(records: Iterable[MetricRecord]) -> dict[str, list[tuple[str, str]]]:
@@ -37,11 +33,6 @@ def _summary(one: RunReport) -> dict[str, object]:
     }
 
 
-def _handoff_budget(state: RunState) -> dict[str, Any]:
-    """state.json's `handoff_budget` as JSON (the one place this command reads that section)."""
-    return state.handoff_budget.to_json()
-
-
 @click.command()
 @click.argument("run_id", required=False)
 @click.option("--last", is_flag=True, help="The most recent run (the default).")
@@ -58,8 +49,8 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
     """Where a run's time and money went: per agent, per run and across runs."""
     from autodev.core import gitops
     from autodev.run import report as rep
-    from autodev.run.graph import stages as graph_stages
     from autodev.run.layout import find_run, list_runs, load_state
+    from autodev.run.report_view import build_report
 
     if all_runs and timeline is not None:
         raise UserError("--timeline draws one run", hint="drop --all, or name a run: autodev report RUN_ID")
@@ -84,35 +75,14 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         for trend in history:
             out.print(f"{trend.agent:<17} {trend.samples:>5} {trend.p50_s:>8.2f} {trend.p95_s:>8.2f}")
         return
-    run_dir = find_run(root, None if last else run_id)
-    state = load_state(run_dir)
-    records = read_metrics(run_dir / "metrics.jsonl")
-    needs = state.pipeline
-    one = rep.run_report(state, records, needs)
-    settings = load_settings(root)
-    specs = load_agents(root, skip=settings.untrusted_files())
-    budgets = {name: spec.context_tokens for name, spec in specs.items()}
-    from autodev.run.graph import Node, Pipeline
-
-    pipeline = Pipeline(tuple(Node(agent, tuple(deps)) for agent, deps in needs.items()))
-    # Judged against the other runs: with its own sample in the p95, a slow run would hide itself.
-    history = rep.trends(record for record in cache if record.run_id != one.run_id)
-    found = rep.bottlenecks(one, history, settings.time_budgets)
-    advice = rep.hints(one, budgets, graph_stages(pipeline) if needs else [], cache)
+    view = build_report(root, find_run(root, None if last else run_id))
+    one, found, advice = view.report, view.bottlenecks, view.hints
     if timeline is not None:
         from autodev.apps.report.timeline import write_timeline
 
-        write_timeline(one, _spans(records), timeline)
+        write_timeline(one, _spans(view.records), timeline)
     if as_json:
-        print_json(
-            {
-                **one.to_json(),
-                "handoff_budget": _handoff_budget(state),
-                "bottlenecks": found,
-                "hints": advice,
-                "timeline": str(timeline) if timeline else None,
-            }
-        )
+        print_json(view.to_json(timeline))
         return
     out.print(f"[bold]run {one.run_id}[/]  {one.status}  {esc(one.request[:80])}")
     header = (
@@ -143,7 +113,7 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         f"(agent time / wall) {efficiency}"
     )
     out.print(f"critical path {one.critical_path_s:.2f}s: {' -> '.join(one.critical_path) or '-'}")
-    budget = _handoff_budget(state)
+    budget = view.handoff_budget()
     if budget:
         parts = ", ".join(f"{name} {tokens}" for name, tokens in budget.get("per_agent", {}).items())
         out.print(f"handoffs {budget.get('total')} of {budget.get('budget')} tokens: {parts}")

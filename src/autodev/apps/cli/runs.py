@@ -25,6 +25,7 @@ from autodev.apps.cli.common import (
 from autodev.apps.cli.progress import make_progress
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
+from autodev.core.errors import UserError
 from autodev.core.redact import redact, redact_data
 from autodev.run.plan import prepare
 from autodev.run.sections import DiffStat
@@ -63,18 +64,23 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 @json_option
 @model_options
 @selection_options
+@click.option("--run-id", "run_id", default=None, hidden=True, help="Use this new run id (autodev mcp picks it).")
 def run(
     request: str,
     repo: Path,
     as_json: bool,
     cli_overrides: CliOverrides,
     selection: SelectionOverrides,
+    run_id: str | None,
 ) -> None:
     """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
     from autodev.config.providers import build_provider
     from autodev.engines.local.launch import execute
+    from autodev.run.layout import RunPaths, check_run_id
 
     the_plan = prepare(request, repo, cli_overrides, selection=selection)
+    if run_id is not None and RunPaths.for_run(the_plan.repo, check_run_id(run_id)).run_dir.exists():
+        raise UserError(f"run {run_id} exists already", hint="a run id names one run; leave --run-id out")
     model_provider = build_provider(the_plan.settings)
     warn_ignored(the_plan.settings.ignored_notes())
     if the_plan.dirty_paths:
@@ -83,7 +89,7 @@ def run(
             "starts from HEAD, so they are not part of it (and are left untouched)[/]"
         )
     with make_progress(err) as progress:
-        orchestrator, state = execute(the_plan, model_provider, progress)
+        orchestrator, state = execute(the_plan, model_provider, progress, run_id=run_id)
     _finish_run(state, orchestrator.paths.run_dir, as_json)
 
 
