@@ -40,6 +40,7 @@ E2E_MODULES = frozenset(
         "test_fakes",
         "test_faults",
         "test_leaks",
+        "test_mcp",
         "test_openai_adapter",
         "test_otel",
         "test_pipeline_e2e",

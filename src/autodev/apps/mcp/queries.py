@@ -62,6 +62,7 @@ def diff(root: Path, run_id: str, path: str | None = None) -> dict[str, Any]:
     Only commits are read, never the worktree, so asking about a live run does not touch its index.
     """
     the_state = load_state(run_directory(root, run_id))
+    pathspec = ["--", f":(literal){inside(root, path)}"] if path else []  # checked whatever the run's stage
     head = the_state.commit or the_state.checkpoint
     answer: dict[str, Any] = {
         "run_id": the_state.run_id,
@@ -76,7 +77,6 @@ def diff(root: Path, run_id: str, path: str | None = None) -> dict[str, Any]:
     }
     if head is None:
         return answer
-    pathspec = ["--", f":(literal){inside(root, path)}"] if path else []
     text = _git_diff(root, the_state, head, pathspec, stat=False)
     answer["stat"] = redact(_git_diff(root, the_state, head, pathspec, stat=True))
     answer["truncated"] = len(text) > DIFF_LIMIT

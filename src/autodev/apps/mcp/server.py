@@ -40,7 +40,7 @@ MAX_WAIT_S = 600.0
 
 
 def _message(exc: AutodevError) -> str:
-    text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    text = exc.message + (f"; {exc.hint}" if exc.hint else "")
     return redact(text)
 
 
@@ -68,7 +68,9 @@ async def in_thread(function: Callable[..., T], *args: Any) -> T:
 
 def build_server(default_repo: Path) -> MCPServer[Any]:
     """The server for `default_repo` (a tool's `repo` argument names another repository)."""
-    server: MCPServer[Any] = MCPServer(name="autodev", version=__version__, instructions=INSTRUCTIONS)
+    server: MCPServer[Any] = MCPServer(
+        name="autodev", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+    )
 
     async def root_of(repo: str | None) -> Path:
         return await in_thread(repository, repo, default_repo)
