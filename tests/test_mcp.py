@@ -310,3 +310,15 @@ def test_autodev_run_refuses_a_run_id_that_is_not_one_path_component(make_repo: 
     assert main([*base, "--run-id", "chosen-1"]) == 0
     assert (repo / ".autodev" / "runs" / "chosen-1" / "state.json").is_file()
     assert main([*base, "--run-id", "chosen-1"]) == 2  # a run id names one run
+
+
+def test_autodev_mcp_without_the_sdk_is_a_one_line_usage_error() -> None:
+    probe = (
+        "import sys; sys.modules['mcp'] = None\n"  # as if the `mcp` extra were not installed
+        "from autodev.apps.cli.main import main\n"
+        "sys.exit(main(['mcp']))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'autonomous-dev[mcp]'" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

@@ -40,12 +40,25 @@ from autodev.run.toolset import agent_tools, available_tools
 @repo_option
 @json_option
 @model_options
+@click.option(
+    "--export",
+    "export_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the agents as Claude Code subagent files into DIR (e.g. ~/.claude/agents).",
+)
+@click.option("--builtin", is_flag=True, help="Only the agents autodev ships (with --export: the plugin's).")
 def agents(
     repo: Path,
     as_json: bool,
     cli_overrides: CliOverrides,
+    export_dir: Path | None,
+    builtin: bool,
 ) -> None:
     """List the agents: name, tier, the model that will serve it, its tools and its file."""
+    if export_dir is not None:
+        _export(repo, export_dir, builtin, as_json)
+        return
     try:
         root: Path | None = gitops.find_repo(repo)
     except UserError:
@@ -92,6 +105,30 @@ def agents(
         f"skills: {len(skills)} ({esc(', '.join(skills)) or 'none'}); system prompt "
         f"{skill_tokens['index']:,} tokens as an index vs {skill_tokens['inlined']:,} with every body inlined"
     )
+
+
+def _export(repo: Path, dest: Path, builtin: bool, as_json: bool) -> None:
+    """`agents --export DIR`: the agents this repository would use (or only the built-in ones) for Claude Code."""
+    from autodev.agent.export import builtin_agents, export_agents
+
+    if builtin:
+        specs = builtin_agents()
+    else:
+        root = gitops.find_repo(repo) if repo != Path(".") else _repo_or_none()
+        settings = load_settings(root)
+        specs = load_agents(root, skip=settings.untrusted_files())
+    written = export_agents(specs, dest)
+    if as_json:
+        print_json({"exported": [str(path) for path in written]})
+        return
+    out.print(f"{len(written)} agent file(s) written to {esc(str(dest))}: {', '.join(sorted(specs))}")
+
+
+def _repo_or_none() -> Path | None:
+    try:
+        return gitops.find_repo(Path("."))
+    except UserError:
+        return None  # outside any repository: built-in and user-level agents only
 
 
 @click.command()

@@ -66,6 +66,13 @@ async def in_thread(function: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(functools.partial(function, *args))
 
 
+def _row(root: Path, started: launcher.Started) -> dict[str, Any]:
+    """The new run's status row; a process still setting up on a loaded machine has none yet."""
+    if not (started.run_dir / "state.json").is_file():
+        return {"run_id": started.run_id, "status": "starting", "live": True, "stage": "setup", "agents": {}}
+    return queries.status_of(root, started.run_id)
+
+
 def build_server(default_repo: Path) -> MCPServer[Any]:
     """The server for `default_repo` (a tool's `repo` argument names another repository)."""
     server: MCPServer[Any] = MCPServer(
@@ -92,7 +99,7 @@ def build_server(default_repo: Path) -> MCPServer[Any]:
             chosen = options or RunOptions()
             await in_thread(queries.plan, request, root, chosen)  # bad options fail here, before any process
             started = await launcher.start_run(root, request, chosen.argv())
-            row = await in_thread(queries.status_of, root, started.run_id)
+            row = await in_thread(_row, root, started)
             return {**row, "repo": str(root), "pid": started.pid, "log": str(started.log), "working": started.working}
 
     @server.tool()
@@ -134,7 +141,7 @@ def build_server(default_repo: Path) -> MCPServer[Any]:
             root = await root_of(repo)
             run_dir = await in_thread(run_directory, root, run_id)
             started = await launcher.resume_run(root, run_dir)
-            row = await in_thread(queries.status_of, root, started.run_id)
+            row = await in_thread(_row, root, started)
             return {**row, "pid": started.pid, "log": str(started.log), "working": started.working}
 
     @server.tool()
