@@ -298,6 +298,8 @@ def test_bad_calls_are_tool_errors_and_the_server_keeps_answering(
     assert "outside the repository" in texts["outside"] and "outside the repository" in texts["absolute"]
     assert all("Traceback" not in text for text in texts.values())
     assert len(list((repo / ".autodev" / "runs").iterdir())) == 1  # the refused runs left nothing
+    assert not (repo / ".autodev" / "cache" / "mcp").exists()  # nor a log: theirs said why, in the tool error
+    assert git(repo, "status", "--porcelain") == ""
 
 
 def test_autodev_run_refuses_a_run_id_that_is_not_one_path_component(make_repo: Any, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import anyio.to_thread
 
 from autodev.core import gitops
 from autodev.core.errors import UserError
@@ -54,8 +55,7 @@ async def start_run(root: Path, request: str, options_argv: list[str]) -> Starte
     """Start `autodev run REQUEST` in the background and wait until it is working on its run."""
     run_id = new_run_id()
     paths = RunPaths.for_run(root, run_id)
-    with repo_lock(gitops.common_dir(root)):  # the log lives under .autodev/cache/ until the run dir exists
-        gitops.ensure_excludes(root)
+    await anyio.to_thread.run_sync(_exclude_run_files, root)
     pending = root / ".autodev" / "cache" / "mcp" / f"{run_id}.log"
     argv = autodev_argv("run", request, "--repo", str(root), "--run-id", run_id, "--json", *options_argv)
     process = _spawn(argv, root, pending)
@@ -65,6 +65,7 @@ async def start_run(root: Path, request: str, options_argv: list[str]) -> Starte
         with contextlib.suppress(OSError):  # same file system: the process goes on writing to the moved file
             pending.rename(log)
             started = Started(run_id, paths.run_dir, process.pid, log, started.working)
+            pending.parent.rmdir()  # when no other run is starting
     return started
 
 
@@ -92,6 +93,13 @@ async def cancel_run(run_dir: Path) -> bool:
         while holder(lock) is not None:
             await anyio.sleep(POLL_S)
     return holder(lock) is None
+
+
+def _exclude_run_files(root: Path) -> None:
+    """What a run does first, done before its log exists: `.autodev/cache/` (the log's home until the run
+    directory exists) stays out of `git status`."""
+    with repo_lock(gitops.common_dir(root)):
+        gitops.ensure_excludes(root)
 
 
 def _spawn(argv: list[str], root: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -125,10 +133,11 @@ async def _wait_working(process: subprocess.Popen[bytes], run_dir: Path, log: Pa
     if process.returncode == 0 or (run_dir / "state.json").is_file():  # it ran to its end already
         return Started(run_dir.name, run_dir, process.pid, log, True)
     message = failure_message(log)
-    if not run_dir.exists():
+    if not run_dir.exists():  # the run never started: nothing is left behind
         with contextlib.suppress(OSError):
-            log.unlink()  # the run never started: nothing is left behind
-            log.parent.rmdir()  # .autodev/cache/mcp/, when no other run is starting
+            log.unlink()
+            for directory in (log.parent, log.parent.parent, log.parent.parent.parent):
+                directory.rmdir()  # .autodev/cache/mcp, cache, .autodev: each only when empty
     raise UserError(message)
 
 
@@ -140,6 +149,6 @@ def failure_message(log: Path) -> str:
         return "the run's process ended before it started"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for index, line in enumerate(lines):
-        if line.startswith("error:"):
-            return redact(" ".join(lines[index : index + 2]))
+        if line.startswith("error:"):  # the CLI's one-line error, and its hint on the next line
+            return redact("; ".join([line.removeprefix("error:").strip(), *lines[index + 1 : index + 2]]))
     return redact(" ".join(lines[-3:]) or "the run's process ended before it started")
