@@ -159,6 +159,8 @@ def test_a_run_started_over_mcp_survives_the_client_and_ends_like_autodev_run(
             tests_only = data(await session.call_tool("autodev_diff", {"run_id": run_id[:15], "path": "tests"}))
             state = await session.read_resource(f"autodev://runs/{run_id}/state")
             report_resource = await session.read_resource(f"autodev://runs/{run_id}/report")
+            listing = (await session.read_resource("autodev://runs")).contents[0]
+            assert isinstance(listing, TextResourceContents) and json.loads(listing.text) == {"runs": [run_id]}
             contents = [state.contents[0], report_resource.contents[0]]
             assert all(isinstance(c, TextResourceContents) for c in contents)
             state_json, report_json = (json.loads(c.text) for c in contents if isinstance(c, TextResourceContents))
