@@ -266,6 +266,9 @@ def test_bad_calls_are_tool_errors_and_the_server_keeps_answering(
                     "autodev_run", {"request": REQUEST, "options": {**SCRIPTED, "script": str(tmp_path / "none")}}
                 ),
                 "wrong type": await session.call_tool("autodev_status", {"wait_seconds": "soon"}),
+                "unknown option": await session.call_tool(
+                    "autodev_plan", {"request": REQUEST, "options": {"max_cost": 1}}
+                ),
             }
             started = data(
                 await session.call_tool(
@@ -296,6 +299,7 @@ def test_bad_calls_are_tool_errors_and_the_server_keeps_answering(
     assert "nobody" in texts["unknown agent"]
     assert "none" in texts["missing script"]
     assert "wait_seconds" in texts["wrong type"]
+    assert "max_cost" in texts["unknown option"]  # not an `autodev run` flag: refused, not ignored
     assert "not found" in texts["unknown run"]
     assert "outside the repository" in texts["outside"] and "outside the repository" in texts["absolute"]
     assert all("Traceback" not in text for text in texts.values())

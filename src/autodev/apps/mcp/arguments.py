@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from autodev.config.settings import CliOverrides
 from autodev.core import gitops
@@ -19,7 +19,9 @@ from autodev.run.selection.overrides import SelectionOverrides
 
 
 class RunOptions(BaseModel):
-    """The overrides `autodev run` takes on its command line, by the same names."""
+    """The overrides `autodev run` takes on its command line, by the same names; any other is refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
     provider: str | None = Field(default=None, description="Model provider, e.g. anthropic, openai, scripted.")
     script: str | None = Field(default=None, description="Reply script for the scripted provider (a file path).")
