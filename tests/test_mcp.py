@@ -181,8 +181,11 @@ def test_a_run_started_over_mcp_survives_the_client_and_ends_like_autodev_run(
     assert "tests/test_calc.py" in tests_only["diff"] and "calc/__init__.py" not in tests_only["diff"]
     assert (repo / ".autodev" / "runs" / run_id / "mcp.log").is_file()
 
-    # The same request, script and options through `autodev run` on an identical repository.
     capsys.readouterr()
+    assert main(["status", run_id, "--repo", str(repo), "--json"]) == 0  # an ordinary run for the CLI too
+    assert json.loads(capsys.readouterr().out)["runs"] == waited["runs"]
+
+    # The same request, script and options through `autodev run` on an identical repository.
     assert main(["run", REQUEST, "--repo", str(twin), "--provider", "scripted", "--script", str(script)]) == 0
     [cli_run] = sorted((twin / ".autodev" / "runs").iterdir())
     cli_state = json.loads((cli_run / "state.json").read_text())
