@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from autodev.agent.export import builtin_agents, claude_code_agent, claude_code_tools
@@ -74,12 +75,13 @@ def test_the_manifests_point_at_the_plugin_and_its_server_is_autodev_mcp() -> No
 
 
 def test_the_slash_command_uses_only_tools_the_server_has() -> None:
-    from autodev.apps.mcp.server import build_server
-
-    async def tool_names() -> set[str]:
-        return {tool.name for tool in await build_server(ROOT).list_tools()}
-
-    served = anyio.run(tool_names)
+    probe = (  # in a process of its own: the SDK configures logging when a server is built
+        "import anyio, json; from pathlib import Path; from autodev.apps.mcp.server import build_server\n"
+        "async def names(): return sorted(t.name for t in await build_server(Path('.')).list_tools())\n"
+        "print(json.dumps(anyio.run(names)))"
+    )
+    listed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    served = set(json.loads(listed.stdout))
     text = (PLUGIN / "commands" / "autodev.md").read_text(encoding="utf-8")
     frontmatter, body, _ = split_frontmatter(Path("autodev.md"), text)
     fields: dict[str, Any] = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in frontmatter.splitlines()}
