@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -28,7 +29,7 @@ from mcp.types import CallToolResult, TextResourceContents
 from scripts import CALC_FILES, REQUEST, feature_script, git
 
 from autodev.apps.cli.main import main
-from autodev.core.locks import holder, run_lock_path
+from autodev.core.locks import FileLock, LockHeld, acquire_run_lock, holder, run_lock_path
 
 TOOLS = {
     "autodev_plan",
@@ -216,13 +217,19 @@ def test_cancel_stops_a_run_resumably_and_resume_finishes_it(
     make_repo: Any, tmp_path: Path, no_runs_left: None
 ) -> None:
     repo = make_repo(CALC_FILES)
-    script = write_script(tmp_path, feature_script(delays={"planner": 3.0}))
+    script = write_script(tmp_path, feature_script(delays={"planner": 4.0}))
     options = {**SCRIPTED, "script": str(script)}
 
     async def scenario() -> tuple[dict[str, Any], ...]:
         async with connect(repo) as session:
             started = data(await session.call_tool("autodev_run", {"request": REQUEST, "options": options}))
             run_id = started["run_id"]
+            with anyio.fail_after(120):  # past set-up, inside the planner's 4 s reply: a run at work
+                while (
+                    data(await session.call_tool("autodev_status", {"run_id": run_id}))["runs"][0]["agents"]["planner"]
+                    != "running"
+                ):
+                    await anyio.sleep(0.05)
             cancelled = data(await session.call_tool("autodev_cancel", {"run_id": run_id}))
             again = error_text(await session.call_tool("autodev_cancel", {"run_id": run_id}))
             resumed = data(await session.call_tool("autodev_resume", {"run_id": run_id}))
@@ -333,3 +340,15 @@ def test_autodev_mcp_without_the_sdk_is_a_one_line_usage_error() -> None:
     assert result.returncode == 2, result.stderr
     assert "pip install 'autonomous-dev[mcp]'" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_status_probe_at_the_instant_a_run_takes_its_lock_does_not_make_it_refuse_the_run(tmp_path: Path) -> None:
+    """`holder` probes by taking the lock for an instant; the MCP server polls it while a resume starts."""
+    probe = FileLock(run_lock_path(tmp_path))
+    assert probe.acquire()
+    threading.Timer(0.05, probe.release).start()  # a probe lets go at once; 2 s of grace cover a loaded machine
+    lock = acquire_run_lock(tmp_path, "run-1")
+    assert lock.held
+    with pytest.raises(LockHeld, match="in use"):  # a process that holds it is still a holder
+        acquire_run_lock(tmp_path, "run-1")
+    lock.release()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,10 +88,20 @@ def run_lock_path(run_dir: Path) -> Path:
     return run_dir / "lock"
 
 
+PROBE_GRACE_S = 2.0  # how long a run waits out `holder` probes before it calls its lock taken
+
+
 def acquire_run_lock(run_dir: Path, run_id: str) -> FileLock:
-    """The run's lock, or a clear error naming the process that has it."""
+    """The run's lock, or a clear error naming the process that has it.
+
+    `holder` (autodev status, the MCP server) tests the lock by taking it for an instant: met at that
+    instant, the lock is tried again for a moment instead of refusing the run as in use.
+    """
     lock = FileLock(run_lock_path(run_dir))
-    if not lock.acquire():
+    deadline = time.monotonic() + PROBE_GRACE_S
+    while not lock.acquire() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not lock.held:
         pid = holder(lock.path)
         who = f"process {pid}" if pid and pid > 0 else "another process"
         raise LockHeld(

@@ -33,6 +33,7 @@ LOG_NAME = "mcp.log"
 START_TIMEOUT_S = 60.0  # a run is set up in about a second; this only bounds a machine under heavy load
 STOP_TIMEOUT_S = 60.0
 POLL_S = 0.05
+USAGE_ERROR = 2  # `autodev run`/`resume` refused before writing anything (docs/exit-codes.md)
 
 
 @dataclass(frozen=True)
@@ -119,18 +120,22 @@ def _spawn(argv: list[str], root: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 async def _wait_working(process: subprocess.Popen[bytes], run_dir: Path, log: Path) -> Started:
-    """Wait until `process` holds the run's lock; if it ends first, its error (from the log) is a UserError."""
+    """Wait until `process` holds the run's lock; if it ends first refusing to run (exit 2), its error
+    (from the log) is a UserError.
+
+    The lock is never probed here: `core.locks.holder` probes by taking the lock for an instant, and a
+    probe at the instant the process takes it would make the process refuse the run as in use. The
+    pid in the lock file is proof enough: the process writes it only once it holds the lock.
+    """
     lock = run_lock_path(run_dir)
     with anyio.move_on_after(START_TIMEOUT_S):
-        while True:
-            if holder(lock) == process.pid and (run_dir / "state.json").is_file():
+        while process.poll() is None:
+            if _written_by(lock, process.pid) and (run_dir / "state.json").is_file():
                 return Started(run_dir.name, run_dir, process.pid, log, True)
-            if process.poll() is not None:
-                break
             await anyio.sleep(POLL_S)
     if process.poll() is None:  # still setting up on a slow machine: the client can poll its status
         return Started(run_dir.name, run_dir, process.pid, log, False)
-    if process.returncode == 0 or (run_dir / "state.json").is_file():  # it ran to its end already
+    if process.returncode != USAGE_ERROR and (run_dir / "state.json").is_file():  # it ran, and ended already
         return Started(run_dir.name, run_dir, process.pid, log, True)
     message = failure_message(log)
     if not run_dir.exists():  # the run never started: nothing is left behind
@@ -139,6 +144,13 @@ async def _wait_working(process: subprocess.Popen[bytes], run_dir: Path, log: Pa
             for directory in (log.parent, log.parent.parent, log.parent.parent.parent):
                 directory.rmdir()  # .autodev/cache/mcp, cache, .autodev: each only when empty
     raise UserError(message)
+
+
+def _written_by(lock: Path, pid: int) -> bool:
+    try:
+        return lock.read_text(encoding="ascii").strip() == str(pid)
+    except (OSError, UnicodeError):
+        return False
 
 
 def failure_message(log: Path) -> str:
