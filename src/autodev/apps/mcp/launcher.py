@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.core.locks import holder, repo_lock, run_lock_path
 from autodev.core.redact import redact
-from autodev.run.layout import RunPaths, new_run_id
+from autodev.run.layout import RunPaths, load_state, new_run_id
 
 LOG_NAME = "mcp.log"
 START_TIMEOUT_S = 60.0  # a run is set up in about a second; this only bounds a machine under heavy load
@@ -60,7 +61,7 @@ async def start_run(root: Path, request: str, options_argv: list[str]) -> Starte
     pending = root / ".autodev" / "cache" / "mcp" / f"{run_id}.log"
     argv = autodev_argv("run", request, "--repo", str(root), "--run-id", run_id, "--json", *options_argv)
     process = _spawn(argv, root, pending)
-    started = await _wait_working(process, paths.run_dir, pending)
+    started = await _wait_working(process, paths.run_dir, pending, paths.state_file.is_file)
     log = paths.run_dir / LOG_NAME
     if paths.run_dir.is_dir():
         with contextlib.suppress(OSError):  # same file system: the process goes on writing to the moved file
@@ -77,7 +78,7 @@ async def resume_run(root: Path, run_dir: Path) -> Started:
     state = load_stopped_run(run_dir.name, root)  # not running, not done, resumable: else a UserError
     log = run_dir / LOG_NAME
     process = _spawn(autodev_argv("resume", state.run_id, "--repo", str(root), "--json"), root, log)
-    return await _wait_working(process, run_dir, log)
+    return await _wait_working(process, run_dir, log, lambda: _resumes(run_dir) > state.resumes)
 
 
 async def cancel_run(run_dir: Path) -> bool:
@@ -119,18 +120,19 @@ def _spawn(argv: list[str], root: Path, log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-async def _wait_working(process: subprocess.Popen[bytes], run_dir: Path, log: Path) -> Started:
-    """Wait until `process` holds the run's lock; if it ends first refusing to run (exit 2), its error
-    (from the log) is a UserError.
+async def _wait_working(
+    process: subprocess.Popen[bytes], run_dir: Path, log: Path, ready: Callable[[], bool]
+) -> Started:
+    """Wait until `ready()` says `process` works on the run; if it ends first refusing to run (exit 2),
+    its error (from the log) is a UserError.
 
-    The lock is never probed here: `core.locks.holder` probes by taking the lock for an instant, and a
-    probe at the instant the process takes it would make the process refuse the run as in use. The
-    pid in the lock file is proof enough: the process writes it only once it holds the lock.
+    The lock is never probed here: `core.locks.holder` probes by taking the lock for an instant, and
+    the pid in the file is no proof either (the process's own checks probe it before it takes it).
+    What is proof is a state.json the process saved, which it does only once it holds the lock.
     """
-    lock = run_lock_path(run_dir)
     with anyio.move_on_after(START_TIMEOUT_S):
         while process.poll() is None:
-            if _written_by(lock, process.pid) and (run_dir / "state.json").is_file():
+            if ready():
                 return Started(run_dir.name, run_dir, process.pid, log, True)
             await anyio.sleep(POLL_S)
     if process.poll() is None:  # still setting up on a slow machine: the client can poll its status
@@ -146,11 +148,12 @@ async def _wait_working(process: subprocess.Popen[bytes], run_dir: Path, log: Pa
     raise UserError(message)
 
 
-def _written_by(lock: Path, pid: int) -> bool:
+def _resumes(run_dir: Path) -> int:
+    """How many times the run was resumed, as its state.json says now (-1 while it cannot be read)."""
     try:
-        return lock.read_text(encoding="ascii").strip() == str(pid)
-    except (OSError, UnicodeError):
-        return False
+        return load_state(run_dir).resumes
+    except UserError:
+        return -1
 
 
 def failure_message(log: Path) -> str:
