@@ -142,8 +142,10 @@ def _virtualenvs(repo: Path) -> dict[str, str]:
     return found
 
 
-def fingerprint(commit: str, command: Sequence[str], jail: Jail, repo: Path) -> dict[str, Any]:
-    """Everything that decides the baseline's result, as a JSON-able dict (environment values hashed)."""
+def fingerprint(commit: str, command: Sequence[str], jail: Jail, repo: Path, chosen: str = "") -> dict[str, Any]:
+    """Everything that decides the baseline's result, as a JSON-able dict (environment values hashed).
+
+    `chosen`: how the test environment was chosen (which tool, which virtualenv), when it was."""
     env = {k: v for k, v in jail.environment({}).items() if k not in _ENV_NOT_DECIDING}
     env_digest = hashlib.sha256(json.dumps(sorted(env.items())).encode("utf-8")).hexdigest()
     policy = jail.policy
@@ -155,6 +157,7 @@ def fingerprint(commit: str, command: Sequence[str], jail: Jail, repo: Path) -> 
         "environment": env_digest,
         "executable": _executable(command, env),
         "virtualenvs": _virtualenvs(repo),
+        "chosen": chosen,
     }
 
 

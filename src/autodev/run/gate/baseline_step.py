@@ -7,6 +7,7 @@ with the reason, in which case the gate judges by exit code and says why.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from autodev.run.gate.baseline import (
     unusable_command,
     write_cached,
 )
-from autodev.run.gate.project_tests import run_tests
+from autodev.run.gate.project_tests import TestOutcome
 from autodev.run.recorder import Recorder
 from autodev.run.sections import Baseline
 from autodev.sandbox.jail import Jail
@@ -34,14 +35,18 @@ NOT_TAKEN = "no baseline was taken before the build phase"
 
 @dataclass
 class BaselineStep:
+    """`run`: one run of the test command in the worktree, exactly as the gate runs it (its runner,
+    jail and environment). `environment`: how that environment was chosen, for the cache key."""
+
     recorder: Recorder
     command: list[str] | None
     base: str
     worktree: Path
     repo: Path
     cache_dir: Path
-    timeout_s: float
     jail: Jail
+    run: Callable[[], Awaitable[TestOutcome]]
+    environment: str = ""
     _tests: BaselineTests | None = field(default=None, repr=False)
 
     @property
@@ -58,7 +63,7 @@ class BaselineStep:
             self._unavailable(due or NOT_TAKEN)
             return
         command = self.command
-        print_ = fingerprint(self.base, command, self.jail, self.repo)
+        print_ = fingerprint(self.base, command, self.jail, self.repo, self.environment)
         key = cache_key(print_)
         cache_file = self.cache_dir / f"{key}.json"
         self.record.commit, self.record.command, self.record.key = self.base, list(command), key
@@ -73,7 +78,7 @@ class BaselineStep:
             return
         sink = self.recorder.metrics
         async with PerformanceTimer("test_baseline", run_id=self.recorder.run_id, sink=sink):
-            outcome = await run_tests(command, self.worktree, self.timeout_s, self.jail)
+            outcome = await self.run()
         restore_base(self.worktree, self.base)
         result = from_outcome(outcome)
         self.record.exit_code, self.record.duration_s = outcome.exit_code, round(outcome.duration_s, 3)

@@ -76,8 +76,8 @@ class GateStep:
             self.paths.worktree,
             plan.repo,
             self.paths.baselines,
-            plan.settings.test_timeout_s,
             self.jail,
+            self.run_once,
         )
 
     async def baseline(self) -> None:
@@ -164,13 +164,17 @@ class GateStep:
         self.recorder.report(RunEvent("gate", detail=judged.event_detail(), data=data))
         return judged
 
+    async def run_once(self) -> TestOutcome:
+        """One run of the test command in the worktree: the gate's, `RunTests`' and the baseline's."""
+        assert self.plan.test_command is not None
+        return await run_tests(
+            self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail
+        )
+
     async def run_judged(self) -> Judged:
         """The tests, timed and judged; the judged summary is kept for the reviewer's analysers (also `RunTests`)."""
-        assert self.plan.test_command is not None
         async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
-            outcome = await run_tests(
-                self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail
-            )
+            outcome = await self.run_once()
         judged = self.judge(outcome)
         self.recorder.store.state.test_summary = judged.summary()
         return judged
