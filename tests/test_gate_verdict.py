@@ -11,12 +11,20 @@ from scripts import git
 
 from autodev.agent.analysers.base import AnalysisInput
 from autodev.agent.analysers.review import tests as analyse_tests
-from autodev.run.gate.baseline import BaselineTests, unusable_command
+from autodev.run.gate.baseline import (
+    BaselineTests,
+    cache_key,
+    fingerprint,
+    read_cached,
+    unusable_command,
+    write_cached,
+)
 from autodev.run.gate.changed_tests import ChangedTests
 from autodev.run.gate.project_tests import TestOutcome
 from autodev.run.gate.results import FailedTest, TestReport
 from autodev.run.gate.verdict import judge
 from autodev.run.sections import GateTests
+from autodev.sandbox.jail import Jail, SandboxPolicy
 
 TESTS = (
     "import unittest\n"
@@ -139,3 +147,26 @@ def test_the_reviewers_tests_fact_does_not_blame_preexisting_failures(repo: tupl
     tail += "FAILED tests/test_t.py::T::test_keep - boom\n"
     fact = analyse_tests(AnalysisInput(path, base, (), "", tests=failed + tail), 10)
     assert [finding.message for finding in fact.findings] == ["T::test_keep: boom"]
+
+
+def test_the_cache_key_follows_the_commit_the_command_and_the_environment(tmp_path: Path) -> None:
+    jail = Jail("none", SandboxPolicy(mode="off"), tmp_path)
+    command = ["python", "-m", "pytest", "-q"]
+    key = cache_key(fingerprint("a" * 40, command, jail, tmp_path))
+    assert key == cache_key(fingerprint("a" * 40, list(command), jail, tmp_path))  # stable
+    assert key != cache_key(fingerprint("b" * 40, command, jail, tmp_path))
+    assert key != cache_key(fingerprint("a" * 40, [*command, "-x"], jail, tmp_path))
+    assert key != cache_key(fingerprint("a" * 40, command, jail, tmp_path, "uv (.venv): uv.lock"))
+    networked = Jail("none", SandboxPolicy(mode="off", network=True), tmp_path)
+    assert key != cache_key(fingerprint("a" * 40, command, networked, tmp_path))
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    assert key != cache_key(fingerprint("a" * 40, command, jail, tmp_path))  # a virtualenv in the checkout
+
+    path = tmp_path / "cache" / f"{key}.json"
+    tests = baseline([KEEP], [OLD])
+    write_cached(path, key, {}, tests)
+    assert read_cached(path, key) == tests
+    assert read_cached(path, "other") is None  # another key's file is a miss
+    path.write_text("{not json", encoding="utf-8")
+    assert read_cached(path, key) is None  # a damaged file is a miss, not an error
