@@ -151,6 +151,9 @@ def test_no_tests_collected_is_its_own_status_never_passed(make_repo: Any) -> No
     assert fact["status"] == "findings"
     assert [finding["rule"] for finding in fact["findings"]] == ["no-tests"]
     assert state["baseline"]["tests"]["total"] == 0  # no tests at the base either: a baseline of nothing
+    for name in ("reviewer", "security-auditor", "doc-master"):  # every validation agent is told plainly
+        session = Path(state["agents"][name]["session_file"]).read_text(encoding="utf-8")
+        assert "No tests ran: the test command collected no tests. This is NOT a pass" in session, name
 
 
 def test_a_second_run_on_the_same_base_reuses_the_cached_baseline(legacy_repo: Path) -> None:

@@ -170,3 +170,12 @@ def test_the_cache_key_follows_the_commit_the_command_and_the_environment(tmp_pa
     assert read_cached(path, "other") is None  # another key's file is a miss
     path.write_text("{not json", encoding="utf-8")
     assert read_cached(path, key) is None  # a damaged file is a miss, not an error
+
+
+def test_a_change_that_breaks_many_tests_lists_twenty_and_counts_the_rest(repo: tuple[Path, str]) -> None:
+    path, base = repo
+    many = [f"tests.test_t.T.test_{index:02}" for index in range(25)]
+    judged = judge(outcome(report([], many)), baseline(many, []), None, ChangedTests(path, base))
+    assert judged.status == "failed" and len(judged.verdict.broken) == 25
+    assert "tests.test_t.T.test_19 [and 5 more]" in judged.summary()
+    assert len(judged.verdict.to_json()["broken"]) == 20  # state.json keeps the first 20

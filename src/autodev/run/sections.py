@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+LISTED_TESTS = 20  # test names kept per list in state.json
+
 # build -> gate -> validate(0) [-> remediate(0) -> gate -> validate(1) ...] -> finish
 Step = Literal["build", "gate", "validate", "remediate", "finish"]
 
@@ -91,12 +93,13 @@ class GateVerdict:
     fixed: int = 0  # tests that failed at the base and pass now
 
     def to_json(self) -> dict[str, Any]:
+        """The lists as their first 20 names (a change that breaks a whole suite would fill the file)."""
         return {
             "by": self.by,
             "note": self.note,
-            "preexisting": list(self.preexisting),
-            "broken": list(self.broken),
-            "new_failing": list(self.new_failing),
+            "preexisting": self.preexisting[:LISTED_TESTS],
+            "broken": self.broken[:LISTED_TESTS],
+            "new_failing": self.new_failing[:LISTED_TESTS],
             "fixed": self.fixed,
         }
 

@@ -129,9 +129,9 @@ def judge(outcome: TestOutcome, baseline: BaselineTests | None, why_none: str | 
     verdict = GateVerdict(
         by="baseline",
         note=" ".join(notes) or None,
-        preexisting=preexisting[:LISTED],
-        broken=broken[:LISTED],
-        new_failing=new_failing[:LISTED],
+        preexisting=preexisting,
+        broken=broken,
+        new_failing=new_failing,
         fixed=len(baseline.failing & passing),
     )
     return Judged(outcome, status, verdict)
