@@ -179,3 +179,15 @@ def test_a_change_that_breaks_many_tests_lists_twenty_and_counts_the_rest(repo: 
     assert judged.status == "failed" and len(judged.verdict.broken) == 25
     assert "tests.test_t.T.test_19 [and 5 more]" in judged.summary()
     assert len(judged.verdict.to_json()["broken"]) == 20  # state.json keeps the first 20
+
+
+def test_a_module_that_fails_to_import_is_changed_when_the_change_edited_it(repo: tuple[Path, str]) -> None:
+    path, base = repo
+    changes = ChangedTests(path, base)
+    assert changes.touch("tests.test_t") == "unchanged"  # a collection error's id names the module
+    edit(path, "    def test_keep(self):\n", "    def test_keep(self):\n        x = 1\n")
+    changes = ChangedTests(path, base)
+    assert changes.touch("tests.test_t") == "changed"
+    assert changes.touch(KEEP) == "changed" and changes.touch(OLD) == "unchanged"
+    assert changes.touch("tests.test_t.T.test_keep[param-1]") == "changed"  # parametrised ids
+    assert changes.touch("elsewhere.test_x.test_y") == "unknown"

@@ -91,7 +91,7 @@ class ChangedTests:
     def touch(self, test_id: str) -> Touch:
         """How the change touched the test `test_id` names."""
         parts = _PARAMS.sub("", test_id).split(".")
-        for cut in range(len(parts) - 1, 0, -1):
+        for cut in range(len(parts), 0, -1):  # the whole id may be a module: a collection error's
             path = self._modules.get(".".join(parts[:cut]))
             if path is not None:
                 return self._touch_in(path, parts[cut:])
@@ -103,6 +103,8 @@ class ChangedTests:
             return "removed"
         if path in added:
             return "changed"
+        if not names:
+            return "changed" if path in changed else "unchanged"
         tree = self._tree(path)
         if tree is None:
             return "unknown"
