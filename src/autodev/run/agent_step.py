@@ -35,6 +35,7 @@ from autodev.run.checkpoints import checkpoint_message
 from autodev.run.driver import RunFailed
 from autodev.run.events import Reporter, silent
 from autodev.run.gate.step import GateStep
+from autodev.run.gate.verdict import NO_TESTS_LINE
 from autodev.run.layout import RunPaths
 from autodev.run.plan import RunPlan
 from autodev.run.recorder import Recorder
@@ -186,7 +187,7 @@ class AgentStep:
         return outcome
 
     async def _tests_for_agent(self) -> str:
-        return (await self.gate.run_tests()).summary()
+        return (await self.gate.run_judged()).summary()
 
     async def _run_analysers(self, names: tuple[str, ...] | list[str]) -> None:
         """Tier 0: programs examine the change before the validation agents do, once per round."""
@@ -218,7 +219,11 @@ class AgentStep:
                     group.start_soon(one, kind)
 
     def _shared_context(self, name: str) -> str:
-        return prompts.shared_context(self.plan.request, self.review_diff if is_reviewing(name, self.plan) else None)
+        reviewing = is_reviewing(name, self.plan)
+        context = prompts.shared_context(self.plan.request, self.review_diff if reviewing else None)
+        if reviewing and self.recorder.store.state.gate.status == "no_tests":
+            context += f"\n\n# Tests\n\n{NO_TESTS_LINE}"  # every validation agent is told, not only the reviewer
+        return context
 
     async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
         """Tier 0 for a retrieving agent: ranked snippets of the repository, packed into a token budget."""

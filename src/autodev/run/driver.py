@@ -76,11 +76,18 @@ class Notes(Generic[R]):
     refs: Mapping[str, R]
 
 
+GateStatus = Literal["passed", "failed", "no_tests"]
+
+
 @dataclass(frozen=True)
 class GateRun(Generic[R]):
-    """One run of the project's tests."""
+    """One run of the project's tests, judged (against the baseline when there is one).
 
-    passed: bool
+    Only `failed` goes back to the gate agent. `no_tests` is not a pass, but there is nothing for it
+    to fix: the run goes on, and the validation agents are told that no tests ran.
+    """
+
+    status: GateStatus
     summary: R  # the whole summary, for the fix notes
     short_summary: str  # its first part, for the run's error
 
@@ -119,6 +126,9 @@ class Executor(Protocol[R]):
     async def run_gate(self, attempt: int) -> GateRun[R] | None:
         """Run the project's tests once. Attempt 0 first re-checks the diff; None: no gate this step."""
         ...
+
+    async def baseline(self) -> None:
+        """Before the build phase: the tests at the base commit, for the gate to judge against (or nothing)."""
 
     def decision(self, name: str) -> steps.Decision:
         """The VERDICT of a finished verdict agent (None: its handoff has no VERDICT line)."""
@@ -169,6 +179,7 @@ class Driver(Generic[R]):
         while True:
             step, cycle = ledger.progress.step, ledger.progress.cycle
             if step == "build":
+                await self.executor.baseline()
                 await self.run_phase(course.build_phase, "build_phase")
                 self.advance("gate", cycle)
             elif step == "gate":
@@ -236,7 +247,7 @@ class Driver(Generic[R]):
         retries = self.course.max_test_retries
         for attempt in range(retries + 1):
             run = await self.executor.run_gate(attempt)
-            if run is None or run.passed:
+            if run is None or run.status != "failed":
                 return
             if attempt == retries:
                 raise RunFailed(steps.gate_exhausted(retries, gate_agent, run.short_summary))

@@ -1,11 +1,11 @@
 """state.json (docs/state.md, schema 1): the whole run, rewritten atomically at every agent transition.
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
-Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
+Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `baseline`, `cost_usd`, `warnings`,
 `progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, agents' `runs`,
 `ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
 
-Every section is a typed record (`Gate`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
+Every section is a typed record (`Gate`, `Baseline`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
 `Checkpoint`) that writes and reads exactly the JSON the file has always held, so files written
 before the records existed still load (a resume reads them).
 
@@ -26,7 +26,18 @@ from typing import Any, Literal
 from autodev.core.clock import iso, utc_now
 from autodev.core.jsonio import write_json_atomic
 from autodev.core.redact import redact_data
-from autodev.run.sections import ChangeType, Checkpoint, DiffStat, Gate, GateTests, HandoffBudget, Progress, Step
+from autodev.run.sections import (
+    Baseline,
+    ChangeType,
+    Checkpoint,
+    DiffStat,
+    Gate,
+    GateTests,
+    GateVerdict,
+    HandoffBudget,
+    Progress,
+    Step,
+)
 
 RunStatus = Literal["running", "done", "failed", "interrupted"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
@@ -35,11 +46,13 @@ NOT_RUN = "the run ended before this agent ran"
 
 __all__ = [
     "AgentState",
+    "Baseline",
     "ChangeType",
     "Checkpoint",
     "DiffStat",
     "Gate",
     "GateTests",
+    "GateVerdict",
     "HandoffBudget",
     "Progress",
     "RunState",
@@ -139,6 +152,7 @@ class RunState:
     change_type: ChangeType = field(default_factory=ChangeType)
     agents: dict[str, AgentState] = field(default_factory=dict)
     gate: Gate = field(default_factory=Gate)
+    baseline: Baseline = field(default_factory=Baseline)  # the tests at the base commit, before the build
     commit: str | None = None
     diff: DiffStat | None = None
     cost_usd: float | None = 0.0
@@ -170,6 +184,7 @@ class RunState:
             "change_type": self.change_type.to_json(),
             "agents": {name: dict(vars(agent)) for name, agent in self.agents.items()},
             "gate": self.gate.to_json(),
+            "baseline": self.baseline.to_json(),
             "commit": self.commit,
             "diff": self.diff.to_json() if self.diff is not None else None,
             "cost_usd": self.cost_usd,
@@ -192,7 +207,7 @@ class RunState:
     def from_json(cls, data: dict[str, Any]) -> RunState:
         """Read a state.json (any version of schema 1: unknown keys are ignored, missing ones default)."""
         agent_known = set(AgentState.__dataclass_fields__)
-        plain = {"change_type", "agents", "gate", "diff", "handoff_budget", "progress", "checkpoints"}
+        plain = {"change_type", "agents", "gate", "baseline", "diff", "handoff_budget", "progress", "checkpoints"}
         known = set(cls.__dataclass_fields__) - plain
         state = cls(**{k: v for k, v in data.items() if k in known})
         state.agents = {
@@ -202,6 +217,7 @@ class RunState:
         if "change_type" in data:
             state.change_type = ChangeType.from_json(data["change_type"] or {})
         state.gate = Gate.from_json(data.get("gate") or {})
+        state.baseline = Baseline.from_json(data.get("baseline") or {})
         state.diff = DiffStat.from_json(data["diff"]) if data.get("diff") else None
         state.handoff_budget = HandoffBudget.from_json(data.get("handoff_budget") or {})
         if "progress" in data:

@@ -219,8 +219,11 @@ class LocalRun:
     async def run_gate(self, attempt: int) -> GateRun[str] | None:
         if attempt == 0 and not self.gate.due():
             return None
-        outcome = await self.gate.once(attempt)
-        return GateRun(outcome.passed, outcome.summary(), outcome.summary(1500))
+        judged = await self.gate.once(attempt)
+        return GateRun(judged.status, judged.summary(), judged.summary(1500))
+
+    async def baseline(self) -> None:
+        await self.gate.baseline()
 
     def decision(self, name: str) -> steps.Decision:
         return parse_verdict(self.store.state.agents[name].handoff or "").decision

@@ -265,7 +265,14 @@ class WorkflowExecutor:
         if not result.ran or result.summary is None:
             return None
         self.test_summary = result.summary
-        return GateRun(result.passed, result.summary, result.short_summary)
+        status: driver.GateStatus = "passed" if result.passed else "failed"
+        if result.status == "no_tests":
+            status = "no_tests"
+        return GateRun(status, result.summary, result.short_summary)
+
+    async def baseline(self) -> None:
+        """None yet on Temporal: each gate activity works in a fresh checkout of the tip, so the gate
+        judges by exit code there (and says so); a local run takes the baseline."""
 
     def decision(self, name: str) -> steps.Decision:
         decision = self.decisions.get(name)
