@@ -7,6 +7,7 @@ against that run (as SWE-bench does), and "no tests ran" is its own status, neve
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,18 @@ def test_a_second_run_on_the_same_base_reuses_the_cached_baseline(legacy_repo: P
     assert timers(first).count("test_baseline") == 1
     assert "test_baseline" not in timers(second)  # not run again
     assert two["gate"]["verdict"]["preexisting"] == [LEGACY_ID]  # and still judged against it
+
+
+def test_the_baseline_runs_while_the_read_only_agents_do_and_writers_wait_for_it(legacy_repo: Path) -> None:
+    """It costs the run no time on its critical path: it starts with the researchers, and the first agent
+    that writes (the test-master) starts only after it, so it still sees the base commit."""
+    script = feature_script(delays={"researcher-local": 0.5, "researcher-web": 0.5})
+    result = run(legacy_repo, script)
+    assert state_of(result)["status"] == "done"
+    records = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    (baseline,) = [r for r in records if r["kind"] == "timer" and r["name"] == "test_baseline"]
+    agents = {r["agent"]: r for r in records if r["kind"] == "agent"}
+    began = datetime.fromisoformat(baseline["started_at"])
+    ended = began + timedelta(seconds=baseline["duration_s"])
+    assert datetime.fromisoformat(agents["researcher-local"]["started_at"]) < ended  # it didn't wait for the baseline
+    assert datetime.fromisoformat(agents["test-master"]["started_at"]) >= ended - timedelta(milliseconds=5)

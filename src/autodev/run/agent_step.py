@@ -113,6 +113,17 @@ class AgentStep:
         )
         await self._run_analysers(names)
 
+    def writes(self, name: str) -> bool:
+        """Whether agent `name` is given a tool that changes the worktree."""
+        given = agent_tools(
+            self.plan.specs[name],
+            self.plan.settings,
+            self.tools,
+            read_only=not self.use_worktree,
+            can_run_tests=self.plan.test_command is not None and self.use_worktree,
+        )
+        return self.use_worktree and bool(given.tools.keys() & WRITING_TOOLS)
+
     async def run(self, name: str, notes: str | None = None) -> bool:
         """Run agent `name` (with `notes`, a rerun) and record it; True when it finished."""
         spec = self.plan.specs[name]

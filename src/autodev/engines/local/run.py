@@ -11,6 +11,7 @@ Texts are at hand here, so the notes of a rerun are the texts themselves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -66,6 +67,7 @@ class LocalRun:
         self.store, self.metrics, self.recorder = kit.store, kit.metrics, kit.recorder
         self.gate, self.agent_step = kit.gate, kit.agents
         self._finished = False
+        self._baseline: asyncio.Future[None] | None = None
         self.git_watch: gitops.GitFingerprint | None = None
 
     def _new_state(self, root: Path) -> RunState:
@@ -214,16 +216,26 @@ class LocalRun:
             yield
 
     async def run_agent(self, name: str, notes: Notes[str] | None) -> bool:
+        if self.agent_step.writes(name):
+            await self._baseline_taken()  # the baseline needs the worktree exactly at the base commit
         return await self.agent_step.run(name, steps.rerun_notes(notes.kind, notes.refs) if notes else None)
 
     async def run_gate(self, attempt: int) -> GateRun[str] | None:
+        await self._baseline_taken()
         if attempt == 0 and not self.gate.due():
             return None
         judged = await self.gate.once(attempt)
         return GateRun(judged.status, judged.summary(), judged.summary(1500))
 
     async def baseline(self) -> None:
-        await self.gate.baseline()
+        """Start the baseline and return: it runs while the read-only agents (researchers, planner) do,
+        and the first agent that writes, or the gate, waits for it."""
+        if self._baseline is None:
+            self._baseline = asyncio.ensure_future(self.gate.baseline())
+
+    async def _baseline_taken(self) -> None:
+        if self._baseline is not None:
+            await asyncio.shield(self._baseline)
 
     def decision(self, name: str) -> steps.Decision:
         return parse_verdict(self.store.state.agents[name].handoff or "").decision
@@ -238,6 +250,10 @@ class LocalRun:
         return Notes("findings", {"findings": text})
 
     async def finish(self, done: bool, error: str | None) -> None:
+        if self._baseline is not None and not self._baseline.done():
+            self._baseline.cancel()  # a run that ended before any agent wrote: the baseline is not needed
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._baseline
         state = self.store.state
         state.status, state.error = ("done", state.error) if done else ("failed", error)
         self._finish()
