@@ -2,11 +2,11 @@
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
-`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, agents' `runs`,
+`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, `issue`, `published`, agents' `runs`,
 `ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
 
 Every section is a typed record (`Gate`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
-`Checkpoint`) that writes and reads exactly the JSON the file has always held, so files written
+`Checkpoint`, `IssueRef`, `Published`) that writes and reads exactly the JSON the file has always held, so files written
 before the records existed still load (a resume reads them).
 
 Secrets are redacted in the file only (`autodev.core.redact`): the state in memory keeps every
@@ -26,7 +26,18 @@ from typing import Any, Literal
 from autodev.core.clock import iso, utc_now
 from autodev.core.jsonio import write_json_atomic
 from autodev.core.redact import redact_data
-from autodev.run.sections import ChangeType, Checkpoint, DiffStat, Gate, GateTests, HandoffBudget, Progress, Step
+from autodev.run.sections import (
+    ChangeType,
+    Checkpoint,
+    DiffStat,
+    Gate,
+    GateTests,
+    HandoffBudget,
+    IssueRef,
+    Progress,
+    Published,
+    Step,
+)
 
 RunStatus = Literal["running", "done", "failed", "interrupted"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
@@ -41,7 +52,9 @@ __all__ = [
     "Gate",
     "GateTests",
     "HandoffBudget",
+    "IssueRef",
     "Progress",
+    "Published",
     "RunState",
     "StateStore",
     "Step",
@@ -154,6 +167,8 @@ class RunState:
     strikes: dict[str, int] = field(default_factory=dict)  # missing verdicts per agent
     test_summary: str | None = None  # the last test run's summary, for the reviewer's analysers
     resumes: int = 0  # how many times `autodev resume` picked this run up
+    issue: IssueRef | None = None  # the issue the request came from (`--issue`)
+    published: Published | None = None  # where `--push` / `--pr` put the result
     created_at: str = field(default_factory=lambda: iso(utc_now()))
     updated_at: str = field(default_factory=lambda: iso(utc_now()))
 
@@ -184,6 +199,8 @@ class RunState:
             "strikes": dict(self.strikes),
             "test_summary": self.test_summary,
             "resumes": self.resumes,
+            "issue": self.issue.to_json() if self.issue is not None else None,
+            "published": self.published.to_json() if self.published is not None else None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -192,7 +209,17 @@ class RunState:
     def from_json(cls, data: dict[str, Any]) -> RunState:
         """Read a state.json (any version of schema 1: unknown keys are ignored, missing ones default)."""
         agent_known = set(AgentState.__dataclass_fields__)
-        plain = {"change_type", "agents", "gate", "diff", "handoff_budget", "progress", "checkpoints"}
+        plain = {
+            "change_type",
+            "agents",
+            "gate",
+            "diff",
+            "handoff_budget",
+            "progress",
+            "checkpoints",
+            "issue",
+            "published",
+        }
         known = set(cls.__dataclass_fields__) - plain
         state = cls(**{k: v for k, v in data.items() if k in known})
         state.agents = {
@@ -207,6 +234,8 @@ class RunState:
         if "progress" in data:
             state.progress = Progress.from_json(data["progress"] or {})
         state.checkpoints = [Checkpoint.from_json(item) for item in data.get("checkpoints") or []]
+        state.issue = IssueRef.from_json(data["issue"]) if data.get("issue") else None
+        state.published = Published.from_json(data["published"]) if data.get("published") else None
         return state
 
 
