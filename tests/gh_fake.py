@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,3 +114,22 @@ def path_without_gh() -> str:
     kept = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "gh").exists()]
     assert shutil.which("git", path=os.pathsep.join(kept)) is not None
     return os.pathsep.join(kept)
+
+
+def add_bare_origin(repo: Path, remote: Path) -> Path:
+    """A bare repository at `remote`, added to `repo` as `origin`, with `main` pushed to it."""
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    for args in (["remote", "add", "origin", str(remote)], ["push", "--quiet", "-u", "origin", "main"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    return remote
+
+
+def remote_branch(remote: Path, branch: str) -> str | None:
+    """The commit `branch` is at on the bare `remote` (None: not there)."""
+    found = subprocess.run(
+        ["git", "--git-dir", str(remote), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gh_fake import PR_URL, comment, install_fake_gh, issue_json, path_without_gh
+from gh_fake import PR_URL, add_bare_origin, comment, install_fake_gh, issue_json, path_without_gh, remote_branch
 from scripts import CALC_FILES, MUL_TEST, call, feature_script, final, git, settle, tools
 
 from autodev.apps.cli.main import main
@@ -31,10 +31,7 @@ SECTIONS = ("## What changed and why", "## Tests", "## Review", "## Agents", "##
 def repo(make_repo: Any, tmp_path: Path) -> Path:
     """The calc project, its `main` pushed to a bare repository that is its `origin`."""
     path = make_repo(CALC_FILES)
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
-    git(path, "remote", "add", "origin", str(remote))
-    git(path, "push", "--quiet", "-u", "origin", "main")
+    add_bare_origin(path, tmp_path / "remote.git")
     settle(path)
     return path
 
@@ -66,16 +63,6 @@ def script_file(tmp_path: Path) -> Path:
 def run(repo: Path, tmp_path: Path, *args: str) -> int:
     argv = ["run", *args, "--repo", str(repo), "--provider", "scripted", "--script", str(script_file(tmp_path))]
     return main([*argv, *(f"--model={model}" for model in MODELS), "--json"])
-
-
-def remote_branch(tmp_path: Path, branch: str) -> str | None:
-    found = subprocess.run(
-        ["git", "--git-dir", str(tmp_path / "remote.git"), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return found.stdout.strip() or None
 
 
 def trailers(repo: Path, commit: str) -> str:
@@ -117,7 +104,7 @@ def test_issue_to_pull_request(
 
     # pushed: the branch is on the bare remote, at the run's commit
     branch = state["branch"]
-    assert remote_branch(tmp_path, branch) == state["commit"]
+    assert remote_branch(tmp_path / "remote.git", branch) == state["commit"]
     assert state["published"]["remote"] == "origin" and state["published"]["commit"] == state["commit"]
     assert state["published"]["pull_request"] == PR_URL
     assert PR_URL in captured.err or PR_URL in json.dumps(state)
@@ -170,7 +157,7 @@ def test_issue_from_a_markdown_file_pushed_without_gh(
     state = json.loads(captured.out)
     assert state["issue"] == {"title": ISSUE_TITLE, "number": None, "url": None, "file": str(issue)}
     assert state["request"] == f"{ISSUE_TITLE}\n\n{ISSUE_BODY}\n\nFurther instructions:\nalso keep add as it is"
-    assert remote_branch(tmp_path, state["branch"]) == state["commit"]
+    assert remote_branch(tmp_path / "remote.git", state["branch"]) == state["commit"]
     assert state["published"]["pull_request"] is None
     assert "Refs:" not in trailers(repo, state["commit"])
 
@@ -188,7 +175,7 @@ def test_pr_without_gh_keeps_the_branch_and_says_the_commands(
     assert state["status"] == "done" and state["published"] is None
     branch = state["branch"]
     assert git(repo, "rev-parse", branch).strip() == state["commit"]  # the work is kept
-    assert remote_branch(tmp_path, branch) is None  # nothing half-published
+    assert remote_branch(tmp_path / "remote.git", branch) is None  # nothing half-published
     assert "not published: --pr needs the GitHub CLI (gh), which is not installed" in captured.err
     assert "the GitHub CLI (gh) is not installed" in captured.err  # said before the run too
     body_file = repo / ".autodev" / "runs" / state["run_id"] / "pull-request.md"
@@ -232,7 +219,7 @@ def test_a_failed_pull_request_leaves_the_pushed_branch_and_says_the_rest(
     captured = capsys.readouterr()
     assert code == 2
     state = json.loads(captured.out)
-    assert remote_branch(tmp_path, state["branch"]) == state["commit"]
+    assert remote_branch(tmp_path / "remote.git", state["branch"]) == state["commit"]
     assert state["published"]["pull_request"] is None and state["published"]["draft"] is True
     assert "Resource not accessible by integration" in captured.err
     assert "git push" not in captured.err and "gh pr create --head" in captured.err and "--draft" in captured.err
