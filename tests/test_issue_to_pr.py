@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 from gh_fake import PR_URL, add_bare_origin, comment, install_fake_gh, issue_json, path_without_gh, remote_branch
-from scripts import CALC_FILES, MUL_TEST, call, feature_script, final, git, settle, tools
+from scripts import CALC_FILES, MUL_TEST, call, error, feature_script, final, git, settle, tools
 
 from autodev.apps.cli.main import main
 from autodev.run.publish.issue_in import OUTCOME_MARKER
+from autodev.run.publish.publish import _credential_flags
 
 ISSUE_TITLE = "Multiply two numbers"
 ISSUE_BODY = "calc can add but not multiply.\n\nAdd `mul(a, b)` next to `add`."
@@ -259,3 +260,54 @@ def test_bad_publishing_input_exits_2_and_writes_nothing(
     assert run(repo, tmp_path, *extra, *args) == 2
     assert message in capsys.readouterr().err
     assert not (repo / ".autodev" / "runs").exists()
+
+
+def test_the_push_runs_no_hook_and_only_the_users_global_credential_helpers(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", path_without_gh())
+    marker = tmp_path / "hook-ran"
+    hook = repo / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n", encoding="utf-8")
+    hook.chmod(0o755)
+    git(repo, "config", "credential.helper", "!touch /nonexistent-from-repo")
+    global_config = tmp_path / "global.gitconfig"
+    global_config.write_text('[credential "https://example.invalid"]\n\thelper = store\n', encoding="utf-8")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
+    settle(repo)
+
+    code = run(repo, tmp_path, "add mul", "--push")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    state = json.loads(captured.out)
+    assert remote_branch(tmp_path / "remote.git", state["branch"]) == state["commit"]
+    assert not marker.exists()  # the user's pre-push hook did not run
+    assert _credential_flags(repo) == ["-c", "credential.https://example.invalid.helper=store"]
+
+
+def test_a_failed_run_is_not_published_and_its_resume_publishes_it(
+    repo: Path,
+    tmp_path: Path,
+    issues: dict[int, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gh = install_fake_gh(tmp_path, monkeypatch, issues)
+    script = tmp_path / "failing.json"
+    replies = feature_script({"researcher-web": [error("boom"), final("## External notes\n- Nothing needed.")]})
+    script.write_text(json.dumps(replies), encoding="utf-8")
+    argv = ["run", "--issue", "7", "--pr", "--repo", str(repo), "--provider", "scripted", "--script", str(script)]
+    assert main([*argv, "--json"]) == 1
+    captured = capsys.readouterr()
+    state = json.loads(captured.out)
+    assert state["status"] == "failed" and state["published"] is None
+    assert state["options"]["publish"] == {"remote": "origin", "pr": True, "draft": False, "base": "main"}
+    assert "not published: the run is failed" in captured.err
+    assert gh.calls_of("pr", "create") == []
+
+    assert main(["resume", state["run_id"], "--repo", str(repo), "--json"]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["status"] == "done" and resumed["published"]["pull_request"] == PR_URL
+    assert remote_branch(tmp_path / "remote.git", resumed["branch"]) == resumed["commit"]
+    (create,) = gh.calls_of("pr", "create")
+    assert "Closes #7" in create["body"]
