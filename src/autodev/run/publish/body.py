@@ -24,10 +24,11 @@ from autodev.run.state import RunState
 VERDICT_AGENTS = ("reviewer", "security-auditor")
 BODY_CHARS = 60_000  # GitHub refuses bodies over 65,536 characters
 TITLE_CHARS = 120
+STAT_LINES = 100
 
 
 @dataclass(frozen=True)
-class TestFiles:
+class ChangedTests:
     """Test files the result added and edited (paths relative to the repository)."""
 
     added: list[str] = field(default_factory=list)
@@ -42,7 +43,7 @@ def pr_title(state: RunState) -> str:
     return title_of(state)
 
 
-def pr_body(state: RunState, report: RunReport, tests: TestFiles) -> str:
+def pr_body(state: RunState, report: RunReport, tests: ChangedTests) -> str:
     sections = [
         _what_changed(state),
         _tests(state, tests),
@@ -77,8 +78,11 @@ def _what_changed(state: RunState) -> str:
             lines += ["", f"**{label}** ({name}):", "", _quoted(condensed(text, lines=30, chars=3000))]
     if state.diff is not None:
         lines += ["", f"**Diff:** {state.diff.files} files, +{state.diff.insertions} -{state.diff.deletions}"]
-        if state.diff.stat.strip():
-            lines += ["", "```", state.diff.stat.rstrip("\n"), "```"]
+        stat = state.diff.stat.rstrip("\n").splitlines()
+        if len(stat) > STAT_LINES:  # the files changed most are not always first: keep the summary line
+            stat = [*stat[: STAT_LINES - 2], f" ... {len(stat) - STAT_LINES + 1} more files", stat[-1]]
+        if stat:
+            lines += ["", "```", *stat, "```"]
     return "\n".join(lines)
 
 
@@ -91,7 +95,7 @@ def counts(tests: GateTests) -> str:
     return shown + f" ({tests.total} tests, {tests.runner})"
 
 
-def _tests(state: RunState, files: TestFiles) -> str:
+def _tests(state: RunState, files: ChangedTests) -> str:
     lines = ["## Tests", ""]
     gate = state.gate
     baseline: Any = getattr(state, "baseline", None)  # recorded by runs that judge against the base commit

@@ -20,7 +20,7 @@ from autodev.core.errors import UserError
 from autodev.core.records import read_metrics
 from autodev.core.redact import redact
 from autodev.run.layout import RunPaths
-from autodev.run.publish.body import TestFiles, pr_body, pr_title
+from autodev.run.publish.body import ChangedTests, pr_body, pr_title
 from autodev.run.publish.gh import INSTALL_HINT, GhMissing, gh_available, run_gh
 from autodev.run.publish.request import PublishRequest
 from autodev.run.report import run_report
@@ -61,7 +61,7 @@ def readiness_notes(request: PublishRequest, repo: Path) -> list[str]:
     return notes
 
 
-def test_files(repo: Path, base: str, commit: str) -> TestFiles:
+def test_files(repo: Path, base: str, commit: str) -> ChangedTests:
     listed = gitops.git(["diff", *gitops.NO_PROGRAMS, "--name-status", "--no-renames", "-z", base, commit], repo).stdout
     fields = listed.split("\0")
     added: list[str] = []
@@ -69,7 +69,7 @@ def test_files(repo: Path, base: str, commit: str) -> TestFiles:
     for status, path in zip(fields[0::2], fields[1::2], strict=False):
         if is_test_path(path) and status in ("A", "M"):
             (added if status == "A" else changed).append(path)
-    return TestFiles(added, changed)
+    return ChangedTests(added, changed)
 
 
 def _credential_flags(repo: Path) -> list[str]:
