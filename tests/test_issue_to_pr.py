@@ -18,7 +18,7 @@ from gh_fake import PR_URL, add_bare_origin, comment, install_fake_gh, issue_jso
 from scripts import CALC_FILES, MUL_TEST, call, error, feature_script, final, git, settle, tools
 
 from autodev.apps.cli.main import main
-from autodev.run.publish.issue_in import OUTCOME_MARKER
+from autodev.run.publish.issue_in import OUTCOME_MARKER, read_issue
 from autodev.run.publish.publish import _credential_flags
 
 ISSUE_TITLE = "Multiply two numbers"
@@ -311,3 +311,14 @@ def test_a_failed_run_is_not_published_and_its_resume_publishes_it(
     assert remote_branch(tmp_path / "remote.git", resumed["branch"]) == resumed["commit"]
     (create,) = gh.calls_of("pr", "create")
     assert "Closes #7" in create["body"]
+
+
+@pytest.mark.parametrize("reference", ["https://github.com/octo/calc/issues/7", "#7", "7"])
+def test_an_issue_is_named_by_number_or_url(
+    repo: Path, tmp_path: Path, issues: dict[int, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, reference: str
+) -> None:
+    gh = install_fake_gh(tmp_path, monkeypatch, issues)
+    issue = read_issue(reference, repo)
+    assert issue.ref.number == 7 and issue.ref.title == ISSUE_TITLE
+    (view,) = gh.calls()
+    assert view["argv"][2] == reference.lstrip("#")
