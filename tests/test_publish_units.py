@@ -103,7 +103,7 @@ def test_the_commit_message_has_a_summary_decisions_and_trailers_and_no_secret()
 # ---------------------------------------------------------------- the pull request body
 def test_the_body_compares_with_the_baseline_when_the_run_recorded_one() -> None:
     state = done_state(implementer=ran("## Changes\n- mul"))
-    state.gate.ran(True, 0, ["pytest", "-q"], 1.0)
+    state.gate.status, state.gate.runs, state.gate.exit_code, state.gate.command = "passed", 1, 0, ["pytest", "-q"]
     state.gate.tests = GateTests("pytest", 5, 1, 0, 0, 6, ["t::old"])
     # a baseline as the baseline step records it (state.baseline, gate.verdict)
     state.baseline = SimpleNamespace(status="recorded", tests=GateTests("pytest", 4, 1, 0, 0, 5, ["t::old"]))  # type: ignore[attr-defined]
