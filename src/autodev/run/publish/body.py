@@ -92,7 +92,7 @@ def counts(tests: GateTests) -> str:
         shown += f", {tests.errors} errors"
     if tests.skipped:
         shown += f", {tests.skipped} skipped"
-    return shown + f" ({tests.total} tests, {tests.runner})"
+    return shown + f" ({tests.total} test{'' if tests.total == 1 else 's'}, {tests.runner})"
 
 
 def _tests(state: RunState, files: ChangedTests) -> str:
