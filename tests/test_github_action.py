@@ -14,7 +14,7 @@ import pytest
 from gh_fake import PR_URL, FakeGh, add_bare_origin, install_fake_gh, issue_json, remote_branch
 from scripts import CALC_FILES, feature_script, settle
 
-from autodev.apps.github_action import Inputs, Outcome, Trigger, comment_body, trigger
+from autodev.apps.github_action import Inputs, Outcome, Trigger, autodev_argv, comment_body, trigger
 from autodev.run.publish.issue_in import OUTCOME_MARKER
 
 MODELS = "--model=fast=claude-haiku-5-5 --model=balanced=claude-sonnet-5-5 --model=deep=claude-opus-5-5"
@@ -57,6 +57,14 @@ def test_only_a_label_or_a_command_from_a_writer_starts_a_run(
         assert found == expected
     else:
         assert isinstance(found, str) and expected in found
+
+
+def test_a_comments_instructions_are_only_ever_the_requests_text() -> None:
+    found = trigger("issue_comment", commented(7, "/autodev --sandbox=off"), Inputs())
+    assert found == Trigger(7, "--sandbox=off")
+    argv = autodev_argv(found, Inputs(args=("--full",)))
+    assert argv[-3:] == ["--full", "--", "--sandbox=off"]
+    assert argv.count("--sandbox=off") == 1
 
 
 def test_the_outcome_comment_says_what_happened_and_is_marked() -> None:
@@ -126,13 +134,13 @@ def test_a_comment_command_adds_its_instructions_and_a_failure_to_publish_is_pos
     repo: Path, tmp_path: Path, gh: FakeGh
 ) -> None:
     subprocess.run(["git", "remote", "remove", "origin"], cwd=repo, check=True)
-    done = run_action(tmp_path, repo, "issue_comment", commented(7, "/autodev keep add as it is"))
+    done = run_action(tmp_path, repo, "issue_comment", commented(7, "/autodev --keep add as it is"))
     assert done.returncode == 2
     assert gh.calls_of("pr", "create") == []
     runs = list((repo / ".autodev" / "runs").iterdir())
     state = json.loads((runs[0] / "state.json").read_text(encoding="utf-8"))
     assert state["status"] == "done"
-    assert state["request"].endswith("Further instructions:\nkeep add as it is")
+    assert state["request"].endswith("Further instructions:\n--keep add as it is")  # text, not an option
     (posted,) = gh.calls_of("issue", "comment")
     assert "could not publish" in posted["body"] and "no git remote named 'origin'" in posted["body"]
     assert f"git push origin {state['branch']}" in posted["body"]

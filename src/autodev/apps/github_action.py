@@ -95,11 +95,17 @@ class Outcome:
     stderr_tail: list[str]
 
 
+def autodev_argv(trig: Trigger, inputs: Inputs) -> list[str]:
+    """The command line; a comment's instructions come after `--`, so they are only ever the request's text
+    (`/autodev --sandbox=off` asks for nothing but those words)."""
+    argv = [sys.executable, "-m", "autodev.apps.cli.main", "run", "--issue", str(trig.issue), "--pr", "--json"]
+    argv += [*(["--draft"] if inputs.draft else []), "--repo", str(inputs.repo), *inputs.args]
+    return [*argv, "--", trig.instructions] if trig.instructions else argv
+
+
 def run_autodev(trig: Trigger, inputs: Inputs) -> Outcome:
     """`autodev run --issue N --pr --json` as a child process; its progress streams into the job's log."""
-    argv = [sys.executable, "-m", "autodev.apps.cli.main", "run"]
-    argv += [*([trig.instructions] if trig.instructions else []), "--issue", str(trig.issue), "--pr", "--json"]
-    argv += [*(["--draft"] if inputs.draft else []), "--repo", str(inputs.repo), *inputs.args]
+    argv = autodev_argv(trig, inputs)
     tail: deque[str] = deque(maxlen=STDERR_KEPT)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as stdout:
         child = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True, errors="replace")

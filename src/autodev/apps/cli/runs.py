@@ -199,6 +199,9 @@ def issue(
         )
     elif result.draft_path:
         out.print(f"\nissue draft: {esc(str(result.draft_path))}")
+        out.print(
+            f"build it:    autodev run --issue {esc(str(result.draft_path))} --repo {esc(str(result.state.repo))}"
+        )
         if result.missing_sections:
             out.print(f"[yellow]the draft lacks: {', '.join(result.missing_sections)}[/]")
         if result.url:
