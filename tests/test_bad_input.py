@@ -307,6 +307,8 @@ CYCLE += 'test-master = ["planner"]\nimplementer = ["test-master"]\n'
 
 SETUPS: dict[str, Setup] = {
     "empty-request": nothing,
+    "draft-without-pr": nothing,
+    "issue-file-missing": nothing,
     "repo-missing": nothing,
     "repo-is-a-file": nothing,
     "no-repo-option": cd_plain_dir,

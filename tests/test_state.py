@@ -96,6 +96,15 @@ FULL: dict[str, Any] = {
     "strikes": {"reviewer": 1},
     "test_summary": "Tests FAILED",
     "resumes": 1,
+    "issue": {"title": "Add mul", "number": 7, "url": "https://github.com/o/r/issues/7", "file": None},
+    "published": {
+        "remote": "origin",
+        "branch": "autodev/r",
+        "commit": "c" * 40,
+        "pushed_at": "2026-01-01T00:03:00Z",
+        "pull_request": "https://github.com/o/r/pull/8",
+        "draft": False,
+    },
     "created_at": "2026-01-01T00:00:00Z",
     "updated_at": "2026-01-01T00:02:00Z",
 }
@@ -115,6 +124,7 @@ def test_sections_not_reached_yet_stay_empty_as_before() -> None:
     assert data["progress"] == {"step": "build", "cycle": 0}
     assert data["change_type"] == {"before": "feature", "after": None, "reasons": []}
     assert data["checkpoints"] == []
+    assert data["issue"] is None and data["published"] is None
     assert RunState.from_json(data).to_json() == data
 
 
@@ -123,6 +133,7 @@ def test_an_older_file_without_the_newer_keys_loads() -> None:
     old["agents"] = {"implementer": {"status": "failed", "unknown": 1}}
     old["progress"] = {"step": "gate", "cycle": 0, "engine": "temporal", "workflow_id": "autodev-r"}
     state = RunState.from_json(old)
+    assert state.issue is None and state.published is None  # written before runs came from issues
     assert state.agents["implementer"].status == "failed"
     assert state.progress.step == "gate" and state.progress.workflow_id == "autodev-r"
     assert state.to_json()["progress"] == old["progress"]

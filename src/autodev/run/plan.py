@@ -20,6 +20,8 @@ from autodev.run import confinement
 from autodev.run.gate.environment import TestEnvironment
 from autodev.run.gate.environment import detect as detect_tests
 from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
+from autodev.run.publish.request import PublishRequest
+from autodev.run.sections import IssueRef
 from autodev.run.selection.decide import Selection, select_agents
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.selection.policy import SkipPolicy
@@ -41,10 +43,13 @@ class RunPlan:
     skills: dict[str, Skill] = field(default_factory=dict)
     overrides: CliOverrides = field(default_factory=CliOverrides)  # replayed by `autodev resume`
     selection_overrides: SelectionOverrides | None = None
+    issue: IssueRef | None = None  # the issue the request came from (`--issue`), kept in state.json
+    publish: PublishRequest | None = None  # `--push` / `--pr`, done after the run (kept in `options`)
 
     def options(self) -> dict[str, object]:
         """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""
         chosen = self.selection_overrides or SelectionOverrides()
+        publish = {"publish": self.publish.to_json()} if self.publish is not None else {}
         return {
             "provider": self.overrides.provider,
             "models": list(self.overrides.models),
@@ -55,6 +60,7 @@ class RunPlan:
             "skip": list(chosen.skip),
             "only": list(chosen.only),
             "approved_digest": self.settings.approved_digest(),  # read by Temporal workers only, never on resume
+            **publish,
         }
 
     def stages(self) -> list[list[str]]:

@@ -308,3 +308,55 @@ class Checkpoint:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
         return cls(data["agent"], int(data["run"]), data["commit"], data["at"])
+
+
+@dataclass
+class IssueRef:
+    """Where the request came from when it was an issue (`issue`): a GitHub issue, or a markdown file.
+
+    Kept so the pull request can say `Closes #N` and a reader of the run can find the issue again.
+    """
+
+    title: str
+    number: int | None = None
+    url: str | None = None
+    file: str | None = None  # the markdown file's absolute path (`--issue FILE.md`)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IssueRef:
+        number = data.get("number")
+        return cls(
+            str(data.get("title") or ""), int(number) if number is not None else None, data.get("url"), data.get("file")
+        )
+
+
+@dataclass
+class Published:
+    """Where the result went (`published`): the branch pushed to a remote and, with `--pr`, the pull request.
+
+    A pushed branch is other people's to see: whoever removes a run's branch later must know it left.
+    """
+
+    remote: str
+    branch: str
+    commit: str
+    pushed_at: str
+    pull_request: str | None = None  # the pull request's URL, as `gh pr create` printed it
+    draft: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Published:
+        return cls(
+            data["remote"],
+            data["branch"],
+            data["commit"],
+            data["pushed_at"],
+            data.get("pull_request"),
+            bool(data.get("draft", False)),
+        )

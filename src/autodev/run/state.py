@@ -2,11 +2,11 @@
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `baseline`, `cost_usd`, `warnings`,
-`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, agents' `runs`,
-`ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
+`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, `issue`, `published`, agents'
+`runs`, `ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
 
 Every section is a typed record (`Gate`, `Baseline`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
-`Checkpoint`) that writes and reads exactly the JSON the file has always held, so files written
+`Checkpoint`, `IssueRef`, `Published`) that writes and reads exactly the JSON the file has always held, so files written
 before the records existed still load (a resume reads them).
 
 Secrets are redacted in the file only (`autodev.core.redact`): the state in memory keeps every
@@ -35,7 +35,9 @@ from autodev.run.sections import (
     GateTests,
     GateVerdict,
     HandoffBudget,
+    IssueRef,
     Progress,
+    Published,
     Step,
 )
 
@@ -54,7 +56,9 @@ __all__ = [
     "GateTests",
     "GateVerdict",
     "HandoffBudget",
+    "IssueRef",
     "Progress",
+    "Published",
     "RunState",
     "StateStore",
     "Step",
@@ -168,6 +172,8 @@ class RunState:
     strikes: dict[str, int] = field(default_factory=dict)  # missing verdicts per agent
     test_summary: str | None = None  # the last test run's summary, for the reviewer's analysers
     resumes: int = 0  # how many times `autodev resume` picked this run up
+    issue: IssueRef | None = None  # the issue the request came from (`--issue`)
+    published: Published | None = None  # where `--push` / `--pr` put the result
     created_at: str = field(default_factory=lambda: iso(utc_now()))
     updated_at: str = field(default_factory=lambda: iso(utc_now()))
 
@@ -199,6 +205,8 @@ class RunState:
             "strikes": dict(self.strikes),
             "test_summary": self.test_summary,
             "resumes": self.resumes,
+            "issue": self.issue.to_json() if self.issue is not None else None,
+            "published": self.published.to_json() if self.published is not None else None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -207,7 +215,18 @@ class RunState:
     def from_json(cls, data: dict[str, Any]) -> RunState:
         """Read a state.json (any version of schema 1: unknown keys are ignored, missing ones default)."""
         agent_known = set(AgentState.__dataclass_fields__)
-        plain = {"change_type", "agents", "gate", "baseline", "diff", "handoff_budget", "progress", "checkpoints"}
+        plain = {
+            "change_type",
+            "agents",
+            "gate",
+            "baseline",
+            "diff",
+            "handoff_budget",
+            "progress",
+            "checkpoints",
+            "issue",
+            "published",
+        }
         known = set(cls.__dataclass_fields__) - plain
         state = cls(**{k: v for k, v in data.items() if k in known})
         state.agents = {
@@ -223,6 +242,8 @@ class RunState:
         if "progress" in data:
             state.progress = Progress.from_json(data["progress"] or {})
         state.checkpoints = [Checkpoint.from_json(item) for item in data.get("checkpoints") or []]
+        state.issue = IssueRef.from_json(data["issue"]) if data.get("issue") else None
+        state.published = Published.from_json(data["published"]) if data.get("published") else None
         return state
 
 

@@ -7,6 +7,7 @@ state (secrets redacted) as JSON on request.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -23,10 +24,12 @@ from autodev.apps.cli.common import (
     warn_ignored,
 )
 from autodev.apps.cli.progress import make_progress
+from autodev.apps.cli.publishing import issue_request, print_published, publish_after, publish_options, ready
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
 from autodev.core.redact import redact, redact_data
 from autodev.run.plan import prepare
+from autodev.run.publish.request import PublishRequest
 from autodev.run.sections import DiffStat
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
@@ -51,6 +54,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
             out.print(esc(redact(diff.stat.rstrip())))
     elif state.branch:
         out.print(f"branch  {state.branch} (no changes were made)")
+    print_published(state)
     out.print(f"run directory  {esc(str(run_dir))}")
     out.print(f"worktree       {esc(state.worktree)}")
     if state.status != "done" and state.branch:
@@ -58,23 +62,39 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 
 
 @click.command()
-@click.argument("request")
+@click.argument("request", required=False)
+@click.option(
+    "--issue",
+    "issue_ref",
+    metavar="N|URL|FILE.md",
+    default=None,
+    help="Take the request from a GitHub issue (through gh) or a markdown file; REQUEST, if given, is added to it.",
+)
 @repo_option
 @json_option
 @model_options
 @selection_options
+@publish_options
 def run(
-    request: str,
+    request: str | None,
+    issue_ref: str | None,
     repo: Path,
     as_json: bool,
     cli_overrides: CliOverrides,
     selection: SelectionOverrides,
+    publishing: PublishRequest | None,
 ) -> None:
-    """Run the pipeline on REQUEST in an isolated worktree; the result is one commit on autodev/<run_id>."""
+    """Run the pipeline on REQUEST (or an issue) in an isolated worktree; the result is one commit on
+    autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr."""
     from autodev.config.providers import build_provider
     from autodev.engines.local.launch import execute
 
-    the_plan = prepare(request, repo, cli_overrides, selection=selection)
+    from_issue = issue_request(issue_ref, request, repo)
+    text = from_issue.request if from_issue is not None else request or ""
+    the_plan = prepare(text, repo, cli_overrides, selection=selection)
+    the_plan = dataclasses.replace(
+        the_plan, issue=from_issue.ref if from_issue else None, publish=ready(publishing, the_plan.repo)
+    )
     model_provider = build_provider(the_plan.settings)
     warn_ignored(the_plan.settings.ignored_notes())
     if the_plan.dirty_paths:
@@ -84,7 +104,7 @@ def run(
         )
     with make_progress(err) as progress:
         orchestrator, state = execute(the_plan, model_provider, progress)
-    _finish_run(state, orchestrator.paths.run_dir, as_json)
+    _finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
 
 
 @click.command()
@@ -97,16 +117,20 @@ def resume(run_id: str, repo: Path, as_json: bool) -> None:
 
     with make_progress(err) as progress:
         result = resume_run(run_id, repo, progress)
-    _finish_run(result.state, result.run_dir, as_json)
+    _finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
 
 
-def _finish_run(state: RunState, run_dir: Path, as_json: bool) -> None:
+def _finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: PublishRequest | None = None) -> None:
+    """Print the outcome; publish a done run first when asked (a publishing error ends with exit 2)."""
+    not_published = publish_after(state, publishing)
     if as_json:
         print_json(redact_data(state.to_json()))
     else:
         _print_outcome(state, run_dir)
     if state.status != "done":
         raise SystemExit(1)
+    if not_published is not None:
+        raise not_published
 
 
 @click.command()
@@ -175,6 +199,9 @@ def issue(
         )
     elif result.draft_path:
         out.print(f"\nissue draft: {esc(str(result.draft_path))}")
+        out.print(
+            f"build it:    autodev run --issue {esc(str(result.draft_path))} --repo {esc(str(result.state.repo))}"
+        )
         if result.missing_sections:
             out.print(f"[yellow]the draft lacks: {', '.join(result.missing_sections)}[/]")
         if result.url:

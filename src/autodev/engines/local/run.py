@@ -83,6 +83,7 @@ class LocalRun:
         state.change_type = ChangeType(plan.selection.change_type, None, list(plan.selection.reasons))
         state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
         state.options = plan.options()
+        state.issue = plan.issue
         for name in plan.pipeline.names:
             resolved = plan.models[name]
             state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
