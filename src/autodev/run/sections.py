@@ -89,6 +89,7 @@ class Gate:
     command: list[str] = field(default_factory=list)
     duration_s: float | None = None
     tests: GateTests | None = None
+    after: str | None = None  # the agent the tests ran after (the timeline and critical path place them there)
 
     def skip(self, reason: str) -> None:
         self.status, self.reason = "skipped", reason
@@ -117,6 +118,8 @@ class Gate:
             }
         if self.tests is not None:
             data["tests"] = self.tests.to_json()
+        if self.after is not None:
+            data["after"] = self.after
         return data
 
     @classmethod
@@ -130,6 +133,7 @@ class Gate:
             command=list(data.get("command") or []),
             duration_s=data.get("duration_s"),
             tests=GateTests(**tests) if tests else None,
+            after=data.get("after"),
         )
 
 

@@ -71,7 +71,10 @@ class GateStep:
             return False
         if self.plan.test_command is None:
             self.recorder.store.state.gate.skip(NO_COMMAND)
-            self.recorder.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
+            skipped = RunEvent(
+                "gate", detail="skipped: no test command configured and no tests found", data={"after": gate_agent}
+            )
+            self.recorder.report(skipped)
             self.recorder.save()
             return False
         return True
@@ -98,13 +101,17 @@ class GateStep:
             state.gate.due()
         else:
             state.gate.skip(result.gate_reason or "")
-            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}"))
+            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}", data={"after": gate_agent}))
         recorder.save()
         return result.run_gate
 
     async def once(self, attempt: int) -> TestOutcome:
         """One run of the project's tests in the worktree, recorded in state.json's `gate`."""
         state = self.recorder.store.state
+        after = self.plan.pipeline.gate_after
+        state.gate.after = after
+        started = {"attempt": attempt + 1, "command": list(self.plan.test_command or ()), "after": after}
+        self.recorder.report(RunEvent("gate", detail="started", data=started))
         outcome = await self.run_tests()
         state.gate.ran(outcome.passed, outcome.exit_code, list(outcome.command), outcome.duration_s)
         report = outcome.report
@@ -119,14 +126,25 @@ class GateStep:
                 failing=[failure.name for failure in report.failures[:20]],
             )
         self.recorder.save()
-        data = {"duration_s": outcome.duration_s, "attempt": attempt + 1}
+        data = {
+            "duration_s": outcome.duration_s,
+            "attempt": attempt + 1,
+            "after": after,
+            "command": list(outcome.command),
+            "exit_code": outcome.exit_code,
+            "tests": state.gate.tests.to_json() if report is not None and state.gate.tests is not None else None,
+        }
         self.recorder.report(RunEvent("gate", detail="passed" if outcome.passed else "failed", data=data))
         return outcome
 
-    async def run_tests(self) -> TestOutcome:
-        """The tests, timed; their summary is kept for the reviewer's analysers (also `RunTests`)."""
+    async def run_tests(self, timer: str = "test_gate") -> TestOutcome:
+        """The tests, timed; their summary is kept for the reviewer's analysers (also `RunTests`).
+
+        `timer`: the record's name. The gate's runs are `test_gate` (the report's `tests` lane and a
+        link of the critical path); an agent's `RunTests` passes its own name, as its time is the agent's.
+        """
         assert self.plan.test_command is not None
-        async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
+        async with PerformanceTimer(timer, run_id=self.recorder.run_id, sink=self.recorder.metrics):
             outcome = await run_tests(
                 self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail
             )
