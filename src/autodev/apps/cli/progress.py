@@ -170,9 +170,9 @@ class LiveProgress:
             at = next((index + 1 for index, (name, _) in enumerate(items) if name == after), len(items))
             self.rows = dict([*items[:at], (GATE_LANE, row), *items[at:]])
         if event.detail == "started":
-            again = f" (run {data['attempt']})" if data.get("attempt", 1) > 1 else ""
+            again = f"(run {data['attempt']}) " if data.get("attempt", 1) > 1 else ""  # first: the detail is cut
             row.status, row.started = "running", time.monotonic()
-            row.detail = " ".join(data.get("command") or ()) + again
+            row.detail = again + " ".join(data.get("command") or ())
             return
         self.notes.append(f"tests {event.detail}")
         if event.detail.startswith("skipped"):
