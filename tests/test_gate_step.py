@@ -36,8 +36,8 @@ from autodev.core.records import TimerRecord, of_kind, read_metrics
 from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run.events import RunEvent
-from autodev.run.gate.summary import GateCounts, GateSection
-from autodev.run.report import run_report
+from autodev.run.gate.summary import GateCounts, GateSection, with_gate
+from autodev.run.report import critical_path, run_report
 from autodev.run.state import GateTests, RunState, StateStore
 
 FAILS_THEN_PASSES = [  # the first gate fails (mul adds), the implementer fixes it, the second gate passes
@@ -291,3 +291,16 @@ def test_state_keeps_where_the_gate_ran(tmp_path: Path) -> None:
     StateStore(tmp_path / "state.json", state).save()
     assert StateStore.load(tmp_path / "state.json").gate.after == "implementer"
     assert RunState.from_json({**state.to_json(), "gate": {}}).gate.after is None  # an older file
+
+
+def test_the_tests_sit_between_the_gate_agent_and_the_validation_phase_on_a_hand_made_graph() -> None:
+    """The critical path through the tests: the gate agent's chain, then the tests, then the longest
+    validation agent; an agent of the build phase never waits for them."""
+    needs = {"plan": [], "docs": [], "build": ["plan", "docs"], "review": ["build"], "audit": ["build"]}
+    graph = with_gate(needs, "build")
+    assert graph["tests"] == ["build"]
+    assert graph["review"] == ["build", "tests"] and graph["audit"] == ["build", "tests"]
+    assert graph["plan"] == [] and graph["build"] == ["plan", "docs"]
+    durations = {"plan": 1.0, "docs": 2.0, "build": 3.0, "review": 1.0, "audit": 4.0, "tests": 85.0}
+    assert critical_path(graph, durations) == (["docs", "build", "tests", "audit"], 94.0)
+    assert with_gate(needs, None) == needs and with_gate(needs, "gone") == needs  # place unknown: unchanged

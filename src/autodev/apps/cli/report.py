@@ -141,8 +141,10 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         )
         return
     out.print(f"[bold]run {one.run_id}[/]  {one.status}  {esc(one.request[:80])}")
-    if one.error:
-        out.print(f"[red]error:[/] {esc(one.error)}")
+    if one.error:  # its first line; a failed gate's error goes on with the test output, which --json keeps whole
+        first, *rest = one.error.splitlines() or [""]
+        more = f"  [dim]({len(rest)} more lines: autodev report --json)[/]" if rest else ""
+        out.print(f"[red]error:[/] {esc(first.rstrip(':'))}{more}")
     header = (
         f"{'agent':<17} {'status':<9} {'tier':<8} {'model':<18} {'time s':>7} {'in':>8} {'out':>6} "
         f"{'c.read':>7} {'c.write':>7} {'cost':>9} {'turns':>5} {'peak ctx':>8} {'handoff':>7}  tools"
