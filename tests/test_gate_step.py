@@ -7,6 +7,7 @@ how long the tests took.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -260,13 +261,14 @@ def test_the_report_section_is_redacted(make_repo: Any, capsys: pytest.CaptureFi
     state = RunState("20260101-120000-aaaaaa", "r", "", "", "", "", status="failed", error=f"tests fail: {key}")
     state.gate.ran(False, 1, ["pytest", f"--token={key}"], 1.5)
     state.gate.tests = GateTests("pytest", 0, 1, 0, 0, 1, failing=[f"test_key[{key}]"])
+    state.gate.environment = f"configured: TOKEN={key}"
     (run_dir / "state.json").write_text(json.dumps(state.to_json()), encoding="utf-8")
     (run_dir / "metrics.jsonl").write_text("", encoding="utf-8")
     for args in ((), ("--json",)):
         code, out, err = cli(capsys, "report", "--repo", str(repo), *args)
         assert code == 0, err
         assert key not in out and "[REDACTED" in out
-        assert "tests fail:" in out and "test_key[" in out
+        assert "tests fail:" in out and "test_key[" in out and "configured: TOKEN=" in out
 
 
 # ---------------------------------------------------------------- 4. the section is a record
@@ -283,13 +285,17 @@ def test_the_gate_section_is_one_typed_record() -> None:
         "3 passed, 0 failed, 0 errors, 1 skipped, 4 in all (pytest)"
     )
     assert run_report(state, [], {}).to_json()["gate"]["counts"]["total"] == 4
+    assert section.environment is None  # not recorded yet: the report says so
+    state.gate.environment = "venv (/src/.venv): the checkout's .venv"
+    assert run_report(state, [], {}).gate == dataclasses.replace(section, environment=state.gate.environment)
 
 
 def test_state_keeps_where_the_gate_ran(tmp_path: Path) -> None:
     state = RunState("r1", "request", "", "", "", "")
-    state.gate.after = "implementer"
+    state.gate.after, state.gate.environment = "implementer", "uv (/src/.venv): uv.lock"
     StateStore(tmp_path / "state.json", state).save()
-    assert StateStore.load(tmp_path / "state.json").gate.after == "implementer"
+    loaded = StateStore.load(tmp_path / "state.json").gate
+    assert (loaded.after, loaded.environment) == ("implementer", "uv (/src/.venv): uv.lock")
     assert RunState.from_json({**state.to_json(), "gate": {}}).gate.after is None  # an older file
 
 

@@ -98,7 +98,7 @@ def gate_section(gate: Gate, records: Iterable[MetricRecord]) -> GateSection | N
         status=gate.status,
         reason=redact(gate.reason) if gate.reason else None,
         command=redact(" ".join(gate.command)) if gate.command else None,
-        environment=None,
+        environment=redact(gate.environment) if gate.environment else None,
         runs=gate.runs or 0,
         exit_code=gate.exit_code,
         duration_s=gate_seconds(records),
