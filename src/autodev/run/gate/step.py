@@ -114,7 +114,10 @@ class GateStep:
             return False
         if self.plan.test_command is None:
             self.recorder.store.state.gate.skip(NO_COMMAND)
-            self.recorder.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
+            skipped = RunEvent(
+                "gate", detail="skipped: no test command configured and no tests found", data={"after": gate_agent}
+            )
+            self.recorder.report(skipped)
             self.recorder.save()
             return False
         return True
@@ -141,13 +144,18 @@ class GateStep:
             state.gate.due()
         else:
             state.gate.skip(result.gate_reason or "")
-            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}"))
+            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}", data={"after": gate_agent}))
         recorder.save()
         return result.run_gate
 
     async def once(self, attempt: int) -> Judged:
         """One run of the project's tests in the worktree, judged and recorded in state.json's `gate`."""
         state = self.recorder.store.state
+        after = self.plan.pipeline.gate_after
+        state.gate.after = after
+        state.gate.environment = self.plan.tests.describe() if self.plan.tests else None
+        started = {"attempt": attempt + 1, "command": list(self.plan.test_command or ()), "after": after}
+        self.recorder.report(RunEvent("gate", detail="started", data=started))
         judged = await self.run_judged()
         outcome = judged.outcome
         state.gate.ran(judged.status, outcome.exit_code, list(outcome.command), outcome.duration_s)
@@ -164,7 +172,15 @@ class GateStep:
                 failing=[failure.name for failure in report.failures[:20]],
             )
         self.recorder.save()
-        data = {"duration_s": outcome.duration_s, "attempt": attempt + 1, "status": judged.status}
+        data = {
+            "duration_s": outcome.duration_s,
+            "attempt": attempt + 1,
+            "status": judged.status,
+            "after": after,
+            "command": list(outcome.command),
+            "exit_code": outcome.exit_code,
+            "tests": state.gate.tests.to_json() if report is not None and state.gate.tests is not None else None,
+        }
         self.recorder.report(RunEvent("gate", detail=judged.event_detail(), data=data))
         return judged
 
@@ -175,9 +191,13 @@ class GateStep:
             self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail, self.plan.tests
         )
 
-    async def run_judged(self) -> Judged:
-        """The tests, timed and judged; the judged summary is kept for the reviewer's analysers (also `RunTests`)."""
-        async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
+    async def run_judged(self, timer: str = "test_gate") -> Judged:
+        """The tests, timed and judged; the judged summary is kept for the reviewer's analysers (also `RunTests`).
+
+        `timer`: the record's name. The gate's runs are `test_gate` (the report's `tests` lane and a
+        link of the critical path); an agent's `RunTests` passes its own name, as its time is the agent's.
+        """
+        async with PerformanceTimer(timer, run_id=self.recorder.run_id, sink=self.recorder.metrics):
             outcome = await self.run_once()
         judged = self.judge(outcome)
         self.recorder.store.state.test_summary = judged.summary()
