@@ -15,9 +15,11 @@ from scripts import (
     FEATURE_AGENTS,
     MUL_IMPL,
     REQUEST,
+    VALIDATION_AGENTS,
     append_to,
     call,
     edit_mul,
+    edit_mul_test,
     feature_script,
     final,
     git,
@@ -56,6 +58,8 @@ def fast_script(edit: dict[str, Any]) -> dict[str, Any]:
         "agents": {
             "researcher-local": [final("## Local findings\n- README.md holds the description.")],
             "planner": [final("## Plan\n1. Make the edit.")],
+            # runs only when the diff re-check brings it back (the change touched code): tests after the fact
+            "test-master": [tools(edit_mul_test(), text="Testing mul."), final("## Tests\nAdded MulTests.")],
             "implementer": [
                 tools(edit, text="Editing."),
                 final("## Changes\n- Done."),
@@ -141,14 +145,15 @@ def test_a_typo_request_whose_implementer_edits_code_gets_the_gate_and_full_vali
     assert state["change_type"]["after"] == "feature"
     reasons = " ".join(state["change_type"]["reasons"])
     assert "diff: code changed: calc/__init__.py" in reasons
-    assert "test-master was skipped before the diff was known" in reasons and "not re-run" in reasons
-    # the gate would have been skipped for a typo; the diff changed code, so it ran
+    assert "test-master runs after all" in reasons
+    assert "researcher-local was skipped before the diff was known" in reasons and "not re-run" in reasons
+    # the gate would have been skipped for a typo; the diff changed code, so it ran, after the test writer
     assert state["gate"]["status"] == "passed"
     assert "reason" not in state["gate"]
     assert "test_gate" in timers(result.run_dir)
-    for name in ("reviewer", "security-auditor", "doc-master"):
+    for name in ("test-master", "reviewer", "security-auditor", "doc-master"):
         assert state["agents"][name]["status"] == "done"
-    assert {n for n, a in state["agents"].items() if a["status"] == "skipped"} == TYPO_SKIPS
+    assert {n for n, a in state["agents"].items() if a["status"] == "skipped"} == TYPO_SKIPS - {"test-master"}
 
 
 def test_a_docs_request_whose_diff_changes_code_unskips_the_security_auditor(typo_repo: Path) -> None:
@@ -162,7 +167,30 @@ def test_a_docs_request_whose_diff_changes_code_unskips_the_security_auditor(typ
     statuses = [r["status"] for r in agent_records(result.run_dir) if r["agent"] == "security-auditor"]
     assert statuses == ["skipped", "done"]  # skipped at plan time, then run: both are on record
     assert state["gate"]["status"] == "passed"
-    assert {n for n, a in state["agents"].items() if a["status"] == "skipped"} == DOCS_SKIPS - {"security-auditor"}
+    skipped = {n for n, a in state["agents"].items() if a["status"] == "skipped"}
+    assert skipped == DOCS_SKIPS - {"security-auditor", "test-master"}
+
+
+def test_a_docs_request_whose_implementer_changes_code_gets_tests_written_the_gate_and_validation(
+    typo_repo: Path,
+) -> None:
+    """Safe by construction (issue 22): a fast path never ends without tests for a code change. The test
+    writer the docs path skipped is brought back after the implementer, before the gate, and the gate
+    runs the test it wrote; then the validation agents run. Before: test-master stayed skipped."""
+    result = run(typo_repo, DOCS_REQUEST, fast_script(edit_mul()))
+    state = state_of(result.run_dir)
+    assert state["status"] == "done", state["error"]
+    assert (state["change_type"]["before"], state["change_type"]["after"]) == ("docs", "feature")
+    assert state["agents"]["test-master"]["status"] == "done"
+    statuses = [r["status"] for r in agent_records(result.run_dir) if r["agent"] == "test-master"]
+    assert statuses == ["skipped", "done"]
+    order = [r["agent"] for r in agent_records(result.run_dir) if r["status"] == "done"]
+    assert order.index("implementer") < order.index("test-master") < order.index("reviewer")
+    assert state["gate"]["status"] == "passed"
+    assert state["gate"]["tests"]["total"] == 2  # the existing test and the one test-master wrote after the fact
+    assert "MulTests" in git(typo_repo, "show", f"{state['branch']}:tests/test_calc.py")
+    for name in VALIDATION_AGENTS:
+        assert state["agents"][name]["status"] == "done"
 
 
 @pytest.mark.parametrize("edit", [USAGE, DOCSTRING], ids=["readme", "docstring-only"])

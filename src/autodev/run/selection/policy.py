@@ -91,7 +91,8 @@ def recheck(
     gate_agent_skipped: bool = False,
 ) -> Recheck:
     """`skips`: the agents skipped now; `fixed`: skips the user or the provider imposed (never undone);
-    `pending`: agents that have not run yet (only those can be un-skipped)."""
+    `pending`: agents that can still run: the validation agents, and the build phase's test writers, which
+    run after the fact, before the test gate (only these can be un-skipped)."""
     after = diff.change_type
     reasons = list(diff.reasons)
     unskip: dict[str, str] = {}
@@ -107,7 +108,7 @@ def recheck(
             else:
                 reasons.append(
                     f"diff re-check: {agent} was skipped before the diff was known and its turn has passed; "
-                    "it is not re-run (the test gate and the validation agents cover the change)"
+                    "it is not re-run (the test writer, the test gate and the validation agents cover the change)"
                 )
         for agent in skips:
             if agent in fixed and agent not in allowed and agent in pending:
