@@ -38,7 +38,9 @@ def kind_of(text: str, lookup: Any = None) -> str:
         ("Add a news fragment for the last release", "docs"),
         ("Update docs/installation.md with the new install step", "docs"),
         ("Bump actions/checkout from 3 to 4 in the CI workflow", "config"),
-        ("Pin tox to 4.x in pyproject.toml", "config"),
+        ("Pin tox to 4.x in pyproject.toml", "deps"),
+        ("Bump the minimum version of typing-extensions", "deps"),
+        ("Add setuptools-scm to the build system requirements", "deps"),
         ("ci: run the workflow on Python 3.13 too", "config"),
         ("Add dependabot for GitHub Actions", "config"),
     ],
@@ -152,15 +154,18 @@ def test_a_named_path_is_looked_up_in_the_repository(make_repo: Any) -> None:
         ("LICENSE", "docs"),
         ("CHANGELOG.rst", "docs"),
         (".github/CONTRIBUTING.md", "docs"),
-        ("pyproject.toml", "config"),
+        ("pyproject.toml", "deps"),
         (".github/workflows/ci.yml", "config"),
         ("tox.ini", "config"),
         ("Dockerfile", "config"),
         ("Makefile", "config"),
-        ("requirements-dev.txt", "config"),
+        ("requirements-dev.txt", "deps"),
+        ("requirements/docs.in", "deps"),
+        ("package-lock.json", "deps"),
+        ("Cargo.toml", "deps"),
         (".pre-commit-config.yaml", "config"),
         (".gitignore", "config"),
-        ("uv.lock", "config"),
+        ("uv.lock", "deps"),
         ("tests/test_calc.py", "tests"),
         ("src/pkg/test_util.py", "tests"),
         ("pkg/util_test.py", "tests"),
@@ -246,6 +251,7 @@ def test_default_policy_is_the_issues() -> None:
     assert set(policy.skips_for("docs")) == {"test-master", "security-auditor", "researcher-web"}
     assert set(policy.skips_for("typo")) == {"researcher-local", "researcher-web", "test-master"}
     assert set(policy.skips_for("config")) == {"researcher-local", "researcher-web", "test-master"}
+    assert set(policy.skips_for("deps")) == {"researcher-local", "test-master"}
     assert policy.skips_for("feature") == ()
     assert policy.skip_gate == {"docs", "typo"}
 
@@ -266,6 +272,8 @@ def test_policy_from_config(make_repo: Any) -> None:
         ('[selection.skips]\nprose = ["reviewer"]\n', "unknown change type"),
         ('[selection]\nskip_gate = ["everything"]\n', "unknown change type"),
         ("[selection]\nskips_typo = 1\n", "selection"),
+        ('[selection.skips]\ndeps = ["security-auditor"]\n', "always runs for packaging"),
+        ('[selection]\nskip_gate = ["docs", "deps"]\n', "the test gate always runs for deps"),
     ],
 )
 def test_bad_selection_config_is_a_usage_error(make_repo: Any, config: str, message: str) -> None:
@@ -368,6 +376,69 @@ def test_recheck_adds_work_when_a_fast_path_diff_changes_code() -> None:
     assert set(result.unskip) == {"security-auditor"}
     assert result.run_gate
     assert any("test-master was skipped" in reason and "not re-run" in reason for reason in result.reasons)
+    # the build phase's test writer, when it is still pending, comes back (the gate step offers it)
+    back = recheck(
+        before="docs",
+        mode="auto",
+        policy=SkipPolicy(),
+        diff=_diff("calc.py"),
+        skips=skips,
+        fixed=(),
+        pending=(*VALIDATION, "test-master"),
+    )
+    assert set(back.unskip) == {"security-auditor", "test-master"}
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (("pyproject.toml",), "deps"),
+        (("requirements-dev.txt", "README.md"), "deps"),
+        (("poetry.lock",), "deps"),
+        (("setup.py",), "feature"),  # a build script is code (and packaging: `packaging_paths`)
+        (("tox.ini", "setup.cfg"), "deps"),
+        (("tox.ini",), "config"),
+    ],
+)
+def test_packaging_changes_are_the_deps_class(paths: tuple[str, ...], expected: str) -> None:
+    diff = _diff(*paths)
+    assert diff.change_type == expected
+    assert bool(diff.packaging_paths) == (expected != "config")
+
+
+def test_a_docs_or_config_request_whose_diff_is_deps_gets_the_audit_and_the_gate() -> None:
+    for before in ("docs", "config", "typo"):
+        skips = {name: f"{before} change" for name in DEFAULT_SKIPS[before]}
+        result = recheck(
+            before=before,
+            mode="auto",
+            policy=SkipPolicy(),
+            diff=_diff("requirements.txt"),
+            skips=skips,
+            fixed=(),
+            pending=(*VALIDATION, "test-master"),
+        )
+        assert result.after == "deps" and result.run_gate
+        assert "security-auditor" not in set(skips) - set(result.unskip)
+        assert "test-master" not in result.unskip  # deps keeps its own skips: no new behaviour to test
+
+
+PYPROJECT = '[project]\nname = "x"\ndependencies = ["attrs>=22"]\n\n[tool.ruff]\nline-length = 100\n'
+
+
+def test_a_pyproject_edit_of_tool_settings_only_is_config() -> None:
+    tools_only = PYPROJECT.replace("100", "120")
+    pinned = PYPROJECT.replace("attrs>=22", "attrs>=23")
+    assert classify_diff([ChangedFile("pyproject.toml", 1, 1, PYPROJECT, tools_only)]).change_type == "config"
+    assert classify_diff([ChangedFile("pyproject.toml", 1, 1, PYPROJECT, pinned)]).change_type == "deps"
+    assert classify_diff([ChangedFile("pyproject.toml", 1, 1, PYPROJECT, "not = [toml")]).change_type == "deps"
+    package = '{"name": "x", "dependencies": {"a": "1"}, "prettier": {"semi": false}}'
+    assert classify_diff(
+        [ChangedFile("package.json", 1, 1, package, package.replace("false", "true"))]
+    ).change_type == ("config")
+    assert classify_diff([ChangedFile("package.json", 1, 1, package, package.replace('"1"', '"2"'))]).change_type == (
+        "deps"
+    )
 
 
 def test_recheck_confirms_a_fast_path_and_never_removes_work() -> None:

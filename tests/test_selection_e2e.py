@@ -282,6 +282,27 @@ def test_refused_selections_exit_2_and_write_nothing(
 
 
 # ---------------------------------------------------------------- autodev plan shows the decision
+def test_plan_shows_the_deps_class_and_its_policy(
+    typo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packaging request is its own class (issue 22): the test writer may be skipped, never the
+    security audit or the test gate."""
+    no_model_calls(monkeypatch)
+    script = write_script(tmp_path, feature_script())
+    request = "Bump the minimum version of typing-extensions in requirements.txt"
+    argv = ["plan", request, "--repo", str(typo_repo), "--provider", "scripted", "--script", str(script)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "change type: deps" in out
+    assert f"{'test-master':<17} skipped: not needed for a deps change (selection.skips.deps)" in out
+    assert "security-auditor  skipped" not in out
+    assert "skipped if the diff confirms" not in out  # the gate always runs for deps
+    assert main([*argv, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["change_type"] == "deps"
+    assert set(shown["selection"]["skips"]) == {"researcher-local", "test-master"}
+
+
 def test_plan_shows_the_skips_and_the_reasons(
     typo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,8 +376,8 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["records"] == 6
     assert result["skipped_lines"] == 1
     confusion = result["confusion"]
-    assert confusion["typo"] == {"docs": 0, "typo": 1, "config": 0, "feature": 1}
-    assert confusion["feature"] == {"docs": 1, "typo": 0, "config": 0, "feature": 1}
+    assert confusion["typo"] == {"docs": 0, "typo": 1, "config": 0, "deps": 0, "feature": 1}
+    assert confusion["feature"] == {"docs": 1, "typo": 0, "config": 0, "deps": 0, "feature": 1}
     assert confusion["config"]["config"] == 1 and confusion["docs"]["docs"] == 1
     assert result["unsafe"] == 1
     assert result["unsafe_rate"] == pytest.approx(1 / 6)
