@@ -365,6 +365,15 @@ FIXTURE = [
     {"sha": "a5", "message": "ouch", "files": [{"path": "docs/index.md", "added": 9, "deleted": 2}]},
     {"sha": "a6", "message": "Update the changelog", "files": [{"path": "CHANGELOG.md", "added": 5, "deleted": 0}]},
 ]
+LABELLED = [
+    # the truth is code_changed when a record has it: a docstring-only edit of a .py file changed no code
+    {**FIXTURE[1], "sha": "b1", "code_changed": False},
+    {**FIXTURE[0], "sha": "b2", "code_changed": False},
+    {"sha": "b3", "message": "Pin attrs in requirements.txt", "code_changed": False,
+     "files": [{"path": "requirements.txt", "added": 1, "deleted": 1}]},
+    {"sha": "b4", "message": "Update docs/conf.py for the new theme", "code_changed": True,
+     "files": [{"path": "docs/conf.py", "added": 2, "deleted": 1}]},
+]  # fmt: skip
 
 
 def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -385,6 +394,10 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["no_code_commits"] == 4
     assert result["fast_path_share"] == pytest.approx(3 / 4)
     assert not result["within_target"]
+    assert result["truth"] == "code_changed on 0 records, else the diff class"
+    assert result["per_class"]["typo"] == {"requests": 2, "commits": 1, "precision": 0.5, "recall": 1.0}
+    # the typo request that changed code gets the test writer back, and the gate: no unsafe outcome
+    assert result["outcome"]["unsafe"] == 0 and result["outcome"]["test_writer_brought_back"] == 1
 
     rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
     assert [row["sha"] for row in rows] == [r["sha"] for r in FIXTURE]
@@ -395,7 +408,31 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
 
     assert main(["bench", "selection", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "request \\ diff" in out and "unsafe fast paths: 1 of 6 commits" in out and "OVER" in out
+    assert "request \\ diff" in out and "OVER" in out
+    assert "unsafe fast paths (request level): 25.0% of the 4 requests sent down a fast path changed code" in out
+    assert "unconditional: 16.7% of all 6 commits" in out
+    assert "unsafe outcomes (runs that would finish without tests or audit" in out and "): 0 = 0.0%" in out
+
+
+def test_bench_selection_reads_the_truth_and_shows_the_outcome_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in LABELLED) + "\n", encoding="utf-8")
+    assert main(["bench", "selection", str(data), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["truth"] == "code_changed"
+    assert result["fast_path_requests"] == 3  # typo, typo, deps; naming docs/conf.py (code) makes b4 a feature
+    assert result["unsafe"] == 0 and result["fast_path_share"] == 1.0
+    assert result["confusion"]["deps"]["deps"] == 1
+    assert result["outcome"] == {
+        "unsafe": 0,
+        "unsafe_rate": 0.0,
+        "code_changed": 1,
+        "packaging_changed": 1,
+        "test_writer_brought_back": 1,
+        "auditor_brought_back": 0,
+    }
 
 
 def test_bench_selection_bad_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -412,5 +449,7 @@ def test_bench_selection_smoke_on_the_dev_data(capsys: pytest.CaptureFixture[str
     result = json.loads(capsys.readouterr().out)
     assert result["records"] == 2278
     assert sum(sum(row.values()) for row in result["confusion"].values()) == 2278
-    assert result["within_target"]
     assert 0 < result["fast_path_share"] < 1
+    # safe by construction: whatever the request classifier said, no run ends untested or unaudited
+    assert result["outcome"]["unsafe"] == 0
+    assert all(figures["outcome_unsafe"] == 0 for figures in result["per_repo"].values())

@@ -48,12 +48,21 @@ CONFIG_SUFFIXES = frozenset(
 CONFIG_NAMES = frozenset(
     {
         "dockerfile", "containerfile", "makefile", "gnumakefile", "justfile", "procfile", "vagrantfile",
-        "noxfile.py", "fabfile.py", "codecov.yml", "py.typed", "manifest.in", ".python-version-default",
+        "codecov.yml", "py.typed", "manifest.in", ".python-version-default",
     }
 )  # fmt: skip
 CONFIG_DIRS = frozenset({".github", ".gitlab", ".circleci", ".devcontainer", ".vscode", ".idea", ".husky"})
 TEST_DIRS = frozenset({"tests", "test", "testing", "spec", "specs", "__tests__", "__snapshots__"})
 TEST_FILE = re.compile(r"^(test_.*|.*_test|.*_tests|conftest)\.py$")
+
+# Source files run wherever they live: docs/conf.py runs at every docs build, .github/*.py in CI,
+# noxfile.py on the developer's machine, an example is copied by users. They are code even under docs/.
+CODE_SUFFIXES = frozenset(
+    {
+        ".py", ".pyi", ".pyx", ".pxd", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".go", ".js", ".mjs", ".cjs",
+        ".jsx", ".ts", ".tsx", ".sh", ".bash", ".ps1", ".rb", ".java", ".kt", ".swift", ".php", ".cs",
+    }
+)  # fmt: skip
 
 # Words in a path (split at / _ - . and camelCase) that mark code touching a trust boundary.
 SECURITY_WORDS = frozenset(
@@ -103,10 +112,11 @@ def path_kind(path: str) -> PathKind:
     1. prose by suffix (.md .rst .txt ...) or by name (README, LICENSE, CHANGELOG ...) is docs, except
        requirement pins (see 0);
     2. anything under a test directory (tests/, test/ ...) or named test_*.py, *_test.py, conftest.py is tests;
-    3. anything under a docs directory (docs/, changelog.d/ ...) is docs, and so are images;
-    4. config by suffix (.toml .yaml .json .ini .cfg .lock ...), by name (Dockerfile, Makefile, noxfile.py
+    3. source files (.py .c .js .sh ...) are code wherever they are (docs/conf.py, .github/x.py, noxfile.py);
+    4. anything under a docs directory (docs/, changelog.d/ ...) is docs, and so are images;
+    5. config by suffix (.toml .yaml .json .ini .cfg .lock ...), by name (Dockerfile, Makefile, MANIFEST.in
        ...) or under CI directories (.github/ ...) is config;
-    5. everything else is code (.py, .pyi, .c, .js, .sh, templates, unknown suffixes, no suffix).
+    6. everything else is code (.py, .pyi, .c, .js, .sh, templates, unknown suffixes, no suffix).
     """
     dirs, name, suffix, stem = _parts(path)
     if CONFIG_TXT.match(name) or name in DEPS_NAMES or suffix == ".lock" or (dirs and dirs[-1] in DEPS_DIRS):
@@ -115,6 +125,8 @@ def path_kind(path: str) -> PathKind:
         return "docs"
     if any(d in TEST_DIRS or d.endswith(("_tests", "-tests")) for d in dirs) or TEST_FILE.match(name):
         return "tests"
+    if suffix in CODE_SUFFIXES:
+        return "code"
     if any(d in DOC_DIRS for d in dirs) or suffix in MEDIA_SUFFIXES:
         return "docs"
     if suffix in CONFIG_SUFFIXES or name in CONFIG_NAMES or any(d in CONFIG_DIRS for d in dirs):
