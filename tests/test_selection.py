@@ -511,3 +511,29 @@ def test_plan_for_the_real_data_request_stays_feature(tmp_path: Path) -> None:
     """The existing end-to-end tests rely on their requests running the full pipeline."""
     assert kind_of("Add a mul(a, b) function to calc that multiplies two numbers") == "feature"
     assert kind_of("multiply numbers") == "feature"
+
+
+# ---------------------------------------------------------------- general signals (issue 22)
+@pytest.mark.parametrize(
+    "text",
+    ["Fix CI release job", "CI hotfixes", "Fix the broken docs build in tox.ini", "Revert the pin of towncrier"],
+)
+def test_repairing_the_build_or_ci_is_a_feature(text: str) -> None:
+    """What broke a build is as often code or a script as configuration: no fast path."""
+    result = classify_request(text)
+    assert result.change_type == "feature", result.reasons
+    assert "repair words" in result.reasons[-1]
+
+
+def test_a_packaging_request_in_a_setup_py_repository_is_a_feature() -> None:
+    """setup.py is code: where the repository packages with it, a packaging change edits code."""
+    from autodev.run.selection.repo import listing_lookup
+
+    request = "Pin towncrier for the docs build"
+    assert classify_request(request, listing_lookup(lambda: ["pyproject.toml", "src/x.py"])).change_type == "deps"
+    with_setup = classify_request(request, listing_lookup(lambda: ["setup.py", "src/x.py"]))
+    assert with_setup.change_type == "feature"
+    assert "packages with setup.py" in with_setup.reasons[-1]
+    # a setup.py elsewhere (an example project) is not the repository's build script
+    nested = listing_lookup(lambda: ["examples/plugin/setup.py", "pyproject.toml"])
+    assert classify_request(request, nested).change_type == "deps"

@@ -5,6 +5,9 @@ The request is the commit message (what a person asked for); the truth is the di
 to `files` by path and line counts alone (no contents, so a docstring-only edit of a .py file counts as
 code here, though a real run's re-check would see it as docs: the benchmark errs on the unsafe side).
 
+The request classifier gets a lookup of the repository's files, as in a run; without a checkout, the
+listing is approximated by every path the data set's commits of that repository touched.
+
 Truth: a record's `code_changed` (see /work/shared/data/README.md: a syntax-tree comparison), else the
 diff class. The figures (`selection_figures`): a confusion matrix, request class (rows) x diff class
 (columns); the conditional unsafe rate (of fast-path requests, the share that changed code: leading,
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from autodev.apps.bench.selection_figures import TARGET_RECALL, TARGET_UNSAFE_RA
 from autodev.config.selection import CHANGE_TYPES
 from autodev.core.errors import UserError
 from autodev.run.selection.diff import classify_diff, files_from_numstat
+from autodev.run.selection.repo import listing_lookup
 from autodev.run.selection.request import classify_request
 
 
@@ -53,12 +58,17 @@ def selection_benchmark(path: Path, predictions: Path | None = None) -> dict[str
     records, skipped = read_records(path)
     if not records:
         raise UserError(f"{path}: no usable records", hint='each line needs {"message": ..., "files": [...]}')
+    listings: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        entries = (f for f in record["files"] if isinstance(f, dict))
+        listings[str(record.get("repo") or "(unknown)")].update(f.path for f in files_from_numstat(entries))
+    lookups = {repo: listing_lookup(partial(frozenset, files)) for repo, files in listings.items()}
     cases: list[Case] = []
     by_repo: dict[str, list[Case]] = defaultdict(list)
     lines: list[str] = []
     labelled = 0
     for record in records:
-        request = classify_request(str(record["message"]))
+        request = classify_request(str(record["message"]), lookups[str(record.get("repo") or "(unknown)")])
         diff = classify_diff(files_from_numstat(f for f in record["files"] if isinstance(f, dict)))
         truth = record.get("code_changed")
         labelled += isinstance(truth, bool)

@@ -6,6 +6,7 @@ stay pure.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
 from autodev.core import gitops
@@ -31,6 +32,13 @@ def repo_lookup(repo: Path, commit: str = "HEAD") -> PathLookup:
         if not cache:
             cache.append(tracked_files(repo, commit))
         return cache[0]
+
+    return listing_lookup(files)
+
+
+def listing_lookup(files: Callable[[], Collection[str]]) -> PathLookup:
+    """A `PathLookup` over a listing of repository paths (a commit's files, or the benchmark's
+    approximation of them)."""
 
     def lookup(path: str) -> PathFacts | None:
         clean = path.replace("\\", "/").strip().strip("/")

@@ -15,7 +15,10 @@ literal URLs are dropped first: a link is a reference, not network code. Then, i
    (linters, formatters, type checkers, pre-commit): updating or satisfying them usually reaches code.
 3. A fast path needs evidence in every ask (the first line, and each list item after it), at most
    `MAX_FAST_WORDS` words in all, and then:
-   - packaging or dependency words or named deps files -> deps (it keeps the most agents, so it wins);
+   - config or deps evidence with repair words (fix, broken, failing, revert ...) -> feature: what broke
+     the build or CI is as often code or a script as configuration;
+   - packaging or dependency words or named deps files -> deps (it keeps the most agents, so it wins),
+     unless the repository packages with a build script that is code (setup.py): then feature;
    - config words or named config files -> config (it keeps more agents than docs, so it wins a tie);
    - a documentation *place* (README, changelog, news fragment, contributors, a named .md/.rst file,
      docs/ ...) with typo words -> typo; without -> docs;
@@ -125,11 +128,17 @@ CONFIG_WORDS = _words(
 DEPS_WORDS = _words(
     r"lock ?files?", r"lockfiles?", r"dependenc(?:y|ies)", r"deps", r"requirements", r"pyproject", r"setup\.cfg",
     r"build system", r"build backend", r"packaging", r"classifiers", r"manifest", r"hatch\w*", r"poetry",
-    r"setuptools", r"pip", r"wheels?", r"sdist", r"flit", r"pdm", r"uv", r"extras?", r"requires-python", r"pypi",
+    r"setuptools", r"pip", r"wheels?", r"sdist", r"flit", r"pdm", r"uv", r"requires-python", r"pypi",
     r"npm", r"yarn", r"cargo",
 )  # fmt: skip
 # Version verbs: a dependency's version, unless the request names configuration (a CI action's version).
-VERSION_VERBS = _words(r"pins?", r"pinn\w*", r"unpin\w*", r"bump\w*", r"upgrad\w*", r"downgrad\w*")
+VERSION_VERBS = _words(r"pins?", r"pinn\w*", r"unpin\w*", r"bump\w*")
+# Repairing the build or CI: what broke is as often the code or a script as the configuration.
+REPAIR_WORDS = _words(
+    r"fix\w*", r"hotfix\w*", r"repair\w*", r"broken", r"break\w*", r"fail\w*", r"workarounds?", r"revert\w*",
+)  # fmt: skip
+# Build scripts that are code: in a repository that has one, a packaging change edits code.
+BUILD_SCRIPTS = ("setup.py",)
 # Conventional-commit style prefixes ("docs: ...", "ci(deps): ...").
 PREFIX = re.compile(r"^\s*\[?([a-z]+)(?:\([^)]*\))?\]?!?:", re.IGNORECASE)
 PREFIX_CLASS = {
@@ -243,6 +252,14 @@ def _strip_paths(text: str) -> str:
     return BARE_FILES.sub(" ", DIR_TOKEN.sub(" ", FILE_TOKEN.sub(" ", text)))
 
 
+def _build_script(lookup: PathLookup) -> str | None:
+    for name in BUILD_SCRIPTS:
+        facts = lookup(name)
+        if facts is not None and facts.exists and (facts.resolved or name) == name:
+            return name
+    return None
+
+
 def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClass:
     """docs | typo | config | feature, with the reasons (see the module docstring for the rules)."""
     text = TRAILER.sub(" ", text)
@@ -306,6 +323,13 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
         if not _has_fast_evidence(ask, fast_paths, headline=index == 0):
             what = "the first line" if index == 0 else "a listed item"
             return RequestClass("feature", (*reasons, f"{what}, {ask[:60]!r}, has no docs, typo or config sign"))
+    headline = _asks(body)[0] if _asks(body) else ""
+    if (is_deps or is_config) and (repair := _find(REPAIR_WORDS, headline)):
+        why = f"repair words ({', '.join(repair[:3])}) on the build or CI: what broke may be code, so feature"
+        return RequestClass("feature", (*reasons, why))
+    if is_deps and lookup is not None and (script := _build_script(lookup)):
+        why = f"the repository packages with {script}, which is code: a packaging change here edits code"
+        return RequestClass("feature", (*reasons, why))
     if is_deps:
         return RequestClass("deps", (*reasons, "no sign of code: the deps path (security audit and test gate)"))
     if is_config:
