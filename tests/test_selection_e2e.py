@@ -408,7 +408,7 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
 
     assert main(["bench", "selection", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "request \\ diff" in out and "OVER" in out
+    assert "request \\ diff" in out and "recall): NOT MET" in out
     assert "unsafe fast paths (request level): 25.0% of the 4 requests sent down a fast path changed code" in out
     assert "unconditional: 16.7% of all 6 commits" in out
     assert "unsafe outcomes (runs that would finish without tests or audit" in out and "): 0 = 0.0%" in out
