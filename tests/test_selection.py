@@ -537,3 +537,10 @@ def test_a_packaging_request_in_a_setup_py_repository_is_a_feature() -> None:
     # a setup.py elsewhere (an example project) is not the repository's build script
     nested = listing_lookup(lambda: ["examples/plugin/setup.py", "pyproject.toml"])
     assert classify_request(request, nested).change_type == "deps"
+
+
+def test_packaging_words_in_a_request_about_a_docs_file_are_docs() -> None:
+    """ "how to install from PyPI" in a README request describes the prose, it is not packaging."""
+    text = "Add an Installation section to README.md saying how to install notekeeper from PyPI"
+    assert classify_request(text).change_type == "docs"
+    assert classify_request("Pin sphinx in docs/requirements.txt").change_type == "deps"  # a named deps file

@@ -17,8 +17,9 @@ literal URLs are dropped first: a link is a reference, not network code. Then, i
    `MAX_FAST_WORDS` words in all, and then:
    - config or deps evidence with repair words (fix, broken, failing, revert ...) -> feature: what broke
      the build or CI is as often code or a script as configuration;
-   - packaging or dependency words or named deps files -> deps (it keeps the most agents, so it wins),
-     unless the repository packages with a build script that is code (setup.py): then feature;
+   - a named deps file, a deps: prefix, or packaging words without a named documentation place -> deps
+     (it keeps the most agents, so it wins), unless the repository packages with a build script that
+     is code (setup.py): then feature;
    - config words or named config files -> config (it keeps more agents than docs, so it wins a tie);
    - a documentation *place* (README, changelog, news fragment, contributors, a named .md/.rst file,
      docs/ ...) with typo words -> typo; without -> docs;
@@ -311,8 +312,11 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     if prefix_class in ("docs", "config", "deps"):
         reasons.append(f"'{prefix_name}:' prefix")
     is_config = bool(kinds["config"] or config or prefix_class == "config")
-    is_deps = bool(kinds["deps"] or deps or prefix_class == "deps" or (versions and not is_config))
     in_docs = bool(kinds["docs"] or places)
+    # Packaging words beside a named documentation place describe what the prose says ("how to install
+    # from PyPI"): the docs path; a named deps file or a deps: prefix is packaging wherever it appears.
+    deps_said = bool(deps or (versions and not is_config)) and not in_docs
+    is_deps = bool(kinds["deps"] or prefix_class == "deps" or deps_said)
     if not reasons:
         return RequestClass("feature", ("no docs, typo or config signal: unsure, so feature (the full pipeline)",))
     words = len(WORD.findall(text))
