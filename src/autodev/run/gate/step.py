@@ -5,6 +5,8 @@ not an agent. Before the build phase, the baseline step runs them once at the ba
 that run from the cache); the gate then judges each run against it (`autodev.run.gate.verdict`).
 Before the first test run of a gate step the change is classified again from its diff, which may
 add agents back (a "docs" request that touched code) or skip the gate (only documentation changed).
+An agent it adds back to the build phase (the test writer) runs before the tests do: `due()` says
+"not yet" while one is pending, and the driver runs it, then asks again.
 Every outcome is recorded in state.json's `gate` and as a `gate` event.
 Both engines use it: the local run in its worktree, a Temporal activity in a checkout of the tip.
 """
@@ -16,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+from autodev.agent.specs import AgentSpec
 from autodev.config.settings import Settings
 from autodev.core.timer import PerformanceTimer
 from autodev.run.confinement import run_jail
@@ -28,7 +31,7 @@ from autodev.run.gate.verdict import Judged, judge
 from autodev.run.graph import Pipeline
 from autodev.run.layout import RunPaths
 from autodev.run.recorder import Recorder
-from autodev.run.selection.decide import Selection, recheck_diff
+from autodev.run.selection.decide import Selection, recheck_diff, test_writers
 from autodev.run.state import GateTests
 from autodev.sandbox.jail import Jail
 
@@ -52,6 +55,8 @@ class GatePlan(Protocol):
     def repo(self) -> Path: ...
     @property
     def tests(self) -> TestEnvironment | None: ...
+    @property
+    def specs(self) -> dict[str, AgentSpec]: ...
 
 
 @dataclass
@@ -112,6 +117,8 @@ class GateStep:
             return False
         if not self._recheck_diff(gate_agent):
             return False
+        if self.writers_pending():
+            return False  # the test writer the re-check brought back runs first (the driver runs it)
         if self.plan.test_command is None:
             self.recorder.store.state.gate.skip(NO_COMMAND)
             skipped = RunEvent(
@@ -122,6 +129,12 @@ class GateStep:
             return False
         return True
 
+    def writers_pending(self) -> list[str]:
+        """Test writers of the build phase that the diff re-check brought back and that have not run yet."""
+        agents = self.recorder.store.state.agents
+        writers = test_writers(self.plan.pipeline, self.plan.specs)
+        return [name for name in writers if name in agents and agents[name].status == "pending"]
+
     def _recheck_diff(self, gate_agent: str) -> bool:
         """Re-classify the change from the worktree's diff; it may only add work back. True: gate due."""
         state, recorder = self.recorder.store.state, self.recorder
@@ -131,7 +144,7 @@ class GateStep:
             self.paths.worktree,
             self.plan.base_commit,
             skips,
-            self.plan.pipeline.validation_phase(),
+            (*self.plan.pipeline.validation_phase(), *test_writers(self.plan.pipeline, self.plan.specs)),
             gate_agent_skipped=gate_agent in skips,
         )
         change = state.change_type
