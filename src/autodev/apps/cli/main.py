@@ -22,7 +22,9 @@ from autodev.apps.cli.bench import bench
 from autodev.apps.cli.clean import clean
 from autodev.apps.cli.common import err
 from autodev.apps.cli.config import config_group
+from autodev.apps.cli.doctor import doctor
 from autodev.apps.cli.eval import eval_group
+from autodev.apps.cli.init import init
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import demo, issue, resume, run
@@ -54,6 +56,8 @@ cli.add_command(bench)
 cli.add_command(worker)
 cli.add_command(config_group)
 cli.add_command(trust)
+cli.add_command(init)
+cli.add_command(doctor)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
