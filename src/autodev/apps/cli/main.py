@@ -30,6 +30,7 @@ from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import demo, issue, resume, run
 from autodev.apps.cli.temporal import worker
 from autodev.apps.cli.trust import trust
+from autodev.apps.cli.undo import undo
 from autodev.core.errors import AutodevError
 from autodev.core.redact import redact
 
@@ -58,6 +59,7 @@ cli.add_command(config_group)
 cli.add_command(trust)
 cli.add_command(init)
 cli.add_command(doctor)
+cli.add_command(undo)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:

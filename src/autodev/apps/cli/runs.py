@@ -70,6 +70,13 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     default=None,
     help="Take the request from a GitHub issue (through gh) or a markdown file; REQUEST, if given, is added to it.",
 )
+@click.option(
+    "--continue",
+    "continue_id",
+    metavar="RUN_ID",
+    default=None,
+    help="Add REQUEST as a follow-up change on that done run's branch, reusing its research.",
+)
 @repo_option
 @json_option
 @model_options
@@ -78,6 +85,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 def run(
     request: str | None,
     issue_ref: str | None,
+    continue_id: str | None,
     repo: Path,
     as_json: bool,
     cli_overrides: CliOverrides,
@@ -85,16 +93,29 @@ def run(
     publishing: PublishRequest | None,
 ) -> None:
     """Run the pipeline on REQUEST (or an issue) in an isolated worktree; the result is one commit on
-    autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr."""
+    autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr. With --continue RUN_ID,
+    one more commit on that run's branch."""
     from autodev.config.providers import build_provider
+    from autodev.engines.local.follow_up import FollowUp, follow_up_request, load_previous
     from autodev.engines.local.launch import execute
 
+    follow: FollowUp | None = None
+    if continue_id is not None:
+        if issue_ref is not None or not (request or "").strip():
+            raise click.UsageError(
+                '--continue RUN_ID takes the follow-up as REQUEST, e.g. "also handle X" (no --issue)'
+            )
+        follow = load_previous(continue_id, repo)
     from_issue = issue_request(issue_ref, request, repo)
     text = from_issue.request if from_issue is not None else request or ""
+    if follow is not None:
+        text = follow_up_request(text, follow.previous)
     the_plan = prepare(text, repo, cli_overrides, selection=selection)
     the_plan = dataclasses.replace(
         the_plan, issue=from_issue.ref if from_issue else None, publish=ready(publishing, the_plan.repo)
     )
+    if follow is not None:  # the follow-up starts at the branch's tip: done, one more commit on top
+        the_plan = dataclasses.replace(the_plan, base_commit=follow.tip)
     model_provider = build_provider(the_plan.settings)
     warn_ignored(the_plan.settings.ignored_notes())
     if the_plan.dirty_paths:
@@ -103,7 +124,7 @@ def run(
             "starts from HEAD, so they are not part of it (and are left untouched)[/]"
         )
     with make_progress(err) as progress:
-        orchestrator, state = execute(the_plan, model_provider, progress)
+        orchestrator, state = execute(the_plan, model_provider, progress, follow_up=follow)
     _finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
 
 
