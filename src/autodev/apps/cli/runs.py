@@ -102,9 +102,7 @@ def run(
     follow: FollowUp | None = None
     if continue_id is not None:
         if issue_ref is not None or not (request or "").strip():
-            raise click.UsageError(
-                '--continue RUN_ID takes the follow-up as REQUEST, e.g. "also handle X" (no --issue)'
-            )
+            raise click.UsageError('--continue RUN_ID takes the follow-up as REQUEST ("also handle X"), not --issue')
         follow = load_previous(continue_id, repo)
     from_issue = issue_request(issue_ref, request, repo)
     text = from_issue.request if from_issue is not None else request or ""
