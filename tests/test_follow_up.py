@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gh_fake import add_bare_origin, remote_branch
+from gh_fake import PR_URL, add_bare_origin, install_fake_gh, remote_branch
 from scripts import CALC_FILES, REQUEST, call, feature_script, final, git, settle, tools
 
 from autodev.apps.cli.main import main
@@ -167,3 +167,23 @@ def test_undo_refuses_a_pushed_branch_without_force(
     assert f"git push origin --delete {state['branch']}" in said
     assert git(repo, "branch", "--list", state["branch"]) == ""
     assert remote_branch(remote, state["branch"]) == state["commit"]  # the remote is never touched
+
+
+def test_a_follow_up_of_a_pull_request_pushes_its_commit_to_the_same_branch(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = add_bare_origin(repo, tmp_path / "remote.git")
+    gh = install_fake_gh(tmp_path, monkeypatch, {})
+    first = first_run(repo, tmp_path, capsys, "--pr")
+    assert first["published"]["pull_request"] == PR_URL
+    argv = ["run", "--continue", first["run_id"], "also add sub(a, b) in calc/sub.py", "--repo", str(repo), "--pr"]
+    capsys.readouterr()
+    code = main([*argv, "--provider", "scripted", "--script", str(follow_up_script(tmp_path)), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    second = json.loads(captured.out)
+    assert f"the branch's pull request {PR_URL} gets the follow-up's commit: pushing only" in captured.err
+    assert len(gh.calls_of("pr", "create")) == 1  # the pull request is the first run's; no second one
+    assert remote_branch(remote, first["branch"]) == second["commit"]
+    title = git(repo, "log", "-1", "--format=%s", second["commit"]).strip()
+    assert title == "autodev: also add sub(a, b) in calc/sub.py"  # the follow-up's own title
