@@ -144,7 +144,13 @@ def test_undo_removes_the_branch_worktree_and_records(
         assert main(["undo", state["run_id"], "--repo", str(repo), "--force"]) == 2
         assert "is running" in capsys.readouterr().err
     assert run_dir.is_dir() and Path(state["worktree"]).is_dir()
-    assert main(["undo", state["run_id"], "--repo", str(repo)]) == 0
+    tree = Path(state["worktree"])  # a commit of the user's on the run's branch: undo would drop it too
+    (tree / "notes.txt").write_text("mine\n", encoding="utf-8")
+    git(tree, "add", "notes.txt")
+    git(tree, "-c", "user.name=U", "-c", "user.email=u@example.invalid", "commit", "-q", "-m", "mine")
+    assert main(["undo", state["run_id"], "--repo", str(repo)]) == 2
+    assert f"branch {state['branch']} moved since run {state['run_id']} left it" in capsys.readouterr().err
+    assert main(["undo", state["run_id"], "--repo", str(repo), "--force"]) == 0
     said = capsys.readouterr().out
     assert f"branch {state['branch']}" in said
     assert not run_dir.exists() and not Path(state["worktree"]).exists()

@@ -8,7 +8,9 @@ drift apart. What undo adds is the refusals:
   undo refuses; with it, the local branch and records go and the remote branch stays (undo says how to
   delete it, and never does so itself);
 - a run that another run continued (`autodev run --continue`) shares its branch with that one: undo the
-  later run first.
+  later run first;
+- a branch that moved since the run left it (someone committed on it) would lose those commits too:
+  without `--force` undo refuses.
 
 A follow-up run (`--continue`) shares the branch of the run it continued, so undoing it does not delete
 the branch: the branch goes back to where the follow-up started (`base_commit`), removing only its commit.
@@ -49,6 +51,15 @@ def _followers(repo: Path, state: RunState) -> list[str]:
     return found
 
 
+def _moved(repo: Path, state: RunState) -> str | None:
+    """The branch's tip when it is not where the run left it (someone committed on it since), else None."""
+    if not state.branch or not gitops.branch_exists(repo, state.branch):
+        return None
+    tip = gitops.git(["rev-parse", f"refs/heads/{state.branch}"], repo).stdout.strip()
+    left = state.commit or state.checkpoint or state.base_commit
+    return tip if tip != left else None
+
+
 def _check(repo: Path, run_dir: Path, state: RunState, force: bool) -> None:
     pid = holder(run_lock_path(run_dir))
     if pid is not None:
@@ -59,6 +70,12 @@ def _check(repo: Path, run_dir: Path, state: RunState, force: bool) -> None:
         raise UserError(
             f"run {followers[-1]} continues run {state.run_id}'s branch {state.branch}",
             hint=f"undo it first: autodev undo {followers[-1]}",
+        )
+    moved = _moved(repo, state)
+    if moved is not None and not force:
+        raise UserError(
+            f"branch {state.branch} moved since run {state.run_id} left it (now at {moved[:12]})",
+            hint="its commits after the run would go too: autodev undo --force does it anyway",
         )
     if state.published is not None and not force:
         raise UserError(
