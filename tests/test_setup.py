@@ -6,6 +6,7 @@ The providers are the local fake servers speaking the real protocols; no network
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -129,7 +130,8 @@ def test_init_on_a_uv_project_writes_a_config_doctor_accepts(
     git(repo, "add", "uv.lock")
     git(repo, "commit", "--quiet", "-m", "lock")
     with FakeOpenAI(default=CALLS_THE_TOOL) as fake:
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        gone = fake.base_url
+        monkeypatch.setenv("OPENAI_BASE_URL", gone)
         assert main(["init", "--repo", str(repo)]) == 0
         config = config_of(repo)
         assert config["provider"] == "openai"
@@ -184,3 +186,22 @@ def test_doctor_checks_the_gh_login_when_asked_for_a_pull_request(
     assert "✗ remote: no remote 'origin'" in said
     assert "✗ gh: not logged in (You are not logged into any GitHub hosts." in said and "gh auth login" in said
     assert gh.calls_of("auth", "status")
+
+
+def test_doctor_says_when_the_base_url_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_demo_repo(tmp_path)
+    with FakeOpenAI(default=CALLS_THE_TOOL) as fake:
+        gone = fake.base_url
+        monkeypatch.setenv("OPENAI_BASE_URL", gone)
+        assert main(["init", "--repo", str(repo)]) == 0
+    # the server is gone now: nothing listens at the base URL
+    capsys.readouterr()
+    assert main(["doctor", "--repo", str(repo), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    provider = next(check for check in report["checks"] if check["name"] == "provider openai")
+    assert provider["status"] == "fail" and provider["detail"].startswith(f"no answer from {gone}")
+    assert "base URL" in provider["fix"]
+    assert {check["name"] for check in report["checks"] if check["status"] == "ok"} >= {"git", "config", "tests"}

@@ -66,3 +66,4 @@ def init(repo: Path, provider: str | None, yes: bool) -> None:
     out.print(f"  autodev doctor{where}          # checks the key, the models, the tests in the jail, git")
     out.print(f'  autodev plan "your request"{where}')
     out.print(f'  autodev run "your request"{where} --pr')
+    out.print("  (to share the file, commit it: whoever clones it approves its test_command with `autodev trust`)")
