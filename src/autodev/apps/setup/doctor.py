@@ -105,10 +105,13 @@ def tests_check(plan: RunPlan) -> Check:
         jail = run_jail(settings, tree, repo)
     except UserError as exc:
         return fail("tests", f"no jail to run them in: {exc.message}", exc.hint or "")
-    with repo_lock(gitops.common_dir(repo)):
-        gitops.ensure_excludes(repo)
-        tree.parent.mkdir(parents=True, exist_ok=True)
-        gitops.git(["worktree", "add", "--quiet", "--detach", str(tree), plan.base_commit], repo)
+    try:
+        with repo_lock(gitops.common_dir(repo)):
+            gitops.ensure_excludes(repo)
+            tree.parent.mkdir(parents=True, exist_ok=True)
+            gitops.git(["worktree", "add", "--quiet", "--detach", str(tree), plan.base_commit], repo)
+    except (OSError, gitops.GitError) as exc:
+        return fail("tests", f"could not make a worktree to run them in: {exc}", "make .autodev writable; free disk")
     try:
         outcome = anyio.run(run_tests, plan.test_command, tree, settings.test_timeout_s, jail, plan.tests)
     finally:
