@@ -20,6 +20,7 @@ from autodev.core import gitops
 from autodev.core.errors import RunInterrupted, UserError
 from autodev.core.locks import holder, run_lock_path
 from autodev.core.redact import redact
+from autodev.engines.local.follow_up import FollowUp
 from autodev.engines.local.run import LocalRun
 from autodev.models import ModelProvider
 from autodev.models.registry import replay_queue
@@ -46,12 +47,15 @@ def execute(
     use_worktree: bool = True,
     run_id: str | None = None,
     resume: RunState | None = None,
+    follow_up: FollowUp | None = None,
 ) -> tuple[LocalRun, RunState]:
     unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
     if unserved:  # before any write: without a configured provider, no tier has a model id
         who = ", ".join(unserved)
         raise UserError(f"no model provider is configured: no model serves {who}", hint=NO_PROVIDER_HINT)
-    orchestrator = LocalRun(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume)
+    orchestrator = LocalRun(
+        plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume, follow_up=follow_up
+    )
     orchestrator.setup()
     try:
         state = anyio.run(orchestrator.run)
