@@ -35,6 +35,19 @@ class RunFailed(Exception):
     """Ends a run early; the message becomes the run's `error`."""
 
 
+class RunStopped(Exception):
+    """Ends a run early but not as a failure: it waits, resumably, in a status of its own (`budget`).
+
+    Raised by an executor's `run_agent`. Agents already running in the same phase go on (each of
+    their calls is still checked), no new agent starts, and the run ends with `status`.
+    """
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Course:
     """What the driver needs of the plan: the pipeline's shape and the run's limits."""
@@ -144,8 +157,9 @@ class Executor(Protocol[R]):
         """The notes of a resumed remediation step, from what `notes_to_save` kept."""
         ...
 
-    async def finish(self, done: bool, error: str | None) -> None:
-        """The run is over (done, or failed with `error`): its result, committed and recorded."""
+    async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
+        """The run is over (done, or failed with `error`): its result, committed and recorded.
+        `stopped`: not failed but stopped resumably, in this status (a `RunStopped`'s)."""
 
 
 class Driver(Generic[R]):
@@ -155,6 +169,7 @@ class Driver(Generic[R]):
         self.course = course
         self.executor = executor
         self._notes: Notes[R] | None = None  # the remediation notes of this process's validation round
+        self._stop: RunStopped | None = None  # an agent stopped the run: no new agent starts
 
     @property
     def agents(self) -> dict[str, AgentState]:
@@ -162,15 +177,17 @@ class Driver(Generic[R]):
 
     async def run(self) -> None:
         """Drive to the end; a run that failed ends as failed, anything else propagates to the engine."""
-        done, error = True, None
+        done, error, stopped = True, None, None
         try:
             await self.drive()
         except RunFailed as exc:
             done, error = False, str(exc)
+        except RunStopped as exc:
+            done, error, stopped = False, exc.message, exc.status
         for agent in self.agents.values():
             if agent.unfinished:
                 agent.cancel()
-        await self.executor.finish(done, error)
+        await self.executor.finish(done, error, stopped)
 
     async def drive(self) -> None:
         """Run the steps from wherever the ledger's progress says the run is."""
@@ -223,14 +240,24 @@ class Driver(Generic[R]):
                 on_blocked=self._blocked,
                 skipped=finished,
             )
+        if self._stop is not None:
+            raise self._stop
         failed = [name for name in names if not results.get(name) and agents[name].status == "failed"]
         if failed:
             raise RunFailed("agent failed: " + "; ".join(f"{name}: {agents[name].error}" for name in failed))
 
     async def _run_one(self, name: str) -> bool:
-        return await self.executor.run_agent(name, None)
+        if self._stop is not None:
+            return False  # left pending: the run ends before it starts
+        try:
+            return await self.executor.run_agent(name, None)
+        except RunStopped as stop:  # siblings already running go on; the phase ends with this stop
+            self._stop = self._stop or stop
+            return False
 
     def _blocked(self, name: str, reason: str) -> None:
+        if self._stop is not None:
+            return  # not blocked by a failure: the run stopped before it (it stays pending, to resume)
         self.agents[name].block(reason)
         self.executor.save()
         self.executor.blocked(name, reason)

@@ -56,6 +56,7 @@ class RunPlan:
             "max_parallel": self.overrides.max_parallel,
             "script": str(Path(self.overrides.script).resolve()) if self.overrides.script else None,
             "sandbox": self.overrides.sandbox,
+            "max_cost": self.overrides.max_cost,
             "full": chosen.full,
             "skip": list(chosen.skip),
             "only": list(chosen.only),
@@ -162,11 +163,13 @@ def overrides_from_options(options: dict[str, object]) -> tuple[CliOverrides, Se
 
     parallel = options.get("max_parallel")
     provider, script, sandbox = options.get("provider"), options.get("script"), options.get("sandbox")
+    max_cost = options.get("max_cost")
     cli = CliOverrides(
         provider=str(provider) if provider else None,
         models=strings("models"),
         max_parallel=parallel if isinstance(parallel, int) else None,
         script=str(script) if script else None,
         sandbox=str(sandbox) if sandbox else None,
+        max_cost=float(max_cost) if isinstance(max_cost, int | float) and not isinstance(max_cost, bool) else None,
     )
     return cli, SelectionOverrides(bool(options.get("full")), strings("skip"), strings("only"))

@@ -41,7 +41,7 @@ from autodev.run.sections import (
     Step,
 )
 
-RunStatus = Literal["running", "done", "failed", "interrupted"]
+RunStatus = Literal["running", "done", "failed", "interrupted", "budget"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
 SCHEMA = 1
 NOT_RUN = "the run ended before this agent ran"
@@ -60,6 +60,7 @@ __all__ = [
     "Progress",
     "Published",
     "RunState",
+    "RunStatus",
     "StateStore",
     "Step",
 ]

@@ -16,6 +16,7 @@ from rich.markup import escape as esc
 from autodev.apps.cli.common import (
     err,
     json_option,
+    max_cost_option,
     model_options,
     out,
     print_json,
@@ -27,6 +28,7 @@ from autodev.apps.cli.progress import make_progress
 from autodev.apps.cli.publishing import issue_request, print_published, publish_after, publish_options, ready
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
+from autodev.core.errors import EXIT_BUDGET
 from autodev.core.redact import redact, redact_data
 from autodev.run.plan import prepare
 from autodev.run.publish.request import PublishRequest
@@ -58,7 +60,8 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     out.print(f"run directory  {esc(str(run_dir))}")
     out.print(f"worktree       {esc(state.worktree)}")
     if state.status != "done" and state.branch:
-        out.print(f"[yellow]resume[/]         autodev resume {state.run_id} --repo {esc(state.repo)}")
+        raise_cap = " --max-cost USD" if state.status == "budget" else ""
+        out.print(f"[yellow]resume[/]         autodev resume {state.run_id} --repo {esc(state.repo)}{raise_cap}")
 
 
 @click.command()
@@ -111,12 +114,14 @@ def run(
 @click.argument("run_id")
 @repo_option
 @json_option
-def resume(run_id: str, repo: Path, as_json: bool) -> None:
-    """Go on with a killed, interrupted or failed run from its newest checkpoint; finished agents are not re-run."""
+@max_cost_option
+def resume(run_id: str, repo: Path, as_json: bool, max_cost: float | None) -> None:
+    """Go on with a killed, interrupted or failed run (or one stopped at its cost cap: raise it with --max-cost)
+    from its newest checkpoint; finished agents are not re-run."""
     from autodev.engines.local.launch import resume_run
 
     with make_progress(err) as progress:
-        result = resume_run(run_id, repo, progress)
+        result = resume_run(run_id, repo, progress, max_cost=max_cost)
     _finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
 
 
@@ -128,7 +133,7 @@ def _finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: Publi
     else:
         _print_outcome(state, run_dir)
     if state.status != "done":
-        raise SystemExit(1)
+        raise SystemExit(EXIT_BUDGET if state.status == "budget" else 1)
     if not_published is not None:
         raise not_published
 

@@ -33,7 +33,13 @@ from autodev.run.driver import Course, Driver, GateRun, Notes
 from autodev.run.events import Reporter, RunEvent, silent
 from autodev.run.layout import RunPaths, new_run_id
 from autodev.run.plan import RunPlan
-from autodev.run.state import AgentState, ChangeType, RunState, cancel_unfinished
+from autodev.run.state import AgentState, ChangeType, RunState, RunStatus, cancel_unfinished
+
+STOPS: dict[str, RunStatus] = {"budget": "budget"}  # a `RunStopped`'s status -> the run's
+UNFINISHED = {  # why an agent still pending did not run, by the run's status
+    "interrupted": "interrupted; `autodev resume` runs it",
+    "budget": "the run stopped at its cost cap; `autodev resume --max-cost` runs it",
+}
 
 
 class LocalRun:
@@ -155,6 +161,7 @@ class LocalRun:
         try:
             if not self.resuming:
                 self._record_skips()
+            self.agent_step.cap_costs(state.cost_usd or 0.0)
             await Driver(Course.of(self.plan.pipeline, self.plan.settings), self).run()
         except BaseException as exc:  # Ctrl-C, a kill signal turned into one, or a bug: leave a resumable state
             if not self._finished:
@@ -181,8 +188,7 @@ class LocalRun:
         self._finished = True
         unregister_sink(self.run_id)
         state = self.store.state
-        interrupted = state.status == "interrupted"
-        cancel_unfinished(state.agents, "interrupted; `autodev resume` runs it" if interrupted else None)
+        cancel_unfinished(state.agents, UNFINISHED.get(state.status))
         changed = self.git_watch.changes() if self.git_watch is not None else []
         if changed:  # no more git in this repository: not even the result's commit
             state.status, state.error = "failed", gitops.config_change_error(changed)
@@ -250,11 +256,11 @@ class LocalRun:
     def saved_notes(self, text: str) -> Notes[str]:
         return Notes("findings", {"findings": text})
 
-    async def finish(self, done: bool, error: str | None) -> None:
+    async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
         if self._baseline is not None and not self._baseline.done():
             self._baseline.cancel()  # a run that ended before any agent wrote: the baseline is not needed
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._baseline
         state = self.store.state
-        state.status, state.error = ("done", state.error) if done else ("failed", error)
+        state.status, state.error = ("done", state.error) if done else (STOPS.get(stopped or "", "failed"), error)
         self._finish()
