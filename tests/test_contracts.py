@@ -183,5 +183,5 @@ def test_every_exit_code_the_cli_uses_is_documented() -> None:
         text = source.read_text(encoding="utf-8")
         used |= {int(code) for code in re.findall(r"SystemExit\((\d+)\)", text)}
         used |= {int(code) for code in re.findall(r"^\s+return (\d+)$", text, re.MULTILINE)}
-    assert used == documented_exit_codes() == {0, 1, 2, 3, 130}
+    assert used == documented_exit_codes() == {0, 1, 2, 3, 4, 130}
     assert (errors.UserError.exit_code, errors.RunError.exit_code, errors.RunInterrupted.exit_code) == (2, 1, 130)

@@ -45,11 +45,13 @@ class RunPlan:
     selection_overrides: SelectionOverrides | None = None
     issue: IssueRef | None = None  # the issue the request came from (`--issue`), kept in state.json
     publish: PublishRequest | None = None  # `--push` / `--pr`, done after the run (kept in `options`)
+    approve: tuple[str, ...] = ()  # `--approve plan|diff`: where the run pauses for the user (kept in `options`)
 
     def options(self) -> dict[str, object]:
         """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""
         chosen = self.selection_overrides or SelectionOverrides()
         publish = {"publish": self.publish.to_json()} if self.publish is not None else {}
+        approve = {"approve": list(self.approve)} if self.approve else {}
         return {
             "provider": self.overrides.provider,
             "models": list(self.overrides.models),
@@ -62,6 +64,7 @@ class RunPlan:
             "only": list(chosen.only),
             "approved_digest": self.settings.approved_digest(),  # read by Temporal workers only, never on resume
             **publish,
+            **approve,
         }
 
     def stages(self) -> list[list[str]]:

@@ -1,7 +1,9 @@
 """Commands that carry a request through the pipeline in this process and print the outcome:
-`run`, `resume`, `demo` (the bundled example, scripted replies) and `issue` (draft an issue).
+`run`, `resume`, `approve` (answer a run's `--approve` pause and go on), `demo` (the bundled example,
+scripted replies) and `issue` (draft an issue).
 
-They share the outcome's printing and exit code: 0 when the run is done, 1 otherwise, with the
+They share the outcome's printing and exit code: 0 when the run is done, 3 stopped at its cost cap, 4 waiting
+for approval, 1 otherwise, with the
 state (secrets redacted) as JSON on request.
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import click
 from rich.markup import escape as esc
 
+from autodev.apps.cli.approval import approve_option, terminal_approver
 from autodev.apps.cli.common import (
     err,
     json_option,
@@ -28,13 +31,15 @@ from autodev.apps.cli.progress import make_progress
 from autodev.apps.cli.publishing import issue_request, print_published, publish_after, publish_options, ready
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
-from autodev.core.errors import EXIT_BUDGET
+from autodev.core.errors import EXIT_AWAITING_APPROVAL, EXIT_BUDGET
 from autodev.core.redact import redact, redact_data
 from autodev.run.plan import prepare
 from autodev.run.publish.request import PublishRequest
 from autodev.run.sections import DiffStat
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
+
+STOPPED_EXITS = {"budget": EXIT_BUDGET, "awaiting-approval": EXIT_AWAITING_APPROVAL}  # resumable stops
 
 
 def _print_outcome(state: RunState, run_dir: Path) -> None:
@@ -61,7 +66,8 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     out.print(f"worktree       {esc(state.worktree)}")
     if state.status != "done" and state.branch:
         raise_cap = " --max-cost USD" if state.status == "budget" else ""
-        out.print(f"[yellow]resume[/]         autodev resume {state.run_id} --repo {esc(state.repo)}{raise_cap}")
+        go_on = "approve" if state.status == "awaiting-approval" else "resume"
+        out.print(f"[yellow]{go_on:<15}[/]autodev {go_on} {state.run_id} --repo {esc(state.repo)}{raise_cap}")
 
 
 @click.command()
@@ -78,6 +84,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 @model_options
 @selection_options
 @publish_options
+@approve_option
 def run(
     request: str | None,
     issue_ref: str | None,
@@ -86,6 +93,7 @@ def run(
     cli_overrides: CliOverrides,
     selection: SelectionOverrides,
     publishing: PublishRequest | None,
+    approve: tuple[str, ...],
 ) -> None:
     """Run the pipeline on REQUEST (or an issue) in an isolated worktree; the result is one commit on
     autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr."""
@@ -96,7 +104,10 @@ def run(
     text = from_issue.request if from_issue is not None else request or ""
     the_plan = prepare(text, repo, cli_overrides, selection=selection)
     the_plan = dataclasses.replace(
-        the_plan, issue=from_issue.ref if from_issue else None, publish=ready(publishing, the_plan.repo)
+        the_plan,
+        issue=from_issue.ref if from_issue else None,
+        publish=ready(publishing, the_plan.repo),
+        approve=tuple(dict.fromkeys(approve)),
     )
     model_provider = build_provider(the_plan.settings)
     warn_ignored(the_plan.settings.ignored_notes())
@@ -106,8 +117,8 @@ def run(
             "starts from HEAD, so they are not part of it (and are left untouched)[/]"
         )
     with make_progress(err) as progress:
-        orchestrator, state = execute(the_plan, model_provider, progress)
-    _finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
+        orchestrator, state = execute(the_plan, model_provider, progress, approver=terminal_approver(progress))
+    finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
 
 
 @click.command()
@@ -121,11 +132,27 @@ def resume(run_id: str, repo: Path, as_json: bool, max_cost: float | None) -> No
     from autodev.engines.local.launch import resume_run
 
     with make_progress(err) as progress:
-        result = resume_run(run_id, repo, progress, max_cost=max_cost)
-    _finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
+        result = resume_run(run_id, repo, progress, max_cost=max_cost, approver=terminal_approver(progress))
+    finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
 
 
-def _finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: PublishRequest | None = None) -> None:
+@click.command("approve")
+@click.argument("run_id")
+@click.option("--reject", is_flag=True, help="Reject: the run ends as failed instead of going on.")
+@repo_option
+@json_option
+def approve(run_id: str, reject: bool, repo: Path, as_json: bool) -> None:
+    """Answer the approval a run waits for (status awaiting-approval), and go on with it."""
+    from autodev.engines.local.launch import answer_approval, resume_run
+
+    point = answer_approval(run_id, repo, reject=reject)
+    err.print(f"{point}: {'rejected' if reject else 'approved'}")
+    with make_progress(err) as progress:
+        result = resume_run(run_id, repo, progress, approver=terminal_approver(progress))
+    finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
+
+
+def finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: PublishRequest | None = None) -> None:
     """Print the outcome; publish a done run first when asked (a publishing error ends with exit 2)."""
     not_published = publish_after(state, publishing)
     if as_json:
@@ -133,7 +160,7 @@ def _finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: Publi
     else:
         _print_outcome(state, run_dir)
     if state.status != "done":
-        raise SystemExit(EXIT_BUDGET if state.status == "budget" else 1)
+        raise SystemExit(STOPPED_EXITS.get(state.status, 1))
     if not_published is not None:
         raise not_published
 
@@ -154,7 +181,7 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
     with make_progress(err) as progress:
         result = run_demo(progress, max_parallel=max_parallel)
     if as_json:
-        _finish_run(result.state, result.run_dir, as_json)
+        finish_run(result.state, result.run_dir, as_json)
         return
     _print_outcome(result.state, result.run_dir)
     stages = prepare(DEMO_REQUEST, Path(result.state.repo)).stages()

@@ -28,17 +28,24 @@ from autodev.engines.local.setup_undo import SetupUndo
 from autodev.models import ModelProvider
 from autodev.run import steps
 from autodev.run.agent_step import RunKit, warm_tokenizer
+from autodev.run.approval import APPROVED, PENDING, REJECTED, ApprovalRequest, Approver
 from autodev.run.checkpoints import commit_result, cut_off_calls, reopen
-from autodev.run.driver import Course, Driver, GateRun, Notes
+from autodev.run.driver import PLAN_AGENT, Course, Driver, GateRun, Notes, RunStopped
+from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, RunEvent, silent
 from autodev.run.layout import RunPaths, new_run_id
 from autodev.run.plan import RunPlan
 from autodev.run.state import AgentState, ChangeType, RunState, RunStatus, cancel_unfinished
 
-STOPS: dict[str, RunStatus] = {"budget": "budget"}  # a `RunStopped`'s status -> the run's
+STOPS: dict[str, RunStatus] = {  # a `RunStopped`'s status -> the run's
+    "budget": "budget",
+    "awaiting-approval": "awaiting-approval",
+    "rejected": "failed",
+}
 UNFINISHED = {  # why an agent still pending did not run, by the run's status
     "interrupted": "interrupted; `autodev resume` runs it",
     "budget": "the run stopped at its cost cap; `autodev resume --max-cost` runs it",
+    "awaiting-approval": "the run awaits approval; `autodev approve` runs it",
 }
 
 
@@ -53,10 +60,13 @@ class LocalRun:
         use_worktree: bool = True,
         resume: RunState | None = None,
         close_provider: bool = True,
+        approver: Approver | None = None,
     ) -> None:
         """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch).
-        `close_provider=False`: the provider is shared with other runs (a batch), which close it."""
+        `close_provider=False`: the provider is shared with other runs (a batch), which close it.
+        `approver`: asks the user at an `--approve` point (a terminal); None: the run waits for `autodev approve`."""
         self.close_provider = close_provider
+        self.approver = approver
         self.plan = plan
         if plan.settings.otel:
             otel.enable_tracing()  # before anything is written: a missing package is a usage error
@@ -162,7 +172,8 @@ class LocalRun:
             if not self.resuming:
                 self._record_skips()
             self.agent_step.cap_costs(state.cost_usd or 0.0)
-            await Driver(Course.of(self.plan.pipeline, self.plan.settings), self).run()
+            course = Course.of(self.plan.pipeline, self.plan.settings, approvals=self.plan.approve)
+            await Driver(course, self).run()
         except BaseException as exc:  # Ctrl-C, a kill signal turned into one, or a bug: leave a resumable state
             if not self._finished:
                 interrupted = isinstance(exc, KeyboardInterrupt | anyio.get_cancelled_exc_class())
@@ -255,6 +266,39 @@ class LocalRun:
 
     def saved_notes(self, text: str) -> Notes[str]:
         return Notes("findings", {"findings": text})
+
+    async def approve(self, point: str) -> bool:
+        state = self.store.state
+        given = state.approvals.get(point)
+        if given in (APPROVED, REJECTED):
+            return given == APPROVED
+        request = self._approval_request(point)
+        if self.approver is None:
+            state.approvals[point] = PENDING
+            self.store.save()
+            raise RunStopped(
+                "awaiting-approval",
+                f"the {point} awaits approval ({request.cost}): autodev approve {self.run_id} (or --reject)",
+            )
+        answer = await anyio.to_thread.run_sync(self.approver, request)
+        if answer.plan is not None and point == "plan" and PLAN_AGENT in state.agents:
+            state.agents[PLAN_AGENT].handoff = answer.plan  # what the agents downstream of it read
+        state.approvals[point] = APPROVED if answer.approved else REJECTED
+        self.store.save()
+        return answer.approved
+
+    def _approval_request(self, point: str) -> ApprovalRequest:
+        state = self.store.state
+        spent = f"${state.cost_usd:.4f} spent" if state.cost_usd is not None else "cost so far unknown"
+        if point == "plan":
+            planner = state.agents.get(PLAN_AGENT)
+            text = (planner.handoff if planner is not None else None) or "(the planner did not run)"
+            rest = [name for name, agent in state.agents.items() if agent.status not in ("done", "skipped")]
+            cost = f"{spent}; the rest is estimated at {for_plan(self.plan, rest, exclude_run=self.run_id).describe()}"
+        else:
+            text = gitops.diff_against(self.paths.worktree, state.base_commit, stat=True) or "(no changes)"
+            cost = spent
+        return ApprovalRequest(self.run_id, point, text, cost)
 
     async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
         if self._baseline is not None and not self._baseline.done():
