@@ -32,7 +32,8 @@ class ApprovalAnswer:
     plan: str | None = None  # the plan as the user edited it: it replaces the planner's handoff
 
 
-Approver = Callable[[ApprovalRequest], ApprovalAnswer]  # called in a worker thread: it may block on input
+# Called in a thread of its own (it may block on input); None: no answer (end of input), so the run waits.
+Approver = Callable[[ApprovalRequest], ApprovalAnswer | None]
 
 
 def pending_point(approvals: dict[str, str]) -> str | None:

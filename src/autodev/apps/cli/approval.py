@@ -8,6 +8,7 @@ the planner read). Without a terminal (CI, a pipe) the run stops in status `awai
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -38,12 +39,14 @@ def terminal_approver(progress: object) -> Approver | None:
     if not on_a_terminal():
         return None
 
-    def ask(request: ApprovalRequest) -> ApprovalAnswer:
-        pause = getattr(progress, "paused", None)
-        if pause is None:
-            return _ask(request)
+    def ask(request: ApprovalRequest) -> ApprovalAnswer | None:
+        pause = getattr(progress, "paused", contextlib.nullcontext)
         with pause():
-            return _ask(request)
+            try:
+                return _ask(request)
+            except (click.exceptions.Abort, EOFError):  # end of input: no answer, the run waits
+                err.print("no answer: the run waits for `autodev approve`")
+                return None
 
     return ask
 

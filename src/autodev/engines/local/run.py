@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from autodev.engines.local.setup_undo import SetupUndo
 from autodev.models import ModelProvider
 from autodev.run import steps
 from autodev.run.agent_step import RunKit, warm_tokenizer
-from autodev.run.approval import APPROVED, PENDING, REJECTED, ApprovalRequest, Approver
+from autodev.run.approval import APPROVED, PENDING, REJECTED, ApprovalAnswer, ApprovalRequest, Approver
 from autodev.run.checkpoints import commit_result, cut_off_calls, reopen
 from autodev.run.driver import PLAN_AGENT, Course, Driver, GateRun, Notes, RunStopped
 from autodev.run.estimate import for_plan
@@ -47,6 +48,27 @@ UNFINISHED = {  # why an agent still pending did not run, by the run's status
     "budget": "the run stopped at its cost cap; `autodev resume --max-cost` runs it",
     "awaiting-approval": "the run awaits approval; `autodev approve` runs it",
 }
+
+
+async def _asked(approver: Approver, request: ApprovalRequest) -> ApprovalAnswer | None:
+    """The user's answer, asked in a daemon thread: Ctrl-C at the prompt stops the run at once (a worker
+    thread blocked on input would keep the process alive), and end of input is no answer (None)."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[ApprovalAnswer | None] = loop.create_future()
+
+    def settle(answer: ApprovalAnswer | None) -> None:
+        if not answered.done():
+            answered.set_result(answer)
+
+    def ask() -> None:
+        try:
+            answer = approver(request)
+        except Exception:  # a broken terminal: the run waits for `autodev approve` instead
+            answer = None
+        loop.call_soon_threadsafe(settle, answer)
+
+    threading.Thread(target=ask, name="autodev-approval", daemon=True).start()
+    return await answered
 
 
 class LocalRun:
@@ -273,14 +295,14 @@ class LocalRun:
         if given in (APPROVED, REJECTED):
             return given == APPROVED
         request = self._approval_request(point)
-        if self.approver is None:
+        answer = await _asked(self.approver, request) if self.approver is not None else None
+        if answer is None:  # nobody to ask, or no answer (end of input): the run waits for `autodev approve`
             state.approvals[point] = PENDING
             self.store.save()
             raise RunStopped(
                 "awaiting-approval",
                 f"the {point} awaits approval ({request.cost}): autodev approve {self.run_id} (or --reject)",
             )
-        answer = await anyio.to_thread.run_sync(self.approver, request)
         if answer.plan is not None and point == "plan" and PLAN_AGENT in state.agents:
             state.agents[PLAN_AGENT].handoff = answer.plan  # what the agents downstream of it read
         state.approvals[point] = APPROVED if answer.approved else REJECTED
