@@ -149,3 +149,30 @@ def test_on_a_terminal_the_run_asks_and_an_edited_plan_is_what_follows(
     assert state["agents"]["planner"]["handoff"].startswith("## Plan\n1. Edited by the user")
     session = (repo / ".autodev" / "runs" / run_id / "sessions" / "implementer.md").read_text()
     assert "Edited by the user" in session  # the agents after the planner read the edited plan
+
+
+def test_end_of_input_at_the_prompt_leaves_the_run_waiting_for_approve(make_repo: Any, script: Path) -> None:
+    repo = make_repo(CALC_FILES)
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autodev", *run_args(repo, script, "plan")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200"},
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = bytearray()
+    try:
+        read_until(master, b"Approve?", seen)
+        os.write(master, b"\x04")  # Ctrl-D: no answer
+        read_until(master, b"autodev approve", seen)
+        assert process.wait(timeout=120) == EXIT_AWAITING_APPROVAL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    _, state = the_run(repo)
+    assert state["status"] == "awaiting-approval" and state["approvals"] == {"plan": "pending"}
