@@ -79,14 +79,16 @@ def test_a_batch_of_features_completes_through_autodev_worker(server: str, tmp_p
         rows = {row["run_id"]: row for row in temporal_status(None, address=server, namespace="default")}
         code, stderr = stop(worker)
     assert code == 0, stderr
+    # Checked before the batch runs again: with no worker, a feature that did not finish would be
+    # started again and wait for a worker forever, and the test would hang instead of saying why.
+    assert [r.status for r in results] == ["done"] * 3, ([r.error for r in results], stderr[-3000:])
+    assert len({r.run_id for r in results}) == 3
     again: list[str] = []  # the same batch file again, no worker running: nothing is paid for twice
     assert [r.run_id for r in batch(server, "q-batch", features, again, batch_file)] == [r.run_id for r in results]
     assert all("already done" in line for line in again)
     with pytest.raises(UserError, match="no run nonexistent on Temporal"):
         temporal_status("nonexistent", address=server, namespace="default")
     assert "Fatal Python error" not in stderr
-    assert [r.status for r in results] == ["done"] * 3, [r.error for r in results]
-    assert len({r.run_id for r in results}) == 3
     assert any("started run" in line for line in lines) and any(" done in " in line for line in lines)
     for result in results:
         assert result.run_id is not None and result.commit is not None

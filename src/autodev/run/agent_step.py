@@ -224,7 +224,7 @@ class AgentStep:
         )
 
     async def _tests_for_agent(self) -> str:
-        return (await self.gate.run_judged()).summary()
+        return (await self.gate.run_judged(timer="agent_tests")).summary()  # not the gate: inside the agent's time
 
     async def _run_analysers(self, names: tuple[str, ...] | list[str]) -> None:
         """Tier 0: programs examine the change before the validation agents do, once per round."""

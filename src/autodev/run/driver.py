@@ -310,11 +310,20 @@ class Driver(Generic[R]):
         retries = self.course.max_test_retries
         for attempt in range(retries + 1):
             run = await self.executor.run_gate(attempt)
+            if run is None and attempt == 0 and self.brought_back():
+                await self.run_phase(self.course.build_phase, "build_phase_after_recheck")
+                run = await self.executor.run_gate(attempt)
             if run is None or run.status != "failed":
                 return
             if attempt == retries:
                 raise RunFailed(steps.gate_exhausted(retries, gate_agent, run.short_summary))
             await self.rerun(gate_agent, Notes("gate", {"summary": run.summary}))
+
+    def brought_back(self) -> list[str]:
+        """Build-phase agents pending at the gate: the diff re-check of a fast-path run that changed code
+        brought them back (the test writer). They run before the tests, then the gate re-checks and runs."""
+        gate_agent = self.course.gate_after
+        return [n for n in self.course.build_phase if n != gate_agent and self.agents[n].status == "pending"]
 
     async def validate(self, cycle: int) -> None:
         """A validation round, then: finish, a remediation cycle, or (out of cycles) the run fails."""

@@ -130,6 +130,8 @@ class Gate:
     duration_s: float | None = None
     tests: GateTests | None = None
     verdict: GateVerdict | None = None
+    after: str | None = None  # the agent the tests ran after (the timeline and critical path place them there)
+    environment: str | None = None  # which environment ran them and why (None: not recorded)
 
     def skip(self, reason: str) -> None:
         self.status, self.reason = "skipped", reason
@@ -161,6 +163,10 @@ class Gate:
             data["tests"] = self.tests.to_json()
         if self.verdict is not None:
             data["verdict"] = self.verdict.to_json()
+        if self.after is not None:
+            data["after"] = self.after
+        if self.environment is not None:
+            data["environment"] = self.environment
         return data
 
     @classmethod
@@ -175,6 +181,8 @@ class Gate:
             duration_s=data.get("duration_s"),
             tests=GateTests(**tests) if tests else None,
             verdict=GateVerdict.from_json(verdict) if verdict else None,
+            after=data.get("after"),
+            environment=data.get("environment"),
         )
 
 

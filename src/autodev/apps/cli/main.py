@@ -22,12 +22,15 @@ from autodev.apps.cli.bench import bench
 from autodev.apps.cli.clean import clean
 from autodev.apps.cli.common import err
 from autodev.apps.cli.config import config_group
+from autodev.apps.cli.doctor import doctor
 from autodev.apps.cli.eval import eval_group
+from autodev.apps.cli.init import init
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import approve, demo, issue, resume, run
 from autodev.apps.cli.temporal import worker
 from autodev.apps.cli.trust import trust
+from autodev.apps.cli.undo import undo
 from autodev.core.errors import AutodevError
 from autodev.core.redact import redact
 
@@ -55,6 +58,9 @@ cli.add_command(bench)
 cli.add_command(worker)
 cli.add_command(config_group)
 cli.add_command(trust)
+cli.add_command(init)
+cli.add_command(doctor)
+cli.add_command(undo)
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:

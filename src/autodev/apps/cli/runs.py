@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape as esc
@@ -38,6 +39,9 @@ from autodev.run.publish.request import PublishRequest
 from autodev.run.sections import DiffStat
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.state import RunState
+
+if TYPE_CHECKING:
+    from autodev.engines.local.follow_up import FollowUp
 
 STOPPED_EXITS = {"budget": EXIT_BUDGET, "awaiting-approval": EXIT_AWAITING_APPROVAL}  # resumable stops
 
@@ -79,6 +83,13 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     default=None,
     help="Take the request from a GitHub issue (through gh) or a markdown file; REQUEST, if given, is added to it.",
 )
+@click.option(
+    "--continue",
+    "continue_id",
+    metavar="RUN_ID",
+    default=None,
+    help="Add REQUEST as a follow-up change on that done run's branch, reusing its research.",
+)
 @repo_option
 @json_option
 @model_options
@@ -88,6 +99,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 def run(
     request: str | None,
     issue_ref: str | None,
+    continue_id: str | None,
     repo: Path,
     as_json: bool,
     cli_overrides: CliOverrides,
@@ -96,12 +108,21 @@ def run(
     approve: tuple[str, ...],
 ) -> None:
     """Run the pipeline on REQUEST (or an issue) in an isolated worktree; the result is one commit on
-    autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr."""
+    autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr. With --continue RUN_ID,
+    one more commit on that run's branch."""
     from autodev.config.providers import build_provider
+    from autodev.engines.local.follow_up import follow_up_request, load_previous
     from autodev.engines.local.launch import execute
 
+    follow: FollowUp | None = None
+    if continue_id is not None:
+        if issue_ref is not None or not (request or "").strip():
+            raise click.UsageError('--continue RUN_ID takes the follow-up as REQUEST ("also handle X"), not --issue')
+        follow = load_previous(continue_id, repo)
     from_issue = issue_request(issue_ref, request, repo)
     text = from_issue.request if from_issue is not None else request or ""
+    if follow is not None:
+        text = follow_up_request(text, follow.previous)
     the_plan = prepare(text, repo, cli_overrides, selection=selection)
     the_plan = dataclasses.replace(
         the_plan,
@@ -109,6 +130,8 @@ def run(
         publish=ready(publishing, the_plan.repo),
         approve=tuple(dict.fromkeys(approve)),
     )
+    if follow is not None:  # the follow-up starts at the branch's tip: done, one more commit on top
+        the_plan = dataclasses.replace(the_plan, base_commit=follow.tip, publish=_push_only(follow, the_plan.publish))
     model_provider = build_provider(the_plan.settings)
     warn_ignored(the_plan.settings.ignored_notes())
     if the_plan.dirty_paths:
@@ -117,8 +140,19 @@ def run(
             "starts from HEAD, so they are not part of it (and are left untouched)[/]"
         )
     with make_progress(err) as progress:
-        orchestrator, state = execute(the_plan, model_provider, progress, approver=terminal_approver(progress))
+        orchestrator, state = execute(
+            the_plan, model_provider, progress, follow_up=follow, approver=terminal_approver(progress)
+        )
     finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
+
+
+def _push_only(follow: FollowUp, publishing: PublishRequest | None) -> PublishRequest | None:
+    """A follow-up's --pr when the branch already has a pull request: pushing adds the commit to it."""
+    earlier = follow.previous.published
+    if publishing is None or not publishing.pr or earlier is None or not earlier.pull_request:
+        return publishing
+    err.print(f"note: the branch's pull request {esc(earlier.pull_request)} gets the follow-up's commit: pushing only")
+    return PublishRequest(publishing.remote, False, False, publishing.base)
 
 
 @click.command()

@@ -20,6 +20,7 @@ from autodev.core import gitops
 from autodev.core.errors import RunInterrupted, UserError
 from autodev.core.locks import holder, run_lock_path
 from autodev.core.redact import redact
+from autodev.engines.local.follow_up import FollowUp
 from autodev.engines.local.run import LocalRun
 from autodev.models import ModelProvider
 from autodev.models.registry import replay_queue
@@ -49,6 +50,7 @@ def execute(
     run_id: str | None = None,
     resume: RunState | None = None,
     approver: Approver | None = None,
+    follow_up: FollowUp | None = None,
 ) -> tuple[LocalRun, RunState]:
     unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
     if unserved:  # before any write: without a configured provider, no tier has a model id
@@ -63,7 +65,14 @@ def execute(
             "or run without a cost cap",
         )
     orchestrator = LocalRun(
-        plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume, approver=approver
+        plan,
+        provider,
+        reporter,
+        run_id=run_id,
+        use_worktree=use_worktree,
+        resume=resume,
+        follow_up=follow_up,
+        approver=approver,
     )
     orchestrator.setup()
     try:

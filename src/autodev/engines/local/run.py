@@ -25,6 +25,7 @@ from autodev.core import gitops, otel
 from autodev.core.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
 from autodev.core.records import read_metrics
 from autodev.core.timer import PerformanceTimer, register_sink, unregister_sink
+from autodev.engines.local.follow_up import FollowUp
 from autodev.engines.local.setup_undo import SetupUndo
 from autodev.models import ModelProvider
 from autodev.run import steps
@@ -82,12 +83,15 @@ class LocalRun:
         use_worktree: bool = True,
         resume: RunState | None = None,
         close_provider: bool = True,
+        follow_up: FollowUp | None = None,
         approver: Approver | None = None,
     ) -> None:
         """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch).
         `close_provider=False`: the provider is shared with other runs (a batch), which close it.
+        `follow_up`: a done run whose branch this run continues (`autodev run --continue`).
         `approver`: asks the user at an `--approve` point (a terminal); None: the run waits for `autodev approve`."""
         self.close_provider = close_provider
+        self.follow_up = follow_up
         self.approver = approver
         self.plan = plan
         if plan.settings.otel:
@@ -115,7 +119,7 @@ class LocalRun:
             request=plan.request,
             repo=str(plan.repo),
             worktree=str(root),
-            branch=f"autodev/{self.run_id}" if self.use_worktree else "",
+            branch=self._branch(),
             base_commit=plan.base_commit,
         )
         state.change_type = ChangeType(plan.selection.change_type, None, list(plan.selection.reasons))
@@ -125,7 +129,15 @@ class LocalRun:
         for name in plan.pipeline.names:
             resolved = plan.models[name]
             state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
+        if self.follow_up is not None:
+            self.follow_up.carry_over(state, plan)
         return state
+
+    def _branch(self) -> str:
+        """A new run's branch; a follow-up works on the branch of the run it continues."""
+        if self.follow_up is not None:
+            return self.follow_up.branch
+        return f"autodev/{self.run_id}" if self.use_worktree else ""
 
     # ----------------------------------------------------------------- lifecycle
     def setup(self) -> None:
@@ -176,7 +188,9 @@ class LocalRun:
             return
         with repo_lock(gitops.common_dir(self.plan.repo)):
             gitops.ensure_excludes(self.plan.repo)
-            if self.use_worktree:
+            if self.use_worktree and self.follow_up is not None:
+                self.follow_up.open_worktree(self.plan.repo, self.paths.worktree)
+            elif self.use_worktree:
                 gitops.add_worktree(self.plan.repo, self.paths.worktree, state.branch, self.plan.base_commit)
         self.store.save()
 

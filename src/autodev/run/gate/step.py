@@ -5,6 +5,8 @@ not an agent. Before the build phase, the baseline step runs them once at the ba
 that run from the cache); the gate then judges each run against it (`autodev.run.gate.verdict`).
 Before the first test run of a gate step the change is classified again from its diff, which may
 add agents back (a "docs" request that touched code) or skip the gate (only documentation changed).
+An agent it adds back to the build phase (the test writer) runs before the tests do: `due()` says
+"not yet" while one is pending, and the driver runs it, then asks again.
 Every outcome is recorded in state.json's `gate` and as a `gate` event.
 Both engines use it: the local run in its worktree, a Temporal activity in a checkout of the tip.
 """
@@ -16,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+from autodev.agent.specs import AgentSpec
 from autodev.config.settings import Settings
 from autodev.core.timer import PerformanceTimer
 from autodev.run.confinement import run_jail
@@ -28,7 +31,7 @@ from autodev.run.gate.verdict import Judged, judge
 from autodev.run.graph import Pipeline
 from autodev.run.layout import RunPaths
 from autodev.run.recorder import Recorder
-from autodev.run.selection.decide import Selection, recheck_diff
+from autodev.run.selection.decide import Selection, recheck_diff, test_writers
 from autodev.run.state import GateTests
 from autodev.sandbox.jail import Jail
 
@@ -52,6 +55,8 @@ class GatePlan(Protocol):
     def repo(self) -> Path: ...
     @property
     def tests(self) -> TestEnvironment | None: ...
+    @property
+    def specs(self) -> dict[str, AgentSpec]: ...
 
 
 @dataclass
@@ -112,12 +117,23 @@ class GateStep:
             return False
         if not self._recheck_diff(gate_agent):
             return False
+        if self.writers_pending():
+            return False  # the test writer the re-check brought back runs first (the driver runs it)
         if self.plan.test_command is None:
             self.recorder.store.state.gate.skip(NO_COMMAND)
-            self.recorder.report(RunEvent("gate", detail="skipped: no test command configured and no tests found"))
+            skipped = RunEvent(
+                "gate", detail="skipped: no test command configured and no tests found", data={"after": gate_agent}
+            )
+            self.recorder.report(skipped)
             self.recorder.save()
             return False
         return True
+
+    def writers_pending(self) -> list[str]:
+        """Test writers of the build phase that the diff re-check brought back and that have not run yet."""
+        agents = self.recorder.store.state.agents
+        writers = test_writers(self.plan.pipeline, self.plan.specs)
+        return [name for name in writers if name in agents and agents[name].status == "pending"]
 
     def _recheck_diff(self, gate_agent: str) -> bool:
         """Re-classify the change from the worktree's diff; it may only add work back. True: gate due."""
@@ -128,7 +144,7 @@ class GateStep:
             self.paths.worktree,
             self.plan.base_commit,
             skips,
-            self.plan.pipeline.validation_phase(),
+            (*self.plan.pipeline.validation_phase(), *test_writers(self.plan.pipeline, self.plan.specs)),
             gate_agent_skipped=gate_agent in skips,
         )
         change = state.change_type
@@ -141,13 +157,18 @@ class GateStep:
             state.gate.due()
         else:
             state.gate.skip(result.gate_reason or "")
-            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}"))
+            recorder.report(RunEvent("gate", detail=f"skipped: {result.gate_reason}", data={"after": gate_agent}))
         recorder.save()
         return result.run_gate
 
     async def once(self, attempt: int) -> Judged:
         """One run of the project's tests in the worktree, judged and recorded in state.json's `gate`."""
         state = self.recorder.store.state
+        after = self.plan.pipeline.gate_after
+        state.gate.after = after
+        state.gate.environment = self.plan.tests.describe() if self.plan.tests else None
+        started = {"attempt": attempt + 1, "command": list(self.plan.test_command or ()), "after": after}
+        self.recorder.report(RunEvent("gate", detail="started", data=started))
         judged = await self.run_judged()
         outcome = judged.outcome
         state.gate.ran(judged.status, outcome.exit_code, list(outcome.command), outcome.duration_s)
@@ -164,7 +185,15 @@ class GateStep:
                 failing=[failure.name for failure in report.failures[:20]],
             )
         self.recorder.save()
-        data = {"duration_s": outcome.duration_s, "attempt": attempt + 1, "status": judged.status}
+        data = {
+            "duration_s": outcome.duration_s,
+            "attempt": attempt + 1,
+            "status": judged.status,
+            "after": after,
+            "command": list(outcome.command),
+            "exit_code": outcome.exit_code,
+            "tests": state.gate.tests.to_json() if report is not None and state.gate.tests is not None else None,
+        }
         self.recorder.report(RunEvent("gate", detail=judged.event_detail(), data=data))
         return judged
 
@@ -175,9 +204,13 @@ class GateStep:
             self.plan.test_command, self.paths.worktree, self.plan.settings.test_timeout_s, self.jail, self.plan.tests
         )
 
-    async def run_judged(self) -> Judged:
-        """The tests, timed and judged; the judged summary is kept for the reviewer's analysers (also `RunTests`)."""
-        async with PerformanceTimer("test_gate", run_id=self.recorder.run_id, sink=self.recorder.metrics):
+    async def run_judged(self, timer: str = "test_gate") -> Judged:
+        """The tests, timed and judged; the judged summary is kept for the reviewer's analysers (also `RunTests`).
+
+        `timer`: the record's name. The gate's runs are `test_gate` (the report's `tests` lane and a
+        link of the critical path); an agent's `RunTests` passes its own name, as its time is the agent's.
+        """
+        async with PerformanceTimer(timer, run_id=self.recorder.run_id, sink=self.recorder.metrics):
             outcome = await self.run_once()
         judged = self.judge(outcome)
         self.recorder.store.state.test_summary = judged.summary()
