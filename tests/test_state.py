@@ -105,6 +105,7 @@ FULL: dict[str, Any] = {
         "pull_request": "https://github.com/o/r/pull/8",
         "draft": False,
     },
+    "approvals": {"plan": "approved", "diff": "pending"},
     "created_at": "2026-01-01T00:00:00Z",
     "updated_at": "2026-01-01T00:02:00Z",
 }

@@ -2,7 +2,7 @@
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
 Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `baseline`, `cost_usd`, `warnings`,
-`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, `issue`, `published`, agents'
+`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, `issue`, `published`, `approvals`, agents'
 `runs`, `ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
 
 Every section is a typed record (`Gate`, `Baseline`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
@@ -41,7 +41,7 @@ from autodev.run.sections import (
     Step,
 )
 
-RunStatus = Literal["running", "done", "failed", "interrupted"]
+RunStatus = Literal["running", "done", "failed", "interrupted", "budget", "awaiting-approval"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
 SCHEMA = 1
 NOT_RUN = "the run ended before this agent ran"
@@ -60,6 +60,7 @@ __all__ = [
     "Progress",
     "Published",
     "RunState",
+    "RunStatus",
     "StateStore",
     "Step",
 ]
@@ -174,6 +175,7 @@ class RunState:
     resumes: int = 0  # how many times `autodev resume` picked this run up
     issue: IssueRef | None = None  # the issue the request came from (`--issue`)
     published: Published | None = None  # where `--push` / `--pr` put the result
+    approvals: dict[str, str] = field(default_factory=dict)  # `--approve` point -> pending | approved | rejected
     created_at: str = field(default_factory=lambda: iso(utc_now()))
     updated_at: str = field(default_factory=lambda: iso(utc_now()))
 
@@ -207,6 +209,7 @@ class RunState:
             "resumes": self.resumes,
             "issue": self.issue.to_json() if self.issue is not None else None,
             "published": self.published.to_json() if self.published is not None else None,
+            "approvals": dict(self.approvals),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }

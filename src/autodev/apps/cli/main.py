@@ -27,7 +27,7 @@ from autodev.apps.cli.eval import eval_group
 from autodev.apps.cli.init import init
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
-from autodev.apps.cli.runs import demo, issue, resume, run
+from autodev.apps.cli.runs import approve, demo, issue, resume, run
 from autodev.apps.cli.temporal import worker
 from autodev.apps.cli.trust import trust
 from autodev.apps.cli.undo import undo
@@ -45,6 +45,7 @@ cli.add_command(agents)
 cli.add_command(plan)
 cli.add_command(run)
 cli.add_command(resume)
+cli.add_command(approve)
 cli.add_command(demo)
 cli.add_command(issue)
 cli.add_command(clean)

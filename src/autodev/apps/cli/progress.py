@@ -10,7 +10,9 @@ run where nothing happens.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
 
@@ -128,6 +130,15 @@ class LiveProgress:
     def __exit__(self, *exc: object) -> None:
         self._live.stop()
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The live table steps aside while the user is asked something (an `--approve` point)."""
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
+
     def __call__(self, event: RunEvent) -> None:
         event = replace(event, detail=redact(event.detail), data=redact_data(event.data))
         data, row = event.data, self.rows.get(event.agent or "")
@@ -225,6 +236,10 @@ class LiveProgress:
 class _PlainProgress(ProgressPrinter):
     def __enter__(self) -> _PlainProgress:
         return self
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        yield
 
     def __exit__(self, *exc: object) -> None:
         return None

@@ -1,7 +1,9 @@
 """Commands that carry a request through the pipeline in this process and print the outcome:
-`run`, `resume`, `demo` (the bundled example, scripted replies) and `issue` (draft an issue).
+`run`, `resume`, `approve` (answer a run's `--approve` pause and go on), `demo` (the bundled example,
+scripted replies) and `issue` (draft an issue).
 
-They share the outcome's printing and exit code: 0 when the run is done, 1 otherwise, with the
+They share the outcome's printing and exit code: 0 when the run is done, 3 stopped at its cost cap, 4 waiting
+for approval, 1 otherwise, with the
 state (secrets redacted) as JSON on request.
 """
 
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape as esc
 
+from autodev.apps.cli.approval import approve_option, terminal_approver
 from autodev.apps.cli.common import (
     err,
     json_option,
+    max_cost_option,
     model_options,
     out,
     print_json,
@@ -28,6 +32,7 @@ from autodev.apps.cli.progress import make_progress
 from autodev.apps.cli.publishing import issue_request, print_published, publish_after, publish_options, ready
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
+from autodev.core.errors import EXIT_AWAITING_APPROVAL, EXIT_BUDGET
 from autodev.core.redact import redact, redact_data
 from autodev.run.plan import prepare
 from autodev.run.publish.request import PublishRequest
@@ -37,6 +42,8 @@ from autodev.run.state import RunState
 
 if TYPE_CHECKING:
     from autodev.engines.local.follow_up import FollowUp
+
+STOPPED_EXITS = {"budget": EXIT_BUDGET, "awaiting-approval": EXIT_AWAITING_APPROVAL}  # resumable stops
 
 
 def _print_outcome(state: RunState, run_dir: Path) -> None:
@@ -62,7 +69,9 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
     out.print(f"run directory  {esc(str(run_dir))}")
     out.print(f"worktree       {esc(state.worktree)}")
     if state.status != "done" and state.branch:
-        out.print(f"[yellow]resume[/]         autodev resume {state.run_id} --repo {esc(state.repo)}")
+        raise_cap = " --max-cost USD" if state.status == "budget" else ""
+        go_on = "approve" if state.status == "awaiting-approval" else "resume"
+        out.print(f"[yellow]{go_on:<15}[/]autodev {go_on} {state.run_id} --repo {esc(state.repo)}{raise_cap}")
 
 
 @click.command()
@@ -86,6 +95,7 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
 @model_options
 @selection_options
 @publish_options
+@approve_option
 def run(
     request: str | None,
     issue_ref: str | None,
@@ -95,6 +105,7 @@ def run(
     cli_overrides: CliOverrides,
     selection: SelectionOverrides,
     publishing: PublishRequest | None,
+    approve: tuple[str, ...],
 ) -> None:
     """Run the pipeline on REQUEST (or an issue) in an isolated worktree; the result is one commit on
     autodev/<run_id>, pushed with --push, and proposed as a pull request with --pr. With --continue RUN_ID,
@@ -114,7 +125,10 @@ def run(
         text = follow_up_request(text, follow.previous)
     the_plan = prepare(text, repo, cli_overrides, selection=selection)
     the_plan = dataclasses.replace(
-        the_plan, issue=from_issue.ref if from_issue else None, publish=ready(publishing, the_plan.repo)
+        the_plan,
+        issue=from_issue.ref if from_issue else None,
+        publish=ready(publishing, the_plan.repo),
+        approve=tuple(dict.fromkeys(approve)),
     )
     if follow is not None:  # the follow-up starts at the branch's tip: done, one more commit on top
         the_plan = dataclasses.replace(the_plan, base_commit=follow.tip, publish=_push_only(follow, the_plan.publish))
@@ -126,8 +140,10 @@ def run(
             "starts from HEAD, so they are not part of it (and are left untouched)[/]"
         )
     with make_progress(err) as progress:
-        orchestrator, state = execute(the_plan, model_provider, progress, follow_up=follow)
-    _finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
+        orchestrator, state = execute(
+            the_plan, model_provider, progress, follow_up=follow, approver=terminal_approver(progress)
+        )
+    finish_run(state, orchestrator.paths.run_dir, as_json, the_plan.publish)
 
 
 def _push_only(follow: FollowUp, publishing: PublishRequest | None) -> PublishRequest | None:
@@ -143,16 +159,34 @@ def _push_only(follow: FollowUp, publishing: PublishRequest | None) -> PublishRe
 @click.argument("run_id")
 @repo_option
 @json_option
-def resume(run_id: str, repo: Path, as_json: bool) -> None:
-    """Go on with a killed, interrupted or failed run from its newest checkpoint; finished agents are not re-run."""
+@max_cost_option
+def resume(run_id: str, repo: Path, as_json: bool, max_cost: float | None) -> None:
+    """Go on with a killed, interrupted or failed run (or one stopped at its cost cap: raise it with --max-cost)
+    from its newest checkpoint; finished agents are not re-run."""
     from autodev.engines.local.launch import resume_run
 
     with make_progress(err) as progress:
-        result = resume_run(run_id, repo, progress)
-    _finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
+        result = resume_run(run_id, repo, progress, max_cost=max_cost, approver=terminal_approver(progress))
+    finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
 
 
-def _finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: PublishRequest | None = None) -> None:
+@click.command("approve")
+@click.argument("run_id")
+@click.option("--reject", is_flag=True, help="Reject: the run ends as failed instead of going on.")
+@repo_option
+@json_option
+def approve(run_id: str, reject: bool, repo: Path, as_json: bool) -> None:
+    """Answer the approval a run waits for (status awaiting-approval), and go on with it."""
+    from autodev.engines.local.launch import answer_approval, resume_run
+
+    point = answer_approval(run_id, repo, reject=reject)
+    err.print(f"{point}: {'rejected' if reject else 'approved'}")
+    with make_progress(err) as progress:
+        result = resume_run(run_id, repo, progress, approver=terminal_approver(progress))
+    finish_run(result.state, result.run_dir, as_json, PublishRequest.from_options(result.state.options))
+
+
+def finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: PublishRequest | None = None) -> None:
     """Print the outcome; publish a done run first when asked (a publishing error ends with exit 2)."""
     not_published = publish_after(state, publishing)
     if as_json:
@@ -160,7 +194,7 @@ def _finish_run(state: RunState, run_dir: Path, as_json: bool, publishing: Publi
     else:
         _print_outcome(state, run_dir)
     if state.status != "done":
-        raise SystemExit(1)
+        raise SystemExit(STOPPED_EXITS.get(state.status, 1))
     if not_published is not None:
         raise not_published
 
@@ -181,7 +215,7 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
     with make_progress(err) as progress:
         result = run_demo(progress, max_parallel=max_parallel)
     if as_json:
-        _finish_run(result.state, result.run_dir, as_json)
+        finish_run(result.state, result.run_dir, as_json)
         return
     _print_outcome(result.state, result.run_dir)
     stages = prepare(DEMO_REQUEST, Path(result.state.repo)).stages()

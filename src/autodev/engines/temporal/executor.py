@@ -287,7 +287,11 @@ class WorkflowExecutor:
     def saved_notes(self, text: str) -> driver.Notes[TextRef]:
         raise AssertionError("a workflow never resumes from saved notes: its history replays")
 
-    async def finish(self, done: bool, error: str | None) -> None:
+    async def approve(self, point: str) -> bool:
+        """Never asked: a Temporal batch has no `--approve` (its Course has no approval points), so nothing pauses."""
+        return True
+
+    async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
         """Done: the checkpoints squashed into one commit on the run's branch; otherwise the branch keeps them."""
         self.status, self.error = ("done", None) if done else ("failed", error)
         self.stage = "finish"
