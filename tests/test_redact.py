@@ -223,12 +223,22 @@ def _realistic(size: int) -> str:
     return (chunk * (size // len(chunk) + 1))[:size]
 
 
-def test_five_megabytes_take_well_under_a_second() -> None:
-    text = _realistic(5_000_000)
-    started = time.perf_counter()
-    out = redact(text)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
+def _best_of_three(text: str) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        redact(text)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def test_redaction_time_grows_linearly_with_the_text() -> None:
+    """Five megabytes take a fraction of a second on a quiet machine; what a test can assert whatever the
+    machine is doing is the shape: five times the text costs about five times the time, not twenty-five."""
+    one, five = _realistic(1_000_000), _realistic(5_000_000)
+    ratio = _best_of_three(five) / _best_of_three(one)
+    assert ratio < 10, f"5 MB took {ratio:.1f}x the time of 1 MB"
+    out = redact(five)
     assert PASSWORD not in out and JWT not in out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from scripts import VALIDATION_AGENTS
 
 from autodev.apps.cli.main import main
 from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
@@ -130,12 +131,17 @@ def test_wall_time_parallel_efficiency_and_critical_path_of_a_run(demo: DemoRun)
     assert report.wall_s == pytest.approx((max(ends) - min(starts)).total_seconds())
     assert report.parallel_efficiency == pytest.approx(sum(r["duration_s"] for r in agents) / report.wall_s)
     # the critical path is a chain of dependencies whose durations add up to its length, and no longer than the wall
+    # (the test step is a link of it: after the implementer, before the validation agents)
     needs = demo.state["pipeline"]
     path = report.critical_path
     assert path[0] in ("researcher-local", "researcher-web") and len(path) >= 4
+    assert demo.state["gate"]["after"] == "implementer"
+    assert path[path.index("tests") - 1] == "implementer" and path[path.index("tests") + 1] in VALIDATION_AGENTS
     for earlier, later in itertools.pairwise(path):
-        assert earlier in needs[later], (earlier, later)
+        if "tests" not in (earlier, later):
+            assert earlier in needs[later], (earlier, later)
     durations = {r["agent"]: r["duration_s"] for r in agents}
+    durations["tests"] = sum(t["duration_s"] for t in demo.kind("timer") if t["name"] == "test_gate")
     assert report.critical_path_s == pytest.approx(sum(durations[name] for name in path))
     assert max(durations.values()) <= report.critical_path_s <= report.wall_s + 1e-6
 
@@ -454,7 +460,9 @@ def test_timeline_svg(demo: DemoRun, tmp_path: Path, capsys: pytest.CaptureFixtu
     svg = target.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     bars = re.findall(r'<rect x="[\d.]+" y="\d+" width="[\d.]+" height="22"', svg)
-    assert len(bars) == len(demo.kind("agent"))
+    gate_runs = [t for t in demo.kind("timer") if t["name"] == "test_gate"]
+    assert len(gate_runs) == demo.state["gate"]["runs"]
+    assert len(bars) == len(demo.kind("agent")) + len(gate_runs)  # one per agent run, one per run of the tests
 
 
 def test_timeline_axis_ticks_are_round_numbers(

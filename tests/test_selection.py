@@ -38,7 +38,9 @@ def kind_of(text: str, lookup: Any = None) -> str:
         ("Add a news fragment for the last release", "docs"),
         ("Update docs/installation.md with the new install step", "docs"),
         ("Bump actions/checkout from 3 to 4 in the CI workflow", "config"),
-        ("Pin tox to 4.x in pyproject.toml", "config"),
+        ("Pin tox to 4.x in pyproject.toml", "deps"),
+        ("Bump the minimum version of typing-extensions", "deps"),
+        ("Add setuptools-scm to the build system requirements", "deps"),
         ("ci: run the workflow on Python 3.13 too", "config"),
         ("Add dependabot for GitHub Actions", "config"),
     ],
@@ -146,21 +148,26 @@ def test_a_named_path_is_looked_up_in_the_repository(make_repo: Any) -> None:
     ("path", "kind"),
     [
         ("README.md", "docs"),
-        ("docs/conf.py", "docs"),
+        ("docs/conf.py", "code"),  # it runs at every docs build (and the truth data counts it)
+        (".github/check_version.py", "code"),
+        ("noxfile.py", "code"),
         ("docs/_static/logo.svg", "docs"),
         ("changelog.d/123.change.md", "docs"),
         ("LICENSE", "docs"),
         ("CHANGELOG.rst", "docs"),
         (".github/CONTRIBUTING.md", "docs"),
-        ("pyproject.toml", "config"),
+        ("pyproject.toml", "deps"),
         (".github/workflows/ci.yml", "config"),
         ("tox.ini", "config"),
         ("Dockerfile", "config"),
         ("Makefile", "config"),
-        ("requirements-dev.txt", "config"),
+        ("requirements-dev.txt", "deps"),
+        ("requirements/docs.in", "deps"),
+        ("package-lock.json", "deps"),
+        ("Cargo.toml", "deps"),
         (".pre-commit-config.yaml", "config"),
         (".gitignore", "config"),
-        ("uv.lock", "config"),
+        ("uv.lock", "deps"),
         ("tests/test_calc.py", "tests"),
         ("src/pkg/test_util.py", "tests"),
         ("pkg/util_test.py", "tests"),
@@ -246,6 +253,7 @@ def test_default_policy_is_the_issues() -> None:
     assert set(policy.skips_for("docs")) == {"test-master", "security-auditor", "researcher-web"}
     assert set(policy.skips_for("typo")) == {"researcher-local", "researcher-web", "test-master"}
     assert set(policy.skips_for("config")) == {"researcher-local", "researcher-web", "test-master"}
+    assert set(policy.skips_for("deps")) == {"researcher-local", "test-master"}
     assert policy.skips_for("feature") == ()
     assert policy.skip_gate == {"docs", "typo"}
 
@@ -266,6 +274,8 @@ def test_policy_from_config(make_repo: Any) -> None:
         ('[selection.skips]\nprose = ["reviewer"]\n', "unknown change type"),
         ('[selection]\nskip_gate = ["everything"]\n', "unknown change type"),
         ("[selection]\nskips_typo = 1\n", "selection"),
+        ('[selection.skips]\ndeps = ["security-auditor"]\n', "always runs for packaging"),
+        ('[selection]\nskip_gate = ["docs", "deps"]\n', "the test gate always runs for deps"),
     ],
 )
 def test_bad_selection_config_is_a_usage_error(make_repo: Any, config: str, message: str) -> None:
@@ -368,6 +378,69 @@ def test_recheck_adds_work_when_a_fast_path_diff_changes_code() -> None:
     assert set(result.unskip) == {"security-auditor"}
     assert result.run_gate
     assert any("test-master was skipped" in reason and "not re-run" in reason for reason in result.reasons)
+    # the build phase's test writer, when it is still pending, comes back (the gate step offers it)
+    back = recheck(
+        before="docs",
+        mode="auto",
+        policy=SkipPolicy(),
+        diff=_diff("calc.py"),
+        skips=skips,
+        fixed=(),
+        pending=(*VALIDATION, "test-master"),
+    )
+    assert set(back.unskip) == {"security-auditor", "test-master"}
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (("pyproject.toml",), "deps"),
+        (("requirements-dev.txt", "README.md"), "deps"),
+        (("poetry.lock",), "deps"),
+        (("setup.py",), "feature"),  # a build script is code (and packaging: `packaging_paths`)
+        (("tox.ini", "setup.cfg"), "deps"),
+        (("tox.ini",), "config"),
+    ],
+)
+def test_packaging_changes_are_the_deps_class(paths: tuple[str, ...], expected: str) -> None:
+    diff = _diff(*paths)
+    assert diff.change_type == expected
+    assert bool(diff.packaging_paths) == (expected != "config")
+
+
+def test_a_docs_or_config_request_whose_diff_is_deps_gets_the_audit_and_the_gate() -> None:
+    for before in ("docs", "config", "typo"):
+        skips = {name: f"{before} change" for name in DEFAULT_SKIPS[before]}
+        result = recheck(
+            before=before,
+            mode="auto",
+            policy=SkipPolicy(),
+            diff=_diff("requirements.txt"),
+            skips=skips,
+            fixed=(),
+            pending=(*VALIDATION, "test-master"),
+        )
+        assert result.after == "deps" and result.run_gate
+        assert "security-auditor" not in set(skips) - set(result.unskip)
+        assert "test-master" not in result.unskip  # deps keeps its own skips: no new behaviour to test
+
+
+PYPROJECT = '[project]\nname = "x"\ndependencies = ["attrs>=22"]\n\n[tool.ruff]\nline-length = 100\n'
+
+
+def test_a_pyproject_edit_of_tool_settings_only_is_config() -> None:
+    tools_only = PYPROJECT.replace("100", "120")
+    pinned = PYPROJECT.replace("attrs>=22", "attrs>=23")
+    assert classify_diff([ChangedFile("pyproject.toml", 1, 1, PYPROJECT, tools_only)]).change_type == "config"
+    assert classify_diff([ChangedFile("pyproject.toml", 1, 1, PYPROJECT, pinned)]).change_type == "deps"
+    assert classify_diff([ChangedFile("pyproject.toml", 1, 1, PYPROJECT, "not = [toml")]).change_type == "deps"
+    package = '{"name": "x", "dependencies": {"a": "1"}, "prettier": {"semi": false}}'
+    assert classify_diff(
+        [ChangedFile("package.json", 1, 1, package, package.replace("false", "true"))]
+    ).change_type == ("config")
+    assert classify_diff([ChangedFile("package.json", 1, 1, package, package.replace('"1"', '"2"'))]).change_type == (
+        "deps"
+    )
 
 
 def test_recheck_confirms_a_fast_path_and_never_removes_work() -> None:
@@ -438,3 +511,36 @@ def test_plan_for_the_real_data_request_stays_feature(tmp_path: Path) -> None:
     """The existing end-to-end tests rely on their requests running the full pipeline."""
     assert kind_of("Add a mul(a, b) function to calc that multiplies two numbers") == "feature"
     assert kind_of("multiply numbers") == "feature"
+
+
+# ---------------------------------------------------------------- general signals (issue 22)
+@pytest.mark.parametrize(
+    "text",
+    ["Fix CI release job", "CI hotfixes", "Fix the broken docs build in tox.ini", "Revert the pin of towncrier"],
+)
+def test_repairing_the_build_or_ci_is_a_feature(text: str) -> None:
+    """What broke a build is as often code or a script as configuration: no fast path."""
+    result = classify_request(text)
+    assert result.change_type == "feature", result.reasons
+    assert "repair words" in result.reasons[-1]
+
+
+def test_a_packaging_request_in_a_setup_py_repository_is_a_feature() -> None:
+    """setup.py is code: where the repository packages with it, a packaging change edits code."""
+    from autodev.run.selection.repo import listing_lookup
+
+    request = "Pin towncrier for the docs build"
+    assert classify_request(request, listing_lookup(lambda: ["pyproject.toml", "src/x.py"])).change_type == "deps"
+    with_setup = classify_request(request, listing_lookup(lambda: ["setup.py", "src/x.py"]))
+    assert with_setup.change_type == "feature"
+    assert "packages with setup.py" in with_setup.reasons[-1]
+    # a setup.py elsewhere (an example project) is not the repository's build script
+    nested = listing_lookup(lambda: ["examples/plugin/setup.py", "pyproject.toml"])
+    assert classify_request(request, nested).change_type == "deps"
+
+
+def test_packaging_words_in_a_request_about_a_docs_file_are_docs() -> None:
+    """ "how to install from PyPI" in a README request describes the prose, it is not packaging."""
+    text = "Add an Installation section to README.md saying how to install notekeeper from PyPI"
+    assert classify_request(text).change_type == "docs"
+    assert classify_request("Pin sphinx in docs/requirements.txt").change_type == "deps"  # a named deps file

@@ -15,9 +15,11 @@ from scripts import (
     FEATURE_AGENTS,
     MUL_IMPL,
     REQUEST,
+    VALIDATION_AGENTS,
     append_to,
     call,
     edit_mul,
+    edit_mul_test,
     feature_script,
     final,
     git,
@@ -56,6 +58,8 @@ def fast_script(edit: dict[str, Any]) -> dict[str, Any]:
         "agents": {
             "researcher-local": [final("## Local findings\n- README.md holds the description.")],
             "planner": [final("## Plan\n1. Make the edit.")],
+            # runs only when the diff re-check brings it back (the change touched code): tests after the fact
+            "test-master": [tools(edit_mul_test(), text="Testing mul."), final("## Tests\nAdded MulTests.")],
             "implementer": [
                 tools(edit, text="Editing."),
                 final("## Changes\n- Done."),
@@ -141,14 +145,15 @@ def test_a_typo_request_whose_implementer_edits_code_gets_the_gate_and_full_vali
     assert state["change_type"]["after"] == "feature"
     reasons = " ".join(state["change_type"]["reasons"])
     assert "diff: code changed: calc/__init__.py" in reasons
-    assert "test-master was skipped before the diff was known" in reasons and "not re-run" in reasons
-    # the gate would have been skipped for a typo; the diff changed code, so it ran
+    assert "test-master runs after all" in reasons
+    assert "researcher-local was skipped before the diff was known" in reasons and "not re-run" in reasons
+    # the gate would have been skipped for a typo; the diff changed code, so it ran, after the test writer
     assert state["gate"]["status"] == "passed"
     assert "reason" not in state["gate"]
     assert "test_gate" in timers(result.run_dir)
-    for name in ("reviewer", "security-auditor", "doc-master"):
+    for name in ("test-master", "reviewer", "security-auditor", "doc-master"):
         assert state["agents"][name]["status"] == "done"
-    assert {n for n, a in state["agents"].items() if a["status"] == "skipped"} == TYPO_SKIPS
+    assert {n for n, a in state["agents"].items() if a["status"] == "skipped"} == TYPO_SKIPS - {"test-master"}
 
 
 def test_a_docs_request_whose_diff_changes_code_unskips_the_security_auditor(typo_repo: Path) -> None:
@@ -162,7 +167,30 @@ def test_a_docs_request_whose_diff_changes_code_unskips_the_security_auditor(typ
     statuses = [r["status"] for r in agent_records(result.run_dir) if r["agent"] == "security-auditor"]
     assert statuses == ["skipped", "done"]  # skipped at plan time, then run: both are on record
     assert state["gate"]["status"] == "passed"
-    assert {n for n, a in state["agents"].items() if a["status"] == "skipped"} == DOCS_SKIPS - {"security-auditor"}
+    skipped = {n for n, a in state["agents"].items() if a["status"] == "skipped"}
+    assert skipped == DOCS_SKIPS - {"security-auditor", "test-master"}
+
+
+def test_a_docs_request_whose_implementer_changes_code_gets_tests_written_the_gate_and_validation(
+    typo_repo: Path,
+) -> None:
+    """Safe by construction (issue 22): a fast path never ends without tests for a code change. The test
+    writer the docs path skipped is brought back after the implementer, before the gate, and the gate
+    runs the test it wrote; then the validation agents run. Before: test-master stayed skipped."""
+    result = run(typo_repo, DOCS_REQUEST, fast_script(edit_mul()))
+    state = state_of(result.run_dir)
+    assert state["status"] == "done", state["error"]
+    assert (state["change_type"]["before"], state["change_type"]["after"]) == ("docs", "feature")
+    assert state["agents"]["test-master"]["status"] == "done"
+    statuses = [r["status"] for r in agent_records(result.run_dir) if r["agent"] == "test-master"]
+    assert statuses == ["skipped", "done"]
+    order = [r["agent"] for r in agent_records(result.run_dir) if r["status"] == "done"]
+    assert order.index("implementer") < order.index("test-master") < order.index("reviewer")
+    assert state["gate"]["status"] == "passed"
+    assert state["gate"]["tests"]["total"] == 2  # the existing test and the one test-master wrote after the fact
+    assert "MulTests" in git(typo_repo, "show", f"{state['branch']}:tests/test_calc.py")
+    for name in VALIDATION_AGENTS:
+        assert state["agents"][name]["status"] == "done"
 
 
 @pytest.mark.parametrize("edit", [USAGE, DOCSTRING], ids=["readme", "docstring-only"])
@@ -254,6 +282,27 @@ def test_refused_selections_exit_2_and_write_nothing(
 
 
 # ---------------------------------------------------------------- autodev plan shows the decision
+def test_plan_shows_the_deps_class_and_its_policy(
+    typo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packaging request is its own class (issue 22): the test writer may be skipped, never the
+    security audit or the test gate."""
+    no_model_calls(monkeypatch)
+    script = write_script(tmp_path, feature_script())
+    request = "Bump the minimum version of typing-extensions in requirements.txt"
+    argv = ["plan", request, "--repo", str(typo_repo), "--provider", "scripted", "--script", str(script)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "change type: deps" in out
+    assert f"{'test-master':<17} skipped: not needed for a deps change (selection.skips.deps)" in out
+    assert "security-auditor  skipped" not in out
+    assert "skipped if the diff confirms" not in out  # the gate always runs for deps
+    assert main([*argv, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["change_type"] == "deps"
+    assert set(shown["selection"]["skips"]) == {"researcher-local", "test-master"}
+
+
 def test_plan_shows_the_skips_and_the_reasons(
     typo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -316,6 +365,15 @@ FIXTURE = [
     {"sha": "a5", "message": "ouch", "files": [{"path": "docs/index.md", "added": 9, "deleted": 2}]},
     {"sha": "a6", "message": "Update the changelog", "files": [{"path": "CHANGELOG.md", "added": 5, "deleted": 0}]},
 ]
+LABELLED = [
+    # the truth is code_changed when a record has it: a docstring-only edit of a .py file changed no code
+    {**FIXTURE[1], "sha": "b1", "code_changed": False},
+    {**FIXTURE[0], "sha": "b2", "code_changed": False},
+    {"sha": "b3", "message": "Pin attrs in requirements.txt", "code_changed": False,
+     "files": [{"path": "requirements.txt", "added": 1, "deleted": 1}]},
+    {"sha": "b4", "message": "Update docs/conf.py for the new theme", "code_changed": True,
+     "files": [{"path": "docs/conf.py", "added": 2, "deleted": 1}]},
+]  # fmt: skip
 
 
 def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -327,8 +385,8 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["records"] == 6
     assert result["skipped_lines"] == 1
     confusion = result["confusion"]
-    assert confusion["typo"] == {"docs": 0, "typo": 1, "config": 0, "feature": 1}
-    assert confusion["feature"] == {"docs": 1, "typo": 0, "config": 0, "feature": 1}
+    assert confusion["typo"] == {"docs": 0, "typo": 1, "config": 0, "deps": 0, "feature": 1}
+    assert confusion["feature"] == {"docs": 1, "typo": 0, "config": 0, "deps": 0, "feature": 1}
     assert confusion["config"]["config"] == 1 and confusion["docs"]["docs"] == 1
     assert result["unsafe"] == 1
     assert result["unsafe_rate"] == pytest.approx(1 / 6)
@@ -336,6 +394,10 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["no_code_commits"] == 4
     assert result["fast_path_share"] == pytest.approx(3 / 4)
     assert not result["within_target"]
+    assert result["truth"] == "code_changed on 0 records, else the diff class"
+    assert result["per_class"]["typo"] == {"requests": 2, "commits": 1, "precision": 0.5, "recall": 1.0}
+    # the typo request that changed code gets the test writer back, and the gate: no unsafe outcome
+    assert result["outcome"]["unsafe"] == 0 and result["outcome"]["test_writer_brought_back"] == 1
 
     rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
     assert [row["sha"] for row in rows] == [r["sha"] for r in FIXTURE]
@@ -346,7 +408,31 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
 
     assert main(["bench", "selection", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "request \\ diff" in out and "unsafe fast paths: 1 of 6 commits" in out and "OVER" in out
+    assert "request \\ diff" in out and "recall): NOT MET" in out
+    assert "unsafe fast paths (request level): 25.0% of the 4 requests sent down a fast path changed code" in out
+    assert "unconditional: 16.7% of all 6 commits" in out
+    assert "unsafe outcomes (runs that would finish without tests or audit" in out and "): 0 = 0.0%" in out
+
+
+def test_bench_selection_reads_the_truth_and_shows_the_outcome_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in LABELLED) + "\n", encoding="utf-8")
+    assert main(["bench", "selection", str(data), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["truth"] == "code_changed"
+    assert result["fast_path_requests"] == 3  # typo, typo, deps; naming docs/conf.py (code) makes b4 a feature
+    assert result["unsafe"] == 0 and result["fast_path_share"] == 1.0
+    assert result["confusion"]["deps"]["deps"] == 1
+    assert result["outcome"] == {
+        "unsafe": 0,
+        "unsafe_rate": 0.0,
+        "code_changed": 1,
+        "packaging_changed": 1,
+        "test_writer_brought_back": 1,
+        "auditor_brought_back": 0,
+    }
 
 
 def test_bench_selection_bad_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -363,5 +449,7 @@ def test_bench_selection_smoke_on_the_dev_data(capsys: pytest.CaptureFixture[str
     result = json.loads(capsys.readouterr().out)
     assert result["records"] == 2278
     assert sum(sum(row.values()) for row in result["confusion"].values()) == 2278
-    assert result["within_target"]
     assert 0 < result["fast_path_share"] < 1
+    # safe by construction: whatever the request classifier said, no run ends untested or unaudited
+    assert result["outcome"]["unsafe"] == 0
+    assert all(figures["outcome_unsafe"] == 0 for figures in result["per_repo"].values())

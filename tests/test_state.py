@@ -49,6 +49,33 @@ FULL: dict[str, Any] = {
             "total": 4,
             "failing": ["t::x"],
         },
+        "verdict": {
+            "by": "baseline",
+            "note": None,
+            "preexisting": ["tests.test_a.test_old"],
+            "broken": [],
+            "new_failing": ["t::x"],
+            "fixed": 1,
+        },
+    },
+    "baseline": {
+        "status": "recorded",
+        "commit": "b" * 40,
+        "command": ["pytest", "-q"],
+        "key": "k" * 32,
+        "cache_file": "/repo/.autodev/cache/baselines/" + "k" * 32 + ".json",
+        "cached": True,
+        "exit_code": 1,
+        "duration_s": 0.5,
+        "tests": {
+            "runner": "pytest",
+            "passed": 3,
+            "failed": 1,
+            "errors": 0,
+            "skipped": 0,
+            "total": 4,
+            "failing": ["tests.test_a.test_old"],
+        },
     },
     "commit": "c" * 40,
     "diff": {"files": 2, "insertions": 10, "deletions": 1, "stat": " a | 1 +\n"},
@@ -69,6 +96,16 @@ FULL: dict[str, Any] = {
     "strikes": {"reviewer": 1},
     "test_summary": "Tests FAILED",
     "resumes": 1,
+    "issue": {"title": "Add mul", "number": 7, "url": "https://github.com/o/r/issues/7", "file": None},
+    "published": {
+        "remote": "origin",
+        "branch": "autodev/r",
+        "commit": "c" * 40,
+        "pushed_at": "2026-01-01T00:03:00Z",
+        "pull_request": "https://github.com/o/r/pull/8",
+        "draft": False,
+    },
+    "approvals": {"plan": "approved", "diff": "pending"},
     "created_at": "2026-01-01T00:00:00Z",
     "updated_at": "2026-01-01T00:02:00Z",
 }
@@ -84,9 +121,11 @@ def test_sections_not_reached_yet_stay_empty_as_before() -> None:
     state = RunState(run_id="r", request="q", repo="/r", worktree="/w", branch="b", base_commit="c")
     data = state.to_json()
     assert data["gate"] == {} and data["handoff_budget"] == {} and data["diff"] is None
+    assert data["baseline"] == {}
     assert data["progress"] == {"step": "build", "cycle": 0}
     assert data["change_type"] == {"before": "feature", "after": None, "reasons": []}
     assert data["checkpoints"] == []
+    assert data["issue"] is None and data["published"] is None
     assert RunState.from_json(data).to_json() == data
 
 
@@ -95,9 +134,29 @@ def test_an_older_file_without_the_newer_keys_loads() -> None:
     old["agents"] = {"implementer": {"status": "failed", "unknown": 1}}
     old["progress"] = {"step": "gate", "cycle": 0, "engine": "temporal", "workflow_id": "autodev-r"}
     state = RunState.from_json(old)
+    assert state.issue is None and state.published is None  # written before runs came from issues
     assert state.agents["implementer"].status == "failed"
     assert state.progress.step == "gate" and state.progress.workflow_id == "autodev-r"
     assert state.to_json()["progress"] == old["progress"]
+    assert state.baseline.status is None and state.to_json()["baseline"] == {}  # written before the baseline
+    assert state.gate.verdict is None
+
+
+def test_an_unavailable_baseline_and_an_exit_code_verdict_round_trip() -> None:
+    data = copy.deepcopy(FULL)
+    data["baseline"] = {"status": "unavailable", "reason": "not a pytest or unittest command"} | {
+        key: value for key, value in FULL["baseline"].items() if key not in ("status", "tests")
+    }
+    data["gate"]["verdict"] = {
+        "by": "exit_code",
+        "note": "Judged by the exit code alone: no baseline",
+        "preexisting": [],
+        "broken": [],
+        "new_failing": [],
+        "fixed": 0,
+    }
+    data["gate"]["status"] = "no_tests"
+    assert RunState.from_json(copy.deepcopy(data)).to_json() == data
 
 
 def test_transitions_keep_the_counts_a_resume_relies_on() -> None:

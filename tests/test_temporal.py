@@ -79,14 +79,16 @@ def test_a_batch_of_features_completes_through_autodev_worker(server: str, tmp_p
         rows = {row["run_id"]: row for row in temporal_status(None, address=server, namespace="default")}
         code, stderr = stop(worker)
     assert code == 0, stderr
+    # Checked before the batch runs again: with no worker, a feature that did not finish would be
+    # started again and wait for a worker forever, and the test would hang instead of saying why.
+    assert [r.status for r in results] == ["done"] * 3, ([r.error for r in results], stderr[-3000:])
+    assert len({r.run_id for r in results}) == 3
     again: list[str] = []  # the same batch file again, no worker running: nothing is paid for twice
     assert [r.run_id for r in batch(server, "q-batch", features, again, batch_file)] == [r.run_id for r in results]
     assert all("already done" in line for line in again)
     with pytest.raises(UserError, match="no run nonexistent on Temporal"):
         temporal_status("nonexistent", address=server, namespace="default")
     assert "Fatal Python error" not in stderr
-    assert [r.status for r in results] == ["done"] * 3, [r.error for r in results]
-    assert len({r.run_id for r in results}) == 3
     assert any("started run" in line for line in lines) and any(" done in " in line for line in lines)
     for result in results:
         assert result.run_id is not None and result.commit is not None
@@ -190,6 +192,7 @@ def test_one_rate_limit_holds_for_two_workers_together(server: str, tmp_path: Pa
     repo = temporal_repo(tmp_path, feature_script(), temporal=f"requests_per_minute = {rpm}\nburst = 1\n")
     log = tmp_path / "calls.jsonl"
     workers = [stamped_worker(server, "q-rate", tmp_path / f"w{i}", log) for i in (1, 2)]
+    began = time.time()  # the clock the stamps use; every grant comes after this
     with running(*workers):
         results = batch(server, "q-rate", [Feature(f"f{i}", REQUEST, repo) for i in range(1, 3)])
     assert [r.status for r in results] == ["done"] * 2
@@ -198,11 +201,11 @@ def test_one_rate_limit_holds_for_two_workers_together(server: str, tmp_path: Pa
     by_worker = Counter(call["pid"] for call in calls)
     assert set(by_worker) == {w.pid for w in workers} and min(by_worker.values()) >= 2
     interval = 60.0 / rpm
-    # any window of w seconds holds at most w / interval + 1 calls — from both workers together
-    for window in (1.0, 2.0, 3.0):
-        most = max(sum(1 for t in times if start <= t <= start + window) for start in times)
-        assert most <= int(window / interval) + 1, (window, most)
-    assert times[-1] - times[0] >= (len(times) - 1) * interval - 0.1
+    # A stamp is taken after its grant, and a busy machine may take it late, so stamps can bunch up; they
+    # can never come early. With a burst of 1, the k-th call is granted no sooner than k intervals after
+    # the batch began — from both workers together (two limits of their own would double the pace).
+    early = [(k, round(t - began, 3)) for k, t in enumerate(times) if t < began + k * interval - 0.05]
+    assert not early, f"calls before the cluster-wide limit allowed them (index, seconds): {early}"
 
 
 def test_a_3_mb_handoff_travels_as_a_reference(server: str, tmp_path: Path) -> None:

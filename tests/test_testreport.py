@@ -110,6 +110,7 @@ AssertionError: boom</failure></testcase>
     assert (report.total, report.failed, report.errors, report.skipped, report.passed) == (3, 1, 0, 1, 1)
     assert report.failures[0].name == "k.c"
     assert report.failures[0].message == "AssertionError: boom"  # no message attribute: the text's last line
+    assert report.passing == ("a",)  # neither failed nor skipped: what a baseline compares per test
 
 
 def test_unittest_json_report() -> None:
@@ -230,6 +231,7 @@ def test_real_pytest_run(tmp_path: Path, scratch_tmp: Path) -> None:
     assert (report.total, report.passed, report.failed, report.errors, report.skipped) == (2, 1, 1, 0, 0)
     [failure] = report.failures
     assert failure.name == "tests.test_calc.test_mul"
+    assert report.passing == ("tests.test_calc.test_add",)
     assert "assert 5 == 6" in failure.message
     summary = outcome.summary()
     lines = summary.splitlines()
@@ -242,11 +244,12 @@ def test_real_pytest_run(tmp_path: Path, scratch_tmp: Path) -> None:
     assert list(scratch_tmp.iterdir()) == []  # the report's temporary directory is gone
 
 
-def test_real_pytest_run_without_tests_passes_with_zero(tmp_path: Path) -> None:
+def test_real_pytest_run_without_tests_is_no_tests_never_passed(tmp_path: Path) -> None:
     repo = project(tmp_path / "repo", {"tests/__init__.py": ""})
     outcome = run([PY, "-m", "pytest", "-q"], repo)
-    assert outcome.passed and outcome.exit_code == 5
+    assert not outcome.passed and outcome.no_tests and outcome.exit_code == 5  # issue 17: exit 5 is not a pass
     assert outcome.report is not None and outcome.report.total == 0
+    assert outcome.summary().startswith("Tests NO TESTS RAN (not a pass)")
 
 
 def test_real_unittest_run(tmp_path: Path, scratch_tmp: Path) -> None:
@@ -278,10 +281,11 @@ def test_real_unittest_run_passing_and_empty(tmp_path: Path) -> None:
     repo = project(tmp_path / "ok", passing)
     outcome = run([PY, "-m", "unittest", "discover", "-s", "tests", "-t", "."], repo)
     assert outcome.passed and outcome.report is not None and outcome.report.passed == 1
+    assert outcome.report.passing == ("tests.test_ok.T.test_ok",)  # a baseline compares the passing ids
 
     empty = project(tmp_path / "empty", {"tests/__init__.py": ""})
     outcome = run([PY, "-m", "unittest", "discover", "-s", "tests"], empty)
-    assert outcome.passed and outcome.exit_code == 5
+    assert not outcome.passed and outcome.no_tests and outcome.exit_code == 5
     assert outcome.report is not None and outcome.report.total == 0
 
 

@@ -285,12 +285,16 @@ def test_autodevs_own_fixtures_are_approved_and_forgotten_once_gone(make_repo: A
     from autodev.config.trust import trust_own_fixture
     from autodev.config.trust_store import read_approvals, repo_key
 
-    demo = make_demo_repo(tmp_path)
+    assert repo_trust(make_demo_repo(tmp_path)).status == "nothing"  # the demo's project widens nothing
+    demo = make_repo(
+        {"README.md": "x\n", ".autodev/config.toml": 'test_command = "make check"\n'}, name="own", trusted=False
+    )
+    trust_own_fixture(demo)  # as `autodev eval` approves the task repositories it makes
     assert repo_trust(demo).status == "trusted"
-    assert load_settings(demo).test_command == ["python", "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-q"]
+    assert load_settings(demo).test_command == ["make", "check"]
     mine = make_repo({"README.md": "x\n", ".autodev/config.toml": 'test_command = "make test"\n'}, name="mine")
     assert repo_key(mine) in read_approvals()  # approved by the user (make_repo trusts like `autodev trust`)
-    shutil.rmtree(demo.parent)
+    shutil.rmtree(demo)
     shutil.rmtree(mine)
     other = make_repo(
         {"README.md": "x\n", ".autodev/config.toml": 'test_command = "make"\n'}, name="other", trusted=False

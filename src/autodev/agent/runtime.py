@@ -41,6 +41,7 @@ from autodev.models import (
     ToolResultPart,
     Usage,
 )
+from autodev.models.cost_cap import CostCap, CostCapReached, Reservation
 from autodev.models.pricing import total_cost
 from autodev.models.sizing import request_tokens
 from autodev.sandbox.jail import Jail
@@ -81,6 +82,7 @@ class AgentOutcome:
     calls: int = 0
     compactions: int = 0  # turns whose context had to be compacted to fit spec.context_tokens
     elided_tokens: int = 0  # tokens those compactions removed (counted offline, o200k)
+    cap_reached: str | None = None  # the run's cost cap refused this agent's next call (it was not made)
 
     def add_cost(self, cost: float | None) -> None:
         self.calls += 1
@@ -106,6 +108,7 @@ class AgentInputs:
     context_window: int | None = None
     on_turn: Callable[[AgentOutcome], None] | None = None  # live progress: called after every model reply
     jail: Jail | None = None  # where Bash runs its programs (a run always gives one)
+    cost_cap: CostCap | None = None  # the run's `max_cost_usd`, checked before every call
 
 
 class _Session:
@@ -129,6 +132,15 @@ async def _call_model(inputs: AgentInputs, request: ModelRequest, outcome: Agent
 
 
 async def _measured_call(inputs: AgentInputs, request: ModelRequest, outcome: AgentOutcome) -> ModelResponse:
+    if inputs.cost_cap is None:
+        return await _priced_call(inputs, request, outcome, None)
+    with inputs.cost_cap.reserve(inputs.model.model_id, request_tokens(request), request.max_tokens) as held:
+        return await _priced_call(inputs, request, outcome, held)
+
+
+async def _priced_call(
+    inputs: AgentInputs, request: ModelRequest, outcome: AgentOutcome, held: Reservation | None
+) -> ModelResponse:
     started, clock = utc_now(), time.perf_counter()
     try:
         response = await inputs.model.complete(request)
@@ -148,6 +160,8 @@ async def _measured_call(inputs: AgentInputs, request: ModelRequest, outcome: Ag
         raise
     cost = inputs.price(response.model, response.usage) if inputs.price else None
     outcome.add_cost(cost)
+    if held is not None:
+        held.settle(cost)
     record = call_record(
         run_id=inputs.run_id,
         agent=inputs.spec.name,
@@ -309,6 +323,9 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
         return outcome
     except ModelError as exc:
         outcome.error = f"model error: {exc}"
+        return outcome
+    except CostCapReached as exc:  # the call was not made: the run stops here, resumably
+        outcome.error = outcome.cap_reached = str(exc)
         return outcome
     finally:
         outcome.ended_at = utc_now()

@@ -127,6 +127,9 @@ class ConfigKeys(BaseModel):
     pipeline: dict[str, list[str]] | None = None
     selection: SelectionConfig | None = None  # [selection]: skip policy per change type (autodev.run.selection)
     time_budgets: dict[str, float] = Field(default_factory=dict, json_schema_extra=PER_ENTRY)  # agent -> seconds
+    max_cost_usd: float | None = Field(  # a hard cap, checked before every model call (models.cost_cap)
+        default=None, gt=0, json_schema_extra={"env": "AUTODEV_MAX_COST_USD", "flag": "--max-cost"}
+    )
     # the test gate
     test_command: list[str] | None = None  # a string is split like a shell would
     test_timeout_s: float = Field(default=600.0, gt=0)

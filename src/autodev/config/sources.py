@@ -11,6 +11,7 @@ A source is a label a user can act on: the file's path, `env AUTODEV_MAX_PARALLE
 
 from __future__ import annotations
 
+import math
 import tomllib
 import types
 import typing
@@ -45,6 +46,7 @@ class CliOverrides:
     max_parallel: int | None = None
     script: str | None = None
     sandbox: str | None = None  # --sandbox off|auto|bubblewrap
+    max_cost: float | None = None  # --max-cost USD
 
 
 def user_config_file() -> Path:
@@ -152,6 +154,19 @@ def _int_env(env: Mapping[str, str], key: str) -> int | None:
     return value
 
 
+def _float_env(env: Mapping[str, str], key: str) -> float | None:
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserError(f"{key}={raw!r} is not a number", hint=f"e.g. {key}=2.50 (US dollars)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"{key} must be a number above 0")
+    return value
+
+
 def _bool_env(env: Mapping[str, str], key: str) -> bool | None:
     raw = (env.get(key) or "").strip().lower()
     if not raw:
@@ -178,6 +193,8 @@ def _env_value(env: Mapping[str, str], name: str, variable: str) -> Any:
         return _int_env(env, variable)
     if kind is bool:
         return _bool_env(env, variable)
+    if kind is float:
+        return _float_env(env, variable)
     raw = env.get(variable) or None
     if raw is not None and kind is Path:
         return Path(raw).resolve()  # relative to where autodev runs, like a flag
@@ -223,6 +240,8 @@ def flag_layer(cli: CliOverrides) -> list[Sourced]:
         values.append(Sourced("script", Path(cli.script).resolve(), "--script"))
     if cli.sandbox:
         values.append(Sourced("sandbox", cli.sandbox, "--sandbox"))
+    if cli.max_cost is not None:
+        values.append(Sourced("max_cost_usd", cli.max_cost, "--max-cost"))
     values += [
         Sourced(f"tiers.{tier}", model_id, "--model") for tier, model_id in parse_model_flags(cli.models).items()
     ]

@@ -7,6 +7,9 @@ failed, tests never passed): exit 1, and the run directory says what happened.
 
 from __future__ import annotations
 
+EXIT_BUDGET = 3  # a run stopped at its cost cap (`max_cost_usd`), resumable with a higher one
+EXIT_AWAITING_APPROVAL = 4  # a run waits at an `--approve` point for `autodev approve`
+
 
 class AutodevError(Exception):
     """Base of every error the CLI turns into a message instead of a traceback."""

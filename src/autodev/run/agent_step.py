@@ -13,6 +13,7 @@ agent files without touching the flow: `retrieves`, `analysed_kind`, `write_scop
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,14 @@ from autodev.core import gitops
 from autodev.core.clock import utc_now
 from autodev.core.metrics import MetricsSink
 from autodev.core.timer import PerformanceTimer
+from autodev.models.cost_cap import CostCap
 from autodev.models.pricing import Pricer, load_price_table
 from autodev.run.checkpoints import checkpoint_message
-from autodev.run.driver import RunFailed
+from autodev.run.driver import RunFailed, RunStopped
+from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, silent
 from autodev.run.gate.step import GateStep
+from autodev.run.gate.verdict import NO_TESTS_LINE
 from autodev.run.layout import RunPaths
 from autodev.run.plan import RunPlan
 from autodev.run.recorder import Recorder
@@ -44,6 +48,7 @@ from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import Tool
 from autodev.tools.names import WRITING_TOOLS
 
+CAP_STOPPED = "stopped at the run's cost cap; `autodev resume --max-cost` runs it"
 RETRIEVAL_SHARE = 0.6  # of the agent's context budget; the rest is its prompt and its own Read/Grep turns
 
 
@@ -92,6 +97,7 @@ class AgentStep:
         self.workspace = Workspace(self.root, read_only=not self.use_worktree)
         self.tools: dict[str, Tool] = available_tools(self.plan.settings, self.plan.skills)
         self.pricer = Pricer(load_price_table(self.plan.settings.prices), warn=self.recorder.warn)
+        self.cost_cap: CostCap | None = None  # set by `cap_costs` (the local engine), checked before every call
         self.review_diff = ""
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
         self._retrieval: str | None = None  # ranked snippets of the repository, built once per run
@@ -100,6 +106,11 @@ class AgentStep:
     @property
     def root(self) -> Path:
         return self.paths.worktree if self.use_worktree else self.plan.repo
+
+    def cap_costs(self, spent: float) -> None:
+        """Enforce the run's `max_cost_usd` from here on, `spent` already counted (a resumed run's cost so far)."""
+        limit = self.plan.settings.max_cost_usd
+        self.cost_cap = CostCap(limit, self.pricer.table, spent) if limit is not None else None
 
     async def prepare_review(self, names: tuple[str, ...] | list[str]) -> None:
         """Before a validation round: the change under review, and the analysers' facts about it."""
@@ -111,6 +122,17 @@ class AgentStep:
             gitops.diff_against(self.paths.worktree, base, stat=False),
         )
         await self._run_analysers(names)
+
+    def writes(self, name: str) -> bool:
+        """Whether agent `name` is given a tool that changes the worktree."""
+        given = agent_tools(
+            self.plan.specs[name],
+            self.plan.settings,
+            self.tools,
+            read_only=not self.use_worktree,
+            can_run_tests=self.plan.test_command is not None and self.use_worktree,
+        )
+        return self.use_worktree and bool(given.tools.keys() & WRITING_TOOLS)
 
     async def run(self, name: str, notes: str | None = None) -> bool:
         """Run agent `name` (with `notes`, a rerun) and record it; True when it finished."""
@@ -136,6 +158,9 @@ class AgentStep:
             outcome = await self._run_agent(name, spec, offered, view, scope.describe() if writes else None, notes)
         finally:
             self._writers.pop(name, None)
+        if outcome.cap_reached is not None:
+            self.recorder.stopped(name, resolved.tier, outcome, CAP_STOPPED)
+            raise RunStopped("budget", self._over_budget(outcome.cap_reached))
         checkpoint = self._checkpoint(name, view) if writes and outcome.ok else None
         self.recorder.finished(
             name,
@@ -180,13 +205,26 @@ class AgentStep:
                 on_turn=self.recorder.turn,
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
                 jail=self.gate.jail,
+                cost_cap=self.cost_cap,
             )
         )
         outcome.started_at = began  # the agent's time includes its tier-0 preparation (retrieval, analysers' facts)
         return outcome
 
+    def _over_budget(self, refused: str) -> str:
+        """Why the run stopped at its cost cap, what the rest is estimated to need, and how to go on."""
+        agents = self.recorder.agents
+        rest = [name for name in self.plan.pipeline.names if agents[name].status not in ("done", "skipped")]
+        estimate = for_plan(self.plan, rest, exclude_run=self.recorder.run_id)
+        spent = self.cost_cap.spent if self.cost_cap is not None else 0.0
+        raised = f" --max-cost {math.ceil((spent + estimate.p95_usd) * 100) / 100:.2f}" if estimate.p95_usd else ""
+        return (
+            f"{refused}, so the run stopped before that call. The rest ({', '.join(rest)}) is estimated at "
+            f"{estimate.describe()}; go on with: autodev resume {self.recorder.run_id}{raised or ' --max-cost USD'}"
+        )
+
     async def _tests_for_agent(self) -> str:
-        return (await self.gate.run_tests()).summary()
+        return (await self.gate.run_judged(timer="agent_tests")).summary()  # not the gate: inside the agent's time
 
     async def _run_analysers(self, names: tuple[str, ...] | list[str]) -> None:
         """Tier 0: programs examine the change before the validation agents do, once per round."""
@@ -218,7 +256,11 @@ class AgentStep:
                     group.start_soon(one, kind)
 
     def _shared_context(self, name: str) -> str:
-        return prompts.shared_context(self.plan.request, self.review_diff if is_reviewing(name, self.plan) else None)
+        reviewing = is_reviewing(name, self.plan)
+        context = prompts.shared_context(self.plan.request, self.review_diff if reviewing else None)
+        if reviewing and self.recorder.store.state.gate.status == "no_tests":
+            context += f"\n\n# Tests\n\n{NO_TESTS_LINE}"  # every validation agent is told, not only the reviewer
+        return context
 
     async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
         """Tier 0 for a retrieving agent: ranked snippets of the repository, packed into a token budget."""

@@ -18,6 +18,7 @@ from autodev.core import gitops
 from autodev.core.locks import repo_lock
 from autodev.core.records import AgentRecord, CallRecord, MetricRecord
 from autodev.core.redact import redact
+from autodev.run.publish.commit_message import result_message
 from autodev.run.state import DiffStat, RunState
 
 RESTARTED = ("running", "failed", "cancelled")  # agent statuses a resume runs again
@@ -63,15 +64,14 @@ def reopen(state: RunState, run_dir: Path, *, use_worktree: bool) -> Reopened:
 
 
 def commit_result(state: RunState, worktree: Path) -> None:
-    """Done: the checkpoints become one commit. Otherwise the branch keeps its checkpoints, to resume from.
+    """Done: the checkpoints become one commit, its message built from the run's handoffs
+    (`run.publish.commit_message`). Otherwise the branch keeps its checkpoints, to resume from.
 
     `state.commit` and `state.diff` say what the run leaves; a git failure fails the run, saying why.
     """
     try:
         if state.status == "done":
-            title = (redact(state.request).splitlines() or [""])[0][:72]  # redacted before it is cut
-            message = f"autodev: {title}\n\nautodev run {state.run_id}"
-            state.commit = gitops.squash(worktree, state.base_commit, message)
+            state.commit = gitops.squash(worktree, state.base_commit, result_message(state))  # redacted whole
         else:
             state.commit = state.checkpoint
         if state.commit:

@@ -57,7 +57,7 @@ def _clean_run(repo: Path, run_dir: Path, result: CleanResult, *, purge: bool, f
         result.kept.append(f"{run_id}: still running (process {pid})" if pid > 0 else f"{run_id}: still running")
         return
     status = state.status
-    if status in ("running", "interrupted") and not force:
+    if status in ("running", "interrupted", "budget", "awaiting-approval") and not force:
         result.kept.append(
             f"{run_id}: still marked {status}, resumable with autodev resume {run_id} (use --force to clean it)"
         )

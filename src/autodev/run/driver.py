@@ -15,6 +15,7 @@ plain asyncio, so Temporal's deterministic workflow sandbox can run it as it is.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -29,10 +30,24 @@ from autodev.run.state import AgentState, Progress, Step
 R = TypeVar("R")  # how an engine refers to a text: the text itself (local) or a TextRef (Temporal)
 
 SKIPPED_OR_DONE = ("skipped", "done")
+PLAN_AGENT = "planner"  # whose handoff `--approve plan` shows before anything downstream of it runs
 
 
 class RunFailed(Exception):
     """Ends a run early; the message becomes the run's `error`."""
+
+
+class RunStopped(Exception):
+    """Ends a run early but not as a failure: it waits, resumably, in a status of its own (`budget`).
+
+    Raised by an executor's `run_agent`. Agents already running in the same phase go on (each of
+    their calls is still checked), no new agent starts, and the run ends with `status`.
+    """
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -48,9 +63,10 @@ class Course:
     max_parallel: int
     max_test_retries: int
     max_remediation_cycles: int
+    approvals: tuple[str, ...] = ()  # `--approve`: `plan` (after PLAN_AGENT), `diff` (before the final commit)
 
     @classmethod
-    def of(cls, pipeline: Pipeline, settings: Settings) -> Course:
+    def of(cls, pipeline: Pipeline, settings: Settings, approvals: Sequence[str] = ()) -> Course:
         return cls(
             needs={node.agent: list(node.needs) for node in pipeline.nodes},
             build_phase=list(pipeline.build_phase()),
@@ -61,7 +77,22 @@ class Course:
             max_parallel=settings.max_parallel,
             max_test_retries=settings.max_test_retries,
             max_remediation_cycles=settings.max_remediation_cycles,
+            approvals=tuple(approvals),
         )
+
+    def after_plan(self) -> set[str]:
+        """The agents that wait for the plan's approval: everything downstream of PLAN_AGENT."""
+        if "plan" not in self.approvals or PLAN_AGENT not in self.needs:
+            return set()
+        downstream: set[str] = set()
+        grown = True
+        while grown:
+            grown = False
+            for name, needs in self.needs.items():
+                if name not in downstream and (PLAN_AGENT in needs or downstream.intersection(needs)):
+                    downstream.add(name)
+                    grown = True
+        return downstream
 
 
 @dataclass(frozen=True)
@@ -76,11 +107,18 @@ class Notes(Generic[R]):
     refs: Mapping[str, R]
 
 
+GateStatus = Literal["passed", "failed", "no_tests"]
+
+
 @dataclass(frozen=True)
 class GateRun(Generic[R]):
-    """One run of the project's tests."""
+    """One run of the project's tests, judged (against the baseline when there is one).
 
-    passed: bool
+    Only `failed` goes back to the gate agent. `no_tests` is not a pass, but there is nothing for it
+    to fix: the run goes on, and the validation agents are told that no tests ran.
+    """
+
+    status: GateStatus
     summary: R  # the whole summary, for the fix notes
     short_summary: str  # its first part, for the run's error
 
@@ -120,6 +158,9 @@ class Executor(Protocol[R]):
         """Run the project's tests once. Attempt 0 first re-checks the diff; None: no gate this step."""
         ...
 
+    async def baseline(self) -> None:
+        """Before the build phase: the tests at the base commit, for the gate to judge against (or nothing)."""
+
     def decision(self, name: str) -> steps.Decision:
         """The VERDICT of a finished verdict agent (None: its handoff has no VERDICT line)."""
         ...
@@ -134,8 +175,14 @@ class Executor(Protocol[R]):
         """The notes of a resumed remediation step, from what `notes_to_save` kept."""
         ...
 
-    async def finish(self, done: bool, error: str | None) -> None:
-        """The run is over (done, or failed with `error`): its result, committed and recorded."""
+    async def approve(self, point: str) -> bool:
+        """`--approve POINT` (`plan`, `diff`): True to go on, False when rejected. An executor that cannot
+        ask now raises `RunStopped("awaiting-approval", ...)`; one that was already answered says so at once."""
+        ...
+
+    async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
+        """The run is over (done, or failed with `error`): its result, committed and recorded.
+        `stopped`: not failed but stopped resumably, in this status (a `RunStopped`'s)."""
 
 
 class Driver(Generic[R]):
@@ -145,6 +192,9 @@ class Driver(Generic[R]):
         self.course = course
         self.executor = executor
         self._notes: Notes[R] | None = None  # the remediation notes of this process's validation round
+        self._stop: RunStopped | None = None  # an agent stopped the run: no new agent starts
+        self._after_plan = course.after_plan()
+        self._asking = asyncio.Lock()  # agents that start together ask for one approval once
 
     @property
     def agents(self) -> dict[str, AgentState]:
@@ -152,15 +202,20 @@ class Driver(Generic[R]):
 
     async def run(self) -> None:
         """Drive to the end; a run that failed ends as failed, anything else propagates to the engine."""
-        done, error = True, None
+        done, error, stopped = True, None, None
         try:
             await self.drive()
         except RunFailed as exc:
             done, error = False, str(exc)
+        except RunStopped as exc:
+            done, error, stopped = False, exc.message, exc.status
         for agent in self.agents.values():
             if agent.unfinished:
                 agent.cancel()
-        await self.executor.finish(done, error)
+        if stopped is None:
+            await self.executor.finish(done, error)
+        else:
+            await self.executor.finish(done, error, stopped)
 
     async def drive(self) -> None:
         """Run the steps from wherever the ledger's progress says the run is."""
@@ -169,6 +224,7 @@ class Driver(Generic[R]):
         while True:
             step, cycle = ledger.progress.step, ledger.progress.cycle
             if step == "build":
+                await self.executor.baseline()
                 await self.run_phase(course.build_phase, "build_phase")
                 self.advance("gate", cycle)
             elif step == "gate":
@@ -184,6 +240,8 @@ class Driver(Generic[R]):
                     await self.rerun(target, notes)
                 self.advance("gate", cycle + 1)
             else:
+                if "diff" in course.approvals and not await self._approved("diff"):
+                    raise RunFailed("the change was rejected at its approval (--approve diff)")
                 return
 
     def advance(self, step: Step, cycle: int, *, notes: Notes[R] | None = None, rerun: Sequence[str] = ()) -> None:
@@ -212,14 +270,30 @@ class Driver(Generic[R]):
                 on_blocked=self._blocked,
                 skipped=finished,
             )
+        if self._stop is not None:
+            raise self._stop
         failed = [name for name in names if not results.get(name) and agents[name].status == "failed"]
         if failed:
             raise RunFailed("agent failed: " + "; ".join(f"{name}: {agents[name].error}" for name in failed))
 
     async def _run_one(self, name: str) -> bool:
-        return await self.executor.run_agent(name, None)
+        if self._stop is not None:
+            return False  # left pending: the run ends before it starts
+        try:
+            if name in self._after_plan and not await self._approved("plan"):
+                raise RunStopped("rejected", "the plan was rejected at its approval (--approve plan)")
+            return await self.executor.run_agent(name, None)
+        except RunStopped as stop:  # siblings already running go on; the phase ends with this stop
+            self._stop = self._stop or stop
+            return False
+
+    async def _approved(self, point: str) -> bool:
+        async with self._asking:
+            return await self.executor.approve(point)
 
     def _blocked(self, name: str, reason: str) -> None:
+        if self._stop is not None:
+            return  # not blocked by a failure: the run stopped before it (it stays pending, to resume)
         self.agents[name].block(reason)
         self.executor.save()
         self.executor.blocked(name, reason)
@@ -236,11 +310,20 @@ class Driver(Generic[R]):
         retries = self.course.max_test_retries
         for attempt in range(retries + 1):
             run = await self.executor.run_gate(attempt)
-            if run is None or run.passed:
+            if run is None and attempt == 0 and self.brought_back():
+                await self.run_phase(self.course.build_phase, "build_phase_after_recheck")
+                run = await self.executor.run_gate(attempt)
+            if run is None or run.status != "failed":
                 return
             if attempt == retries:
                 raise RunFailed(steps.gate_exhausted(retries, gate_agent, run.short_summary))
             await self.rerun(gate_agent, Notes("gate", {"summary": run.summary}))
+
+    def brought_back(self) -> list[str]:
+        """Build-phase agents pending at the gate: the diff re-check of a fast-path run that changed code
+        brought them back (the test writer). They run before the tests, then the gate re-checks and runs."""
+        gate_agent = self.course.gate_after
+        return [n for n in self.course.build_phase if n != gate_agent and self.agents[n].status == "pending"]
 
     async def validate(self, cycle: int) -> None:
         """A validation round, then: finish, a remediation cycle, or (out of cycles) the run fails."""

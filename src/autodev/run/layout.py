@@ -27,6 +27,7 @@ class RunPaths:
     metrics_file: Path
     cache_file: Path
     sessions: Path
+    baselines: Path  # the baseline cache: one JSON file per base commit, command and environment
 
     @classmethod
     def for_run(cls, repo: Path, run_id: str) -> RunPaths:
@@ -39,6 +40,7 @@ class RunPaths:
             run_dir / "metrics.jsonl",
             base / "cache" / "performance_metrics.jsonl",
             run_dir / "sessions",
+            base / "cache" / "baselines",
         )
 
     @classmethod
@@ -51,6 +53,7 @@ class RunPaths:
             run_dir / "metrics.jsonl",
             run_dir / "cache.jsonl",
             run_dir / "sessions",
+            run_dir / "baselines",
         )
 
 

@@ -20,6 +20,8 @@ from autodev.run import confinement
 from autodev.run.gate.environment import TestEnvironment
 from autodev.run.gate.environment import detect as detect_tests
 from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
+from autodev.run.publish.request import PublishRequest
+from autodev.run.sections import IssueRef
 from autodev.run.selection.decide import Selection, select_agents
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.selection.policy import SkipPolicy
@@ -41,20 +43,28 @@ class RunPlan:
     skills: dict[str, Skill] = field(default_factory=dict)
     overrides: CliOverrides = field(default_factory=CliOverrides)  # replayed by `autodev resume`
     selection_overrides: SelectionOverrides | None = None
+    issue: IssueRef | None = None  # the issue the request came from (`--issue`), kept in state.json
+    publish: PublishRequest | None = None  # `--push` / `--pr`, done after the run (kept in `options`)
+    approve: tuple[str, ...] = ()  # `--approve plan|diff`: where the run pauses for the user (kept in `options`)
 
     def options(self) -> dict[str, object]:
         """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""
         chosen = self.selection_overrides or SelectionOverrides()
+        publish = {"publish": self.publish.to_json()} if self.publish is not None else {}
+        approve = {"approve": list(self.approve)} if self.approve else {}
         return {
             "provider": self.overrides.provider,
             "models": list(self.overrides.models),
             "max_parallel": self.overrides.max_parallel,
             "script": str(Path(self.overrides.script).resolve()) if self.overrides.script else None,
             "sandbox": self.overrides.sandbox,
+            "max_cost": self.overrides.max_cost,
             "full": chosen.full,
             "skip": list(chosen.skip),
             "only": list(chosen.only),
             "approved_digest": self.settings.approved_digest(),  # read by Temporal workers only, never on resume
+            **publish,
+            **approve,
         }
 
     def stages(self) -> list[list[str]]:
@@ -156,11 +166,13 @@ def overrides_from_options(options: dict[str, object]) -> tuple[CliOverrides, Se
 
     parallel = options.get("max_parallel")
     provider, script, sandbox = options.get("provider"), options.get("script"), options.get("sandbox")
+    max_cost = options.get("max_cost")
     cli = CliOverrides(
         provider=str(provider) if provider else None,
         models=strings("models"),
         max_parallel=parallel if isinstance(parallel, int) else None,
         script=str(script) if script else None,
         sandbox=str(sandbox) if sandbox else None,
+        max_cost=float(max_cost) if isinstance(max_cost, int | float) and not isinstance(max_cost, bool) else None,
     )
     return cli, SelectionOverrides(bool(options.get("full")), strings("skip"), strings("only"))

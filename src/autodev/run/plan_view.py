@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from autodev.run.confinement import jail_line
+from autodev.run.estimate import CostEstimate
 from autodev.run.plan import RunPlan
 from autodev.run.selection.decide import gate_outlook
 
 
-def plan_json(plan: RunPlan) -> dict[str, Any]:
+def plan_json(plan: RunPlan, cost: CostEstimate) -> dict[str, Any]:
     """What a run would do: the JSON of `autodev plan --json` and of the MCP tool `autodev_plan`."""
     return {
         "request": plan.request,
@@ -54,5 +55,6 @@ def plan_json(plan: RunPlan) -> dict[str, Any]:
             "env": list(plan.settings.sandbox.env),
             "jail": jail_line(plan.settings),
         },
+        "cost_estimate": {**cost.to_json(), "max_cost_usd": plan.settings.max_cost_usd},
         "ignored": plan.settings.ignored_notes(),
     }

@@ -83,6 +83,30 @@ class Recorder:
             name, agent.tier or "", agent.model, status="interrupted", turns=len(calls), usage=usage, cost_usd=cost
         )
 
+    def stopped(self, name: str, tier: str, outcome: AgentOutcome, reason: str) -> None:
+        """The run's cost cap refused the agent's next call: its calls so far were paid for (an `interrupted`
+        agent record), and it is cut off, not ended, so a resumed run (and a replayed script) starts it afresh."""
+        state = self.store.state
+        state.cost_usd = total_cost(state.cost_usd, outcome.cost_usd)
+        agent = self.store.agent(name)
+        agent.cancel(reason)
+        agent.ended_at = iso(outcome.ended_at)
+        self.save()
+        self._agent_record(
+            name,
+            tier,
+            outcome.model,
+            status="interrupted",
+            started_at=outcome.started_at,
+            ended_at=outcome.ended_at,
+            turns=outcome.turns,
+            tool_calls=outcome.tool_calls,
+            usage=outcome.usage,
+            cost_usd=outcome.cost_usd,
+            context_tokens=outcome.context_tokens,
+        )
+        self.report(RunEvent("agent_finished", name, agent.status, data=_figures(outcome)))
+
     def finished(
         self, name: str, tier: str, outcome: AgentOutcome, *, budget_tokens: int, refusals: int, checkpoint: str | None
     ) -> None:
@@ -124,15 +148,7 @@ class Recorder:
             elided_tokens=outcome.elided_tokens,
         )
         self.metrics.write(record)
-        data = {
-            "duration_s": (outcome.ended_at - outcome.started_at).total_seconds(),
-            "turns": outcome.turns,
-            "input_tokens": outcome.usage.input_tokens,
-            "output_tokens": outcome.usage.output_tokens,
-            "cost_usd": outcome.cost_usd,
-            "error": outcome.error,
-        }
-        self.report(RunEvent("agent_finished", name, agent.status, data=data))
+        self.report(RunEvent("agent_finished", name, agent.status, data=_figures(outcome)))
 
     def fit_handoffs(self, budget_tokens: int) -> None:
         """Keep all handoffs together within `budget_tokens`, compacting the largest first."""
@@ -157,3 +173,15 @@ class Recorder:
         self.metrics.write(
             agent_record(run_id=self.run_id, agent=name, tier=tier, model=model, provider=self.provider, **fields)
         )
+
+
+def _figures(outcome: AgentOutcome) -> dict[str, Any]:
+    """What the `agent_finished` event says about an agent's run."""
+    return {
+        "duration_s": (outcome.ended_at - outcome.started_at).total_seconds(),
+        "turns": outcome.turns,
+        "input_tokens": outcome.usage.input_tokens,
+        "output_tokens": outcome.usage.output_tokens,
+        "cost_usd": outcome.cost_usd,
+        "error": outcome.error,
+    }

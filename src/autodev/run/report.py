@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from autodev.core.records import AgentRecord, CallRecord, MetricRecord, TimerRecord, of_kind
+from autodev.core.redact import redact
 from autodev.models.pricing import total_cost
+from autodev.run.gate.summary import GATE_LANE, GateSection, gate_seconds, gate_section, gate_spans, with_gate
 from autodev.run.state import RunState
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -115,9 +117,11 @@ class RunReport:
     totals: RunTotals
     wall_s: float
     parallel_efficiency: float | None
-    critical_path: list[str]
+    critical_path: list[str]  # agents, and the test step (`tests`) when the tests were on it
     critical_path_s: float
     timers: dict[str, float]
+    gate: GateSection | None = None  # the test step; None: the run ended before it
+    error: str | None = None  # why the run failed (redacted)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,11 +145,21 @@ def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[
         tool_calls=dict(tool_totals),
         calls=len(of_kind(records, CallRecord)),
     )
-    starts = [t for row in ran if (t := _time(row.started_at))]
-    ends = [t for row in ran if (t := _time(row.ended_at))]
+    # The test step is part of the run's time: its runs widen the wall and sit on the critical path
+    # between the agent they follow and the validation phase.
+    gate_runs = gate_spans(records)
+    starts = [t for row in ran if (t := _time(row.started_at))] + [
+        datetime.fromisoformat(start) for start, _ in gate_runs
+    ]
+    ends = [t for row in ran if (t := _time(row.ended_at))] + [datetime.fromisoformat(end) for _, end in gate_runs]
     wall = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
     durations = {row.agent: row.duration_s for row in rows}
-    path, path_s = critical_path(needs, durations)
+    graph: Mapping[str, Iterable[str]] = needs
+    if gate_runs:
+        graph = with_gate(needs, state.gate.after)
+        if GATE_LANE in graph:
+            durations[GATE_LANE] = gate_seconds(records)
+    path, path_s = critical_path(graph, durations)
     timers: dict[str, float] = defaultdict(float)
     for timer in of_kind(records, TimerRecord):
         timers[timer.name] += timer.duration_s
@@ -160,6 +174,8 @@ def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[
         critical_path=path,
         critical_path_s=path_s,
         timers=dict(timers),
+        gate=gate_section(state.gate, records),
+        error=redact(state.error) if state.error else None,
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+LISTED_TESTS = 20  # test names kept per list in state.json
+
 # build -> gate -> validate(0) [-> remediate(0) -> gate -> validate(1) ...] -> finish
 Step = Literal["build", "gate", "validate", "remediate", "finish"]
 
@@ -76,19 +78,60 @@ class GateTests:
 
 
 @dataclass
+class GateVerdict:
+    """How the last test run was judged (`gate.verdict`): per test against the baseline, or by exit code.
+
+    Against the baseline (as SWE-bench judges): tests that passed at the base must still pass, new or
+    changed tests must pass, and tests that already failed at the base are listed but not blamed.
+    """
+
+    by: str  # "baseline" | "exit_code"
+    note: str | None = None  # why the exit code decided (no baseline), or what else the judge saw
+    preexisting: list[str] = field(default_factory=list)  # failing at the base too: reported, not blamed
+    broken: list[str] = field(default_factory=list)  # passed at the base; fail, or no longer run, now
+    new_failing: list[str] = field(default_factory=list)  # new or changed tests that fail
+    fixed: int = 0  # tests that failed at the base and pass now
+
+    def to_json(self) -> dict[str, Any]:
+        """The lists as their first 20 names (a change that breaks a whole suite would fill the file)."""
+        return {
+            "by": self.by,
+            "note": self.note,
+            "preexisting": self.preexisting[:LISTED_TESTS],
+            "broken": self.broken[:LISTED_TESTS],
+            "new_failing": self.new_failing[:LISTED_TESTS],
+            "fixed": self.fixed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GateVerdict:
+        return cls(
+            by=data.get("by", "exit_code"),
+            note=data.get("note"),
+            preexisting=list(data.get("preexisting") or []),
+            broken=list(data.get("broken") or []),
+            new_failing=list(data.get("new_failing") or []),
+            fixed=int(data.get("fixed", 0)),
+        )
+
+
+@dataclass
 class Gate:
     """The test gate (`gate`): skipped with a reason, or its runs and the last run's result.
 
     Written as before the record existed: only the keys that were set (`{}` until the gate is reached).
     """
 
-    status: str | None = None  # passed | failed | skipped
+    status: str | None = None  # passed | failed | no_tests | skipped
     reason: str | None = None  # why skipped
     runs: int | None = None
     exit_code: int | None = None
     command: list[str] = field(default_factory=list)
     duration_s: float | None = None
     tests: GateTests | None = None
+    verdict: GateVerdict | None = None
+    after: str | None = None  # the agent the tests ran after (the timeline and critical path place them there)
+    environment: str | None = None  # which environment ran them and why (None: not recorded)
 
     def skip(self, reason: str) -> None:
         self.status, self.reason = "skipped", reason
@@ -97,8 +140,9 @@ class Gate:
         """The re-checked diff needs the tests: an earlier step's reason for skipping no longer holds."""
         self.reason = None
 
-    def ran(self, passed: bool, exit_code: int | None, command: list[str], duration_s: float) -> None:
-        self.status, self.reason = ("passed" if passed else "failed"), None
+    def ran(self, status: str, exit_code: int | None, command: list[str], duration_s: float) -> None:
+        """`status`: passed, failed or no_tests (the judged verdict, not the exit code alone)."""
+        self.status, self.reason = status, None
         self.runs = (self.runs or 0) + 1
         self.exit_code, self.command, self.duration_s = exit_code, command, round(duration_s, 3)
 
@@ -117,17 +161,84 @@ class Gate:
             }
         if self.tests is not None:
             data["tests"] = self.tests.to_json()
+        if self.verdict is not None:
+            data["verdict"] = self.verdict.to_json()
+        if self.after is not None:
+            data["after"] = self.after
+        if self.environment is not None:
+            data["environment"] = self.environment
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Gate:
-        tests = data.get("tests")
+        tests, verdict = data.get("tests"), data.get("verdict")
         return cls(
             status=data.get("status"),
             reason=data.get("reason"),
             runs=data.get("runs"),
             exit_code=data.get("exit_code"),
             command=list(data.get("command") or []),
+            duration_s=data.get("duration_s"),
+            tests=GateTests(**tests) if tests else None,
+            verdict=GateVerdict.from_json(verdict) if verdict else None,
+            after=data.get("after"),
+            environment=data.get("environment"),
+        )
+
+
+@dataclass
+class Baseline:
+    """The project's tests at the base commit, run once before the build phase (`baseline`; `{}` until then).
+
+    `recorded`: the gate judges each test against it. `unavailable` (with `reason`): the gate falls
+    back to the exit code. The per-test ids live in the cache file (`cache_file`), keyed by the base
+    commit, the command and the environment, so a second run on the same base does not run them again.
+    """
+
+    status: str | None = None  # recorded | unavailable
+    reason: str | None = None  # why unavailable
+    commit: str | None = None
+    command: list[str] = field(default_factory=list)
+    key: str | None = None  # the cache key: base commit + command + environment, hashed
+    cache_file: str | None = None
+    cached: bool = False  # read from the cache: not run in this run
+    exit_code: int | None = None
+    duration_s: float | None = None
+    tests: GateTests | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.status is None:
+            return {}
+        data: dict[str, Any] = {"status": self.status}
+        if self.reason is not None:
+            data["reason"] = self.reason
+        data |= {
+            "commit": self.commit,
+            "command": list(self.command),
+            "key": self.key,
+            "cache_file": self.cache_file,
+            "cached": self.cached,
+            "exit_code": self.exit_code,
+            "duration_s": self.duration_s,
+        }
+        if self.tests is not None:
+            data["tests"] = self.tests.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Baseline:
+        if not data:
+            return cls()
+        tests = data.get("tests")
+        return cls(
+            status=data.get("status"),
+            reason=data.get("reason"),
+            commit=data.get("commit"),
+            command=list(data.get("command") or []),
+            key=data.get("key"),
+            cache_file=data.get("cache_file"),
+            cached=bool(data.get("cached", False)),
+            exit_code=data.get("exit_code"),
             duration_s=data.get("duration_s"),
             tests=GateTests(**tests) if tests else None,
         )
@@ -205,3 +316,55 @@ class Checkpoint:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
         return cls(data["agent"], int(data["run"]), data["commit"], data["at"])
+
+
+@dataclass
+class IssueRef:
+    """Where the request came from when it was an issue (`issue`): a GitHub issue, or a markdown file.
+
+    Kept so the pull request can say `Closes #N` and a reader of the run can find the issue again.
+    """
+
+    title: str
+    number: int | None = None
+    url: str | None = None
+    file: str | None = None  # the markdown file's absolute path (`--issue FILE.md`)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IssueRef:
+        number = data.get("number")
+        return cls(
+            str(data.get("title") or ""), int(number) if number is not None else None, data.get("url"), data.get("file")
+        )
+
+
+@dataclass
+class Published:
+    """Where the result went (`published`): the branch pushed to a remote and, with `--pr`, the pull request.
+
+    A pushed branch is other people's to see: whoever removes a run's branch later must know it left.
+    """
+
+    remote: str
+    branch: str
+    commit: str
+    pushed_at: str
+    pull_request: str | None = None  # the pull request's URL, as `gh pr create` printed it
+    draft: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Published:
+        return cls(
+            data["remote"],
+            data["branch"],
+            data["commit"],
+            data["pushed_at"],
+            data.get("pull_request"),
+            bool(data.get("draft", False)),
+        )

@@ -1,12 +1,12 @@
 """state.json (docs/state.md, schema 1): the whole run, rewritten atomically at every agent transition.
 
 Atomic means write-to-temp then `os.replace`, so a reader (or a resumed run) never sees half a file.
-Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `cost_usd`, `warnings`,
-`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, agents' `runs`,
-`ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
+Keys beyond the contract (`error`, `base_commit`, `commit`, `diff`, `gate`, `baseline`, `cost_usd`, `warnings`,
+`progress`, `checkpoint(s)`, `options`, `strikes`, `test_summary`, `resumes`, `issue`, `published`, `approvals`, agents'
+`runs`, `ended_runs` and `checkpoint`) are additive; unknown keys in an older or newer file are ignored.
 
-Every section is a typed record (`Gate`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
-`Checkpoint`) that writes and reads exactly the JSON the file has always held, so files written
+Every section is a typed record (`Gate`, `Baseline`, `Progress`, `ChangeType`, `DiffStat`, `HandoffBudget`,
+`Checkpoint`, `IssueRef`, `Published`) that writes and reads exactly the JSON the file has always held, so files written
 before the records existed still load (a resume reads them).
 
 Secrets are redacted in the file only (`autodev.core.redact`): the state in memory keeps every
@@ -26,23 +26,41 @@ from typing import Any, Literal
 from autodev.core.clock import iso, utc_now
 from autodev.core.jsonio import write_json_atomic
 from autodev.core.redact import redact_data
-from autodev.run.sections import ChangeType, Checkpoint, DiffStat, Gate, GateTests, HandoffBudget, Progress, Step
+from autodev.run.sections import (
+    Baseline,
+    ChangeType,
+    Checkpoint,
+    DiffStat,
+    Gate,
+    GateTests,
+    GateVerdict,
+    HandoffBudget,
+    IssueRef,
+    Progress,
+    Published,
+    Step,
+)
 
-RunStatus = Literal["running", "done", "failed", "interrupted"]
+RunStatus = Literal["running", "done", "failed", "interrupted", "budget", "awaiting-approval"]
 AgentStatus = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
 SCHEMA = 1
 NOT_RUN = "the run ended before this agent ran"
 
 __all__ = [
     "AgentState",
+    "Baseline",
     "ChangeType",
     "Checkpoint",
     "DiffStat",
     "Gate",
     "GateTests",
+    "GateVerdict",
     "HandoffBudget",
+    "IssueRef",
     "Progress",
+    "Published",
     "RunState",
+    "RunStatus",
     "StateStore",
     "Step",
 ]
@@ -139,6 +157,7 @@ class RunState:
     change_type: ChangeType = field(default_factory=ChangeType)
     agents: dict[str, AgentState] = field(default_factory=dict)
     gate: Gate = field(default_factory=Gate)
+    baseline: Baseline = field(default_factory=Baseline)  # the tests at the base commit, before the build
     commit: str | None = None
     diff: DiffStat | None = None
     cost_usd: float | None = 0.0
@@ -154,6 +173,9 @@ class RunState:
     strikes: dict[str, int] = field(default_factory=dict)  # missing verdicts per agent
     test_summary: str | None = None  # the last test run's summary, for the reviewer's analysers
     resumes: int = 0  # how many times `autodev resume` picked this run up
+    issue: IssueRef | None = None  # the issue the request came from (`--issue`)
+    published: Published | None = None  # where `--push` / `--pr` put the result
+    approvals: dict[str, str] = field(default_factory=dict)  # `--approve` point -> pending | approved | rejected
     created_at: str = field(default_factory=lambda: iso(utc_now()))
     updated_at: str = field(default_factory=lambda: iso(utc_now()))
 
@@ -170,6 +192,7 @@ class RunState:
             "change_type": self.change_type.to_json(),
             "agents": {name: dict(vars(agent)) for name, agent in self.agents.items()},
             "gate": self.gate.to_json(),
+            "baseline": self.baseline.to_json(),
             "commit": self.commit,
             "diff": self.diff.to_json() if self.diff is not None else None,
             "cost_usd": self.cost_usd,
@@ -184,6 +207,9 @@ class RunState:
             "strikes": dict(self.strikes),
             "test_summary": self.test_summary,
             "resumes": self.resumes,
+            "issue": self.issue.to_json() if self.issue is not None else None,
+            "published": self.published.to_json() if self.published is not None else None,
+            "approvals": dict(self.approvals),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -192,7 +218,18 @@ class RunState:
     def from_json(cls, data: dict[str, Any]) -> RunState:
         """Read a state.json (any version of schema 1: unknown keys are ignored, missing ones default)."""
         agent_known = set(AgentState.__dataclass_fields__)
-        plain = {"change_type", "agents", "gate", "diff", "handoff_budget", "progress", "checkpoints"}
+        plain = {
+            "change_type",
+            "agents",
+            "gate",
+            "baseline",
+            "diff",
+            "handoff_budget",
+            "progress",
+            "checkpoints",
+            "issue",
+            "published",
+        }
         known = set(cls.__dataclass_fields__) - plain
         state = cls(**{k: v for k, v in data.items() if k in known})
         state.agents = {
@@ -202,11 +239,14 @@ class RunState:
         if "change_type" in data:
             state.change_type = ChangeType.from_json(data["change_type"] or {})
         state.gate = Gate.from_json(data.get("gate") or {})
+        state.baseline = Baseline.from_json(data.get("baseline") or {})
         state.diff = DiffStat.from_json(data["diff"]) if data.get("diff") else None
         state.handoff_budget = HandoffBudget.from_json(data.get("handoff_budget") or {})
         if "progress" in data:
             state.progress = Progress.from_json(data["progress"] or {})
         state.checkpoints = [Checkpoint.from_json(item) for item in data.get("checkpoints") or []]
+        state.issue = IssueRef.from_json(data["issue"]) if data.get("issue") else None
+        state.published = Published.from_json(data["published"]) if data.get("published") else None
         return state
 
 

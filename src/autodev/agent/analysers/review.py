@@ -106,10 +106,29 @@ def _first_line(text: str) -> str:
 # ------------------------------------------------------------------------------------------ tests
 _PYTEST_FAILED = re.compile(r"^(FAILED|ERROR) (\S+?)(?:::(\S+))?(?: - (.*))?$")
 TAIL_CHARS = 1500
+PREEXISTING_PREFIX = "Already failing at the base"  # the gate's summary line (`autodev.run.gate.verdict`)
+
+
+def _dotted(path: str, test: str | None) -> str:
+    """`tests/test_x.py` + `Cls::test_y` as the gate's test ids name it: `tests.test_x.Cls.test_y`."""
+    module = path.removesuffix(".py").replace("/", ".")
+    return f"{module}.{test.replace('::', '.')}" if test else module
+
+
+def _preexisting(lines: list[str]) -> set[str]:
+    """The tests the gate found failing at the base too (its summary lists them on one line)."""
+    for line in lines:
+        if line.startswith(PREEXISTING_PREFIX):
+            return {name.strip() for name in line.split(": ", 1)[-1].split(",") if name.strip()}
+    return set()
 
 
 def tests(inp: AnalysisInput, timeout_s: float) -> AnalyserResult:
-    """Wrap the orchestrator's last test run: one finding per failing test pytest names, the head line as note."""
+    """Wrap the orchestrator's last test run: one finding per failing test pytest names, the head line as note.
+
+    Tests the gate found failing at the base too are not findings (the change did not break them: the
+    note says so); a run in which no tests ran is a finding of its own, never 'tests pass'.
+    """
     if inp.tests is None:
         return AnalyserResult(
             "tests",
@@ -120,16 +139,24 @@ def tests(inp: AnalysisInput, timeout_s: float) -> AnalyserResult:
         )
     text = inp.tests.strip()
     head, _, rest = text.partition("\n")
+    lines = rest.splitlines()
+    if "NO TESTS RAN" in head:
+        message = "no tests ran: the test command collected no tests, so nothing checked this change (NOT a pass)"
+        return result("tests", [Finding("", None, "no-tests", message, "high")], head)
+    old = _preexisting(lines)
+    note = head + (f"; {len(old)} test(s) already failing at the base, not caused by this change" if old else "")
+    failed = re.search(r"\b(FAILED|TIMED OUT|ERROR)\b", head) is not None
     findings = []
-    for line in rest.splitlines():
+    for line in lines if failed else []:
         match = _PYTEST_FAILED.match(line.strip())
         if match:
             kind, path, test, message = match.groups()
+            if _dotted(path, test) in old:
+                continue
             rule = "test-failed" if kind == "FAILED" else "test-error"
             name = f"{test}: " if test else ""
             findings.append(Finding(path, None, rule, f"{name}{message or kind.lower()}", "high"))
-    failed = bool(findings) or re.search(r"\b(FAILED|TIMED OUT|ERROR)\b", head) is not None
     if failed and not findings:  # not pytest, or no summary: the output's tail is the fact
         tail = rest[-TAIL_CHARS:]
         findings.append(Finding("", None, "tests-failed", f"output tail:\n{tail}" if tail else head, "high"))
-    return result("tests", findings, head)
+    return result("tests", findings, note)

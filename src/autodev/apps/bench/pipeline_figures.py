@@ -40,10 +40,12 @@ def _span(records: list[MetricRecord], names: tuple[str, ...]) -> float:
 
 
 def _busy(records: list[MetricRecord]) -> float:
-    """Seconds during which a model call, the test gate or the analysers were in progress (their union)."""
+    """Seconds during which a model call, a test run (the gate's or an agent's) or the analysers were in
+    progress (their union)."""
     intervals: list[tuple[float, float]] = []
     for r in records:
-        if isinstance(r, CallRecord) or (isinstance(r, TimerRecord) and r.name in ("test_gate", "analysers")):
+        timed = ("test_gate", "agent_tests", "analysers")
+        if isinstance(r, CallRecord) or (isinstance(r, TimerRecord) and r.name in timed):
             started = datetime.fromisoformat(r.started_at)
             intervals.append((started.timestamp(), started.timestamp() + r.duration_s))
     total, end = 0.0, float("-inf")

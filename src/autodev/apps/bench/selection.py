@@ -5,62 +5,31 @@ The request is the commit message (what a person asked for); the truth is the di
 to `files` by path and line counts alone (no contents, so a docstring-only edit of a .py file counts as
 code here, though a real run's re-check would see it as docs: the benchmark errs on the unsafe side).
 
-Figures:
-- a confusion matrix, request class (rows) x diff class (columns);
-- the unsafe fast-path rate: requests sent down a fast path (docs, typo, config) whose commit changed
-  code (diff class feature), over all records (target <= 2 %), and over the fast-path requests;
-- the fast-path share: of the commits that changed no code (diff class docs, typo or config), how many
-  the request classifier sent down a fast path (any), and down their own class.
+The request classifier gets a lookup of the repository's files, as in a run; without a checkout, the
+listing is approximated by every path the data set's commits of that repository touched.
+
+Truth: a record's `code_changed` (see /work/shared/data/README.md: a syntax-tree comparison), else the
+diff class. The figures (`selection_figures`): a confusion matrix, request class (rows) x diff class
+(columns); the conditional unsafe rate (of fast-path requests, the share that changed code: leading,
+target <= 2 %) and the unconditional one (over all commits); the recall of no-code commits (target
+>= 50 %); per-class precision and recall; the outcome-level unsafe rate (0 by construction); all of it
+per project too (`repo`), so that overfitting to one history shows.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from autodev.config.selection import CHANGE_TYPES, FAST_PATHS
+from autodev.apps.bench.selection_figures import TARGET_RECALL, TARGET_UNSAFE_RATE, Case, figures
+from autodev.config.selection import CHANGE_TYPES
 from autodev.core.errors import UserError
 from autodev.run.selection.diff import classify_diff, files_from_numstat
+from autodev.run.selection.repo import listing_lookup
 from autodev.run.selection.request import classify_request
-
-TARGET_UNSAFE_RATE = 0.02
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _figures(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    confusion = {req: dict.fromkeys(CHANGE_TYPES, 0) for req in CHANGE_TYPES}
-    for request_class, diff_class in pairs:
-        confusion[request_class][diff_class] += 1
-    total = len(pairs)
-    fast_requests = sum(1 for req, _ in pairs if req in FAST_PATHS)
-    unsafe = sum(1 for req, diff in pairs if req in FAST_PATHS and diff == "feature")
-    no_code = [(req, diff) for req, diff in pairs if diff != "feature"]
-    got_fast = sum(1 for req, _ in no_code if req in FAST_PATHS)
-    got_own = sum(1 for req, diff in no_code if req == diff)
-    per_class: dict[str, float | None] = {}
-    for kind in ("docs", "typo", "config"):
-        real = [req for req, diff in pairs if diff == kind]
-        per_class[kind] = _ratio(sum(1 for req in real if req in FAST_PATHS), len(real))
-    return {
-        "records": total,
-        "confusion": confusion,
-        "request_classes": dict(Counter(req for req, _ in pairs)),
-        "diff_classes": dict(Counter(diff for _, diff in pairs)),
-        "fast_path_requests": fast_requests,
-        "unsafe": unsafe,
-        "unsafe_rate": _ratio(unsafe, total),
-        "unsafe_rate_of_fast_paths": _ratio(unsafe, fast_requests),
-        "no_code_commits": len(no_code),
-        "no_code_got_fast_path": got_fast,
-        "fast_path_share": _ratio(got_fast, len(no_code)),
-        "own_class_share": _ratio(got_own, len(no_code)),
-        "fast_path_share_by_diff_class": per_class,
-    }
 
 
 def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -89,15 +58,23 @@ def selection_benchmark(path: Path, predictions: Path | None = None) -> dict[str
     records, skipped = read_records(path)
     if not records:
         raise UserError(f"{path}: no usable records", hint='each line needs {"message": ..., "files": [...]}')
-    pairs: list[tuple[str, str]] = []
-    by_repo: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    lines: list[str] = []
+    listings: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        request = classify_request(str(record["message"]))
+        entries = (f for f in record["files"] if isinstance(f, dict))
+        listings[str(record.get("repo") or "(unknown)")].update(f.path for f in files_from_numstat(entries))
+    lookups = {repo: listing_lookup(partial(frozenset, files)) for repo, files in listings.items()}
+    cases: list[Case] = []
+    by_repo: dict[str, list[Case]] = defaultdict(list)
+    lines: list[str] = []
+    labelled = 0
+    for record in records:
+        request = classify_request(str(record["message"]), lookups[str(record.get("repo") or "(unknown)")])
         diff = classify_diff(files_from_numstat(f for f in record["files"] if isinstance(f, dict)))
-        pair = (request.change_type, diff.change_type)
-        pairs.append(pair)
-        by_repo[str(record.get("repo") or "(unknown)")].append(pair)
+        truth = record.get("code_changed")
+        labelled += isinstance(truth, bool)
+        case = Case(request.change_type, diff, truth if isinstance(truth, bool) else diff.change_type == "feature")
+        cases.append(case)
+        by_repo[str(record.get("repo") or "(unknown)")].append(case)
         if predictions is not None:
             reasons = [f"request: {reason}" for reason in request.reasons] + list(diff.reasons)
             row = {
@@ -110,16 +87,25 @@ def selection_benchmark(path: Path, predictions: Path | None = None) -> dict[str
     if predictions is not None:
         predictions.parent.mkdir(parents=True, exist_ok=True)
         predictions.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = {"file": str(path), "skipped_lines": skipped, "classes": list(CHANGE_TYPES), **_figures(pairs)}
-    repos = {repo: _figures(repo_pairs) for repo, repo_pairs in sorted(by_repo.items())}
-    result["per_repo"] = {
-        repo: {
-            key: figures[key]
-            for key in ("records", "unsafe", "unsafe_rate", "unsafe_rate_of_fast_paths", "fast_path_share")
-        }
-        for repo, figures in repos.items()
-    }
+    result = {"file": str(path), "skipped_lines": skipped, "classes": list(CHANGE_TYPES), **figures(cases)}
+    result["truth"] = (
+        "code_changed" if labelled == len(cases) else f"code_changed on {labelled:,} records, else the diff class"
+    )
+    result["per_repo"] = {repo: _short(figures(repo_cases)) for repo, repo_cases in sorted(by_repo.items())}
     result["target_unsafe_rate"] = TARGET_UNSAFE_RATE
-    result["within_target"] = (result["unsafe_rate"] or 0.0) <= TARGET_UNSAFE_RATE
+    result["target_recall"] = TARGET_RECALL
     result["predictions"] = str(predictions) if predictions is not None else None
     return result
+
+
+def _short(full: dict[str, Any]) -> dict[str, Any]:
+    """A project's line: the rates, the counts behind them, and the outcome level."""
+    keys = (
+        "records", "fast_path_requests", "unsafe", "unsafe_rate_of_fast_paths", "unsafe_rate", "no_code_commits",
+        "no_code_got_fast_path", "fast_path_share", "within_target",
+    )  # fmt: skip
+    return {
+        **{key: full[key] for key in keys},
+        "outcome_unsafe": full["outcome"]["unsafe"],
+        "per_class": full["per_class"],
+    }

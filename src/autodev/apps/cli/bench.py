@@ -98,21 +98,44 @@ def _print_selection_bench(result: dict[str, Any]) -> None:
     for request_class in classes:
         row = result["confusion"][request_class]
         out.print(f"{request_class:<15}" + "".join(f"{row[k]:>9,}" for k in classes) + f"{sum(row.values()):>9,}")
-    verdict = "[green]within[/]" if result["within_target"] else "[red]OVER[/]"
+    verdict = "[green]met[/]" if result["within_target"] else "[red]NOT MET[/]"
+    out.print(f"truth for 'changed code': {esc(result['truth'])}")
     out.print(
-        f"\nunsafe fast paths: {result['unsafe']:,} of {result['records']:,} commits = {pct(result['unsafe_rate'])} "
-        f"(target <= {result['target_unsafe_rate']:.0%}: {verdict}); {pct(result['unsafe_rate_of_fast_paths'])} of "
-        f"the {result['fast_path_requests']:,} requests sent down a fast path changed code"
+        f"\n[bold]unsafe fast paths (request level)[/]: {pct(result['unsafe_rate_of_fast_paths'])} of the "
+        f"{result['fast_path_requests']:,} requests sent down a fast path changed code ({result['unsafe']:,}; "
+        f"target <= {result['target_unsafe_rate']:.0%}); unconditional: {pct(result['unsafe_rate'])} of all "
+        f"{result['records']:,} commits"
     )
-    shares = ", ".join(f"{kind} {pct(value)}" for kind, value in result["fast_path_share_by_diff_class"].items())
     out.print(
-        f"fast-path share: {pct(result['fast_path_share'])} of the {result['no_code_commits']:,} commits that "
-        f"changed no code got a fast path ({shares}); {pct(result['own_class_share'])} got their own class"
+        f"recall of no-code commits: {pct(result['fast_path_share'])} of the {result['no_code_commits']:,} commits "
+        f"that changed no code got a fast path (target >= {result['target_recall']:.0%}); "
+        f"{pct(result['own_class_share'])} got their own class"
+    )
+    out.print(
+        f"targets (<= {result['target_unsafe_rate']:.0%} of fast paths unsafe with >= {result['target_recall']:.0%} "
+        f"recall): {verdict}"
+    )
+    out.print(
+        "per class (request vs diff): "
+        + "; ".join(
+            f"{kind} precision {pct(value['precision'])} recall {pct(value['recall'])}"
+            for kind, value in result["per_class"].items()
+        )
+    )
+    shown = result["outcome"]
+    out.print(
+        f"[bold]unsafe outcomes[/] (runs that would finish without tests or audit although code or packaging "
+        f"changed, after the diff re-check): {shown['unsafe']:,} = {pct(shown['unsafe_rate'])}; the re-check "
+        f"brought the test writer back in {shown['test_writer_brought_back']:,} runs and the auditor in "
+        f"{shown['auditor_brought_back']:,}"
     )
     for repo, figures in result["per_repo"].items():
+        mark = "" if figures["within_target"] else "  [red]off target[/]"
+        conditional = pct(figures["unsafe_rate_of_fast_paths"])
         out.print(
-            f"  {esc(repo):<32} {figures['records']:>6,} commits  unsafe {pct(figures['unsafe_rate']):>6}  "
-            f"fast-path share {pct(figures['fast_path_share']):>6}"
+            f"  {esc(repo):<28} {figures['records']:>6,} commits  unsafe {conditional:>6} "
+            f"of {figures['fast_path_requests']:>4,} fast paths ({pct(figures['unsafe_rate'])} of all)  "
+            f"recall {pct(figures['fast_path_share']):>6}  unsafe outcomes {figures['outcome_unsafe']}{mark}"
         )
     if result["predictions"]:
         out.print(f"predictions written to {esc(result['predictions'])}")

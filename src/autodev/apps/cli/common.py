@@ -39,7 +39,8 @@ def json_option(func: F) -> F:
 
 
 def model_options(func: F) -> F:
-    """--provider, --model, --max-parallel and --script, handed to the command as one `cli_overrides`."""
+    """--provider, --model, --max-parallel, --script, --sandbox and --max-cost, handed to the command as one
+    `cli_overrides`."""
 
     @functools.wraps(func)
     def with_overrides(
@@ -49,10 +50,16 @@ def model_options(func: F) -> F:
         max_parallel: int | None,
         script: str | None,
         sandbox: str | None,
+        max_cost: float | None,
         **kwargs: Any,
     ) -> Any:
         overrides = CliOverrides(
-            provider=provider, models=models, max_parallel=max_parallel, script=script, sandbox=sandbox
+            provider=provider,
+            models=models,
+            max_parallel=max_parallel,
+            script=script,
+            sandbox=sandbox,
+            max_cost=max_cost,
         )
         return func(*args, cli_overrides=overrides, **kwargs)
 
@@ -82,7 +89,18 @@ def model_options(func: F) -> F:
         default=None,
         help="The jail for the project's tests and agents' commands (off: unconfined, with a warning).",
     )(command)
+    command = max_cost_option(command)
     return cast(F, command)
+
+
+def max_cost_option(func: F) -> F:
+    return click.option(
+        "--max-cost",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="USD",
+        help="A hard cap on the run's model cost: no call that could take it over is made; the run stops, resumably.",
+    )(func)
 
 
 def selection_options(func: F) -> F:

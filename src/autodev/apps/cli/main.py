@@ -22,13 +22,16 @@ from autodev.apps.cli.bench import bench
 from autodev.apps.cli.clean import clean
 from autodev.apps.cli.common import err
 from autodev.apps.cli.config import config_group
+from autodev.apps.cli.doctor import doctor
 from autodev.apps.cli.eval import eval_group
+from autodev.apps.cli.init import init
 from autodev.apps.cli.mcp import mcp_server
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
-from autodev.apps.cli.runs import demo, issue, resume, run
+from autodev.apps.cli.runs import approve, demo, issue, resume, run
 from autodev.apps.cli.temporal import worker
 from autodev.apps.cli.trust import trust
+from autodev.apps.cli.undo import undo
 from autodev.core.errors import AutodevError
 from autodev.core.redact import redact
 
@@ -43,6 +46,7 @@ cli.add_command(agents)
 cli.add_command(plan)
 cli.add_command(run)
 cli.add_command(resume)
+cli.add_command(approve)
 cli.add_command(demo)
 cli.add_command(issue)
 cli.add_command(clean)
@@ -55,6 +59,9 @@ cli.add_command(bench)
 cli.add_command(worker)
 cli.add_command(config_group)
 cli.add_command(trust)
+cli.add_command(init)
+cli.add_command(doctor)
+cli.add_command(undo)
 cli.add_command(mcp_server)
 
 

@@ -1,5 +1,6 @@
 """Commands that show what autodev would do, calling no model: `agents` (each agent's model, tools and
-write scope), `plan` (the stages a run would go through) and `context` (what retrieval would hand on).
+write scope), `plan` (the stages a run would go through, and what it is estimated to cost) and `context`
+(what retrieval would hand on).
 
 Apart from the commands that run the pipeline because none of these starts a run, writes state or
 needs a provider: they are safe to try on any repository.
@@ -29,6 +30,7 @@ from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.core.redact import redact, redact_data
 from autodev.run.confinement import jail_line
+from autodev.run.estimate import CostEstimate, for_plan
 from autodev.run.plan import prepare
 from autodev.run.plan_view import plan_json
 from autodev.run.selection.decide import gate_outlook
@@ -131,6 +133,16 @@ def _repo_or_none() -> Path | None:
         return None  # outside any repository: built-in and user-level agents only
 
 
+def _print_cost(cost: CostEstimate, cap: float | None) -> None:
+    """The estimate, labelled with where it comes from, and how it compares with the cost cap."""
+    out.print(f"estimated cost: {esc(cost.describe())}")
+    if cap is None:
+        return
+    over = cost.p95_usd is not None and cost.p95_usd > cap
+    note = "; the run may stop there (autodev resume --max-cost raises it)" if over else ""
+    out.print(f"cost cap: ${cap:.4f} (max_cost_usd){note}", style="yellow" if over else None)
+
+
 @click.command()
 @click.argument("request")
 @repo_option
@@ -147,8 +159,9 @@ def plan(
     """Show what a run would do, without calling any model."""
     the_plan = prepare(request, repo, cli_overrides, selection=selection, require_jail=False)
     warn_ignored(the_plan.settings.ignored_notes())
+    cost = for_plan(the_plan)
     if as_json:
-        print_json(redact_data(plan_json(the_plan)))
+        print_json(redact_data(plan_json(the_plan, cost)))
         return
     settings = the_plan.settings
     out.print(f"request: {esc(redact(the_plan.request))}")
@@ -173,6 +186,7 @@ def plan(
             if the_plan.tests is not None:
                 out.print(f"  [dim]in the environment of {esc(redact(the_plan.tests.describe()))}[/]")
     out.print(f"jail: {esc(jail_line(settings))}")
+    _print_cost(cost, settings.max_cost_usd)
     if the_plan.dirty_paths:
         out.print(
             f"[yellow]note: {len(the_plan.dirty_paths)} uncommitted change(s) in your checkout would not be "

@@ -2,11 +2,17 @@
 
 On a terminal: a live table, one line per agent (waiting, running with elapsed time, turns and tokens
 so far, done, skipped, failed) and the run's cost so far. Elsewhere (CI, pipes): plain lines.
+
+The project's tests are a step too: a `tests` row (after the agent they follow) running with its
+elapsed time, then passed or failed with the runner's counts, so a long test run never looks like a
+run where nothing happens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
 
@@ -17,6 +23,7 @@ from rich.table import Table
 
 from autodev.core.redact import redact, redact_data
 from autodev.run.events import RunEvent
+from autodev.run.gate.summary import GATE_LANE, GateCounts
 
 _MARKS = {"done": "[green]✓[/]", "failed": "[red]✗[/]"}
 
@@ -53,16 +60,38 @@ class ProgressPrinter:
             self.console.print(f"  [dim]- {agent} skipped: {esc(event.detail)}[/]")
         elif event.kind == "agent_blocked":
             self.console.print(f"  [yellow]- {agent} {esc(event.detail)}[/]")
+        elif event.kind == "gate" and data.get("baseline"):
+            self.console.print(f"  [dim]· tests {esc(event.detail)}[/]", highlight=False)
+        elif event.kind == "gate" and event.detail == "started":
+            again = f" (run {data['attempt']})" if data.get("attempt", 1) > 1 else ""
+            command = " ".join(data.get("command") or ())
+            self.console.print(f"  [cyan]▶[/] {GATE_LANE:<17} {esc(command)}{again}", highlight=False)
         elif event.kind == "gate":
             colour = "green" if event.detail == "passed" else "yellow"
-            self.console.print(f"  [{colour}]■ tests {esc(event.detail)}[/]")
+            self.console.print(f"  [{colour}]■ tests {esc(event.detail)}[/]{esc(_gate_figures(data))}", highlight=False)
         elif event.kind == "note":
             self.console.print(f"  [yellow]↻ {agent} {esc(event.detail)}[/]")
 
 
+def _gate_figures(data: dict[str, object]) -> str:
+    """A finished gate event's time and counts ("" for an event without them: a skip, an older sender)."""
+    figures = ""
+    duration = data.get("duration_s")
+    if isinstance(duration, int | float):
+        figures += f"  {duration:.2f}s"
+    tests = data.get("tests")
+    counts = GateCounts.of(tests if isinstance(tests, dict) else None)
+    if counts is not None:
+        figures += f"  {counts.describe()}"
+    elif data.get("exit_code") is not None:
+        figures += f"  exit {data['exit_code']}"
+    return figures
+
+
 class _Row:
-    def __init__(self, tier: str, model: str) -> None:
+    def __init__(self, tier: str, model: str, *, priced: bool = True) -> None:
         self.tier, self.model = tier, model
+        self.priced = priced  # False: a step that calls no model (the tests) has no cost column
         self.status = "waiting"
         self.detail = ""
         self.started = 0.0
@@ -80,6 +109,7 @@ class LiveProgress:
         "waiting": "dim",
         "running": "cyan",
         "done": "green",
+        "passed": "green",
         "failed": "red",
         "skipped": "dim",
         "cancelled": "yellow",
@@ -100,6 +130,15 @@ class LiveProgress:
     def __exit__(self, *exc: object) -> None:
         self._live.stop()
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The live table steps aside while the user is asked something (an `--approve` point)."""
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
+
     def __call__(self, event: RunEvent) -> None:
         event = replace(event, detail=redact(event.detail), data=redact_data(event.data))
         data, row = event.data, self.rows.get(event.agent or "")
@@ -109,8 +148,10 @@ class LiveProgress:
                 self.rows[name] = _Row(str(info.get("tier") or ""), str(info.get("model") or ""))
                 if info.get("status") in ("done", "skipped"):  # a resumed run: finished before it stopped
                     self.rows[name].status = str(info["status"])
-        elif event.kind in ("gate", "note"):  # a note may name an agent (a remediation cycle): show it all the same
-            self.notes.append(f"{'tests ' if event.kind == 'gate' else ''}{event.detail}")
+        elif event.kind == "gate":
+            self._gate(event)
+        elif event.kind == "note":  # a note may name an agent (a remediation cycle): show it all the same
+            self.notes.append(event.detail)
         elif row is None:
             return
         elif event.kind == "agent_started":
@@ -131,6 +172,35 @@ class LiveProgress:
             row.status = "skipped" if event.kind == "agent_skipped" else "cancelled"
             row.detail = event.detail
 
+    def _gate(self, event: RunEvent) -> None:
+        """The `tests` row: placed after the agent the tests follow, running, then passed, failed or skipped."""
+        data = event.data
+        if data.get("baseline"):  # the tests at the base commit: a note, not the gate's row
+            self.notes.append(event.detail)
+            return
+        row = self.rows.get(GATE_LANE)
+        if row is None:
+            row = _Row("", "", priced=False)
+            items = list(self.rows.items())
+            after = data.get("after")
+            at = next((index + 1 for index, (name, _) in enumerate(items) if name == after), len(items))
+            self.rows = dict([*items[:at], (GATE_LANE, row), *items[at:]])
+        if event.detail == "started":
+            again = f"(run {data['attempt']}) " if data.get("attempt", 1) > 1 else ""  # first: the detail is cut
+            row.status, row.started = "running", time.monotonic()
+            row.detail = again + " ".join(data.get("command") or ())
+            return
+        self.notes.append(f"tests {event.detail}")
+        if event.detail.startswith("skipped"):
+            row.status, row.detail = "skipped", event.detail.removeprefix("skipped: ")
+            return
+        row.status = event.detail
+        duration = data.get("duration_s")
+        row.elapsed = duration if isinstance(duration, int | float) else time.monotonic() - row.started
+        counts = GateCounts.of(data.get("tests"))
+        exit_code = data.get("exit_code")
+        row.detail = counts.describe() if counts else (f"exit {exit_code}" if exit_code is not None else "")
+
     def _render(self) -> Table:
         table = Table(title=self.title, title_justify="left", box=None, pad_edge=False)
         for column in ("agent", "state", "tier", "model", "time", "turns", "tokens in/out", "cost", ""):
@@ -143,7 +213,7 @@ class LiveProgress:
                 running_cost = None if row.cost is None else running_cost + row.cost
             cost = (
                 ""
-                if row.status in ("waiting", "skipped", "cancelled")
+                if row.status in ("waiting", "skipped", "cancelled") or not row.priced
                 else (f"${row.cost:.4f}" if row.cost is not None else "n/a")
             )
             table.add_row(
@@ -166,6 +236,10 @@ class LiveProgress:
 class _PlainProgress(ProgressPrinter):
     def __enter__(self) -> _PlainProgress:
         return self
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        yield
 
     def __exit__(self, *exc: object) -> None:
         return None

@@ -11,14 +11,19 @@ from rich.markup import escape as esc
 from autodev.apps.cli.common import json_option, money, out, print_json, repo_option
 from autodev.core.errors import UserError
 from autodev.core.records import AgentRecord, MetricRecord, of_kind, read_metrics
+from autodev.run.gate.summary import GATE_LANE, GateSection, gate_spans
 from autodev.run.report import RunReport
 
 
 def _spans(records: Iterable[MetricRecord]) -> dict[str, list[tuple[str, str]]]:
+    """Each timeline lane's runs: the agents' from their records, the tests' from their timers."""
+    records = list(records)
     spans: dict[str, list[tuple[str, str]]] = {}
     for record in of_kind(records, AgentRecord):
         if record.started_at and record.ended_at:
             spans.setdefault(record.agent, []).append((record.started_at, record.ended_at))
+    if tests := gate_spans(records):
+        spans[GATE_LANE] = tests
     return spans
 
 
@@ -31,6 +36,27 @@ def _summary(one: RunReport) -> dict[str, object]:
         "cost_usd": one.totals.cost_usd,
         "request": one.request,
     }
+
+
+def _print_gate(gate: GateSection | None) -> None:
+    """The test step's section: how it ended, what ran where, the counts and the failing tests."""
+    if gate is None:
+        out.print(f"\n{GATE_LANE:<17} [dim]not run (the run ended before its tests)[/]")
+        return
+    if gate.status == "skipped":
+        out.print(f"\n{GATE_LANE:<17} [dim]skipped: {esc(gate.reason or '')}[/]")
+        return
+    colour = "green" if gate.status == "passed" else "red"
+    last = f" (last {gate.last_duration_s:.2f}s)" if gate.runs > 1 and gate.last_duration_s is not None else ""
+    out.print(
+        f"\n{GATE_LANE:<17} [{colour}]{gate.status or 'running'}[/]  {gate.runs} run(s), {gate.duration_s:.2f}s"
+        f"{last}, exit {gate.exit_code if gate.exit_code is not None else 'none (timed out or did not start)'}"
+    )
+    out.print(f"  command      {esc(gate.command or '-')}")
+    out.print(f"  environment  {esc(gate.environment or 'not recorded')}")
+    out.print(f"  counts       {esc(gate.counts.describe()) if gate.counts else 'not reported by the runner'}")
+    if gate.failing:
+        out.print(f"  failing      {esc(', '.join(gate.failing))}")
 
 
 @click.command()
@@ -85,6 +111,10 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         print_json(view.to_json(timeline))
         return
     out.print(f"[bold]run {one.run_id}[/]  {one.status}  {esc(one.request[:80])}")
+    if one.error:  # its first line; a failed gate's error goes on with the test output, which --json keeps whole
+        first, *rest = one.error.splitlines() or [""]
+        more = f"  [dim]({len(rest)} more lines: autodev report --json)[/]" if rest else ""
+        out.print(f"[red]error:[/] {esc(first.rstrip(':'))}{more}")
     header = (
         f"{'agent':<17} {'status':<9} {'tier':<8} {'model':<18} {'time s':>7} {'in':>8} {'out':>6} "
         f"{'c.read':>7} {'c.write':>7} {'cost':>9} {'turns':>5} {'peak ctx':>8} {'handoff':>7}  tools"
@@ -107,9 +137,11 @@ def report(run_id: str | None, last: bool, all_runs: bool, timeline: Path | None
         f"{totals.output_tokens:>6,} {totals.cache_read_tokens:>7,} {totals.cache_write_tokens:>7,} "
         f"{money(totals.cost_usd):>9} {totals.turns:>5}"
     )
+    _print_gate(one.gate)
     efficiency = f"{one.parallel_efficiency:.2f}" if one.parallel_efficiency is not None else "n/a"
     out.print(
-        f"\nwall {one.wall_s:.2f}s; agent time {totals.duration_s:.2f}s; parallel efficiency "
+        f"\nwall {one.wall_s:.2f}s; agent time {totals.duration_s:.2f}s; "
+        f"{f'tests {one.gate.duration_s:.2f}s; ' if one.gate and one.gate.runs else ''}parallel efficiency "
         f"(agent time / wall) {efficiency}"
     )
     out.print(f"critical path {one.critical_path_s:.2f}s: {' -> '.join(one.critical_path) or '-'}")

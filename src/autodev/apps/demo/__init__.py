@@ -13,7 +13,6 @@ from importlib import resources
 from pathlib import Path
 
 from autodev.config.settings import DEFAULT_TIER_MODELS, CliOverrides
-from autodev.config.trust import trust_own_fixture
 from autodev.core import gitops
 from autodev.engines.local.launch import RunResult, run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
@@ -41,14 +40,14 @@ def demo_dir() -> Path:
 def make_demo_repo(parent: Path | None = None) -> Path:
     """Copy the example project into a new temporary git repository with one commit.
 
-    Its `test_command` is autodev's own, so autodev approves it (`autodev trust` for the user's repositories).
+    It has no autodev settings of its own: the gate finds its tests and an interpreter the way it does
+    for any project (`autodev.run.gate.environment`), and nothing needs `autodev trust`.
     """
     target = Path(tempfile.mkdtemp(prefix="autodev-demo-", dir=parent)) / "textkit"
     shutil.copytree(demo_dir() / "project", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     gitops.git(["init", "--quiet", "--initial-branch=main"], target)
     gitops.git(["add", "-A"], target)
     gitops.git([*DEMO_IDENTITY, "commit", "--quiet", "-m", "textkit: initial version"], target)
-    trust_own_fixture(target)
     return target
 
 

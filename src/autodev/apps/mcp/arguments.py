@@ -28,6 +28,7 @@ class RunOptions(BaseModel):
     model: list[str] = Field(default_factory=list, description="Serve a tier with a model id: TIER=ID, e.g. deep=...")
     max_parallel: int | None = Field(default=None, ge=1, description="Agents running at once.")
     sandbox: Literal["auto", "bubblewrap", "off"] | None = Field(default=None, description="The jail for commands.")
+    max_cost: float | None = Field(default=None, gt=0, description="Stop the run (resumably) past this many USD.")
     full: bool = Field(default=False, description="Skip no agent for the change type: the full pipeline.")
     skip: list[str] = Field(default_factory=list, description="Agents to skip.")
     only: list[str] = Field(default_factory=list, description="Run only these agents.")
@@ -43,6 +44,7 @@ class RunOptions(BaseModel):
             max_parallel=self.max_parallel,
             script=self.script_path(),
             sandbox=self.sandbox,
+            max_cost=self.max_cost,
         )
 
     def selection(self) -> SelectionOverrides:
@@ -62,6 +64,8 @@ class RunOptions(BaseModel):
             args += ["--max-parallel", str(self.max_parallel)]
         if self.sandbox:
             args += ["--sandbox", self.sandbox]
+        if self.max_cost is not None:
+            args += ["--max-cost", repr(self.max_cost)]
         if self.full:
             args.append("--full")
         for name in self.skip:

@@ -13,6 +13,7 @@ from autodev.apps.mcp.arguments import RunOptions, inside, run_directory
 from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.core.redact import redact, redact_data
+from autodev.run.estimate import for_plan
 from autodev.run.layout import list_runs, load_state
 from autodev.run.plan import prepare
 from autodev.run.plan_view import plan_json
@@ -26,7 +27,7 @@ DIFF_LIMIT = 200_000  # characters of diff text in one answer; the branch holds 
 def plan(request: str, root: Path, options: RunOptions) -> dict[str, Any]:
     """`autodev plan --json`: the selection decision, the stages with their tiers and models."""
     the_plan = prepare(request, root, options.cli_overrides(), selection=options.selection(), require_jail=False)
-    return dict(redact_data(plan_json(the_plan)))
+    return dict(redact_data(plan_json(the_plan, for_plan(the_plan))))
 
 
 def status(root: Path, run_id: str | None) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """A run's timeline: one lane per agent on a time axis, coloured by tier, the critical path outlined.
 
+The test step has its lane too (`tests`, after the agent it follows): a long test run is the run's
+time, and the picture must not show it as an empty gap.
+
 SVG is the one drawing; HTML wraps it in a self-contained page and PNG rasterises the same layout
 with Pillow, so the three formats can't disagree.
 """
@@ -13,9 +16,11 @@ from datetime import datetime
 from pathlib import Path
 
 from autodev.core.errors import UserError
+from autodev.run.gate.summary import GATE_LANE
 from autodev.run.report import RunReport
 
 TIER_COLOURS = {"fast": "#4caf50", "balanced": "#2196f3", "deep": "#9c27b0", "custom": "#ff9800"}
+GATE_COLOUR = "#607d8b"  # the test step's bars: not an agent, so no tier
 LANE_H, BAR_H, LABEL_W, PLOT_W, TOP, BOTTOM = 34, 22, 170, 760, 48, 40
 
 
@@ -28,32 +33,46 @@ class Bar:
     critical: bool
 
 
+def lanes(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """The lanes top to bottom: the agents that ran, in pipeline order, and the tests after the agent
+    they followed (last when that is not known)."""
+    order = [row.agent for row in report.agents if row.agent in spans and row.agent != GATE_LANE]
+    if GATE_LANE in spans:
+        after = report.gate.after if report.gate is not None else None
+        order.insert(order.index(after) + 1 if after in order else len(order), GATE_LANE)
+    return order
+
+
 def bars(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> tuple[list[Bar], float]:
-    """Bars from each agent's recorded runs (`spans`: agent -> [(started_at, ended_at), ...])."""
+    """Bars from each lane's recorded runs (`spans`: agent or `tests` -> [(started_at, ended_at), ...])."""
     moments = [datetime.fromisoformat(t) for runs in spans.values() for pair in runs for t in pair]
     if not moments:
         return [], 0.0
     origin, end = min(moments), max(moments)
+    tiers = {row.agent: row.tier or "custom" for row in report.agents}
     out = []
-    for row in report.agents:
-        for started, ended in spans.get(row.agent, []):
+    for lane in lanes(report, spans):
+        for started, ended in spans[lane]:
             out.append(
                 Bar(
-                    row.agent,
-                    row.tier or "custom",
+                    lane,
+                    GATE_LANE if lane == GATE_LANE else tiers.get(lane, "custom"),
                     (datetime.fromisoformat(started) - origin).total_seconds(),
                     (datetime.fromisoformat(ended) - origin).total_seconds(),
-                    row.agent in report.critical_path,
+                    lane in report.critical_path,
                 )
             )
     return out, (end - origin).total_seconds()
 
 
+def _colour(tier: str) -> str:
+    return GATE_COLOUR if tier == GATE_LANE else TIER_COLOURS.get(tier, "#999999")
+
+
 def _layout(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> tuple[list[str], list[Bar], float, int]:
     drawn, total = bars(report, spans)
-    lanes = [row.agent for row in report.agents if row.agent in spans]
-    height = TOP + LANE_H * len(lanes) + BOTTOM
-    return lanes, drawn, max(total, 1e-6), height
+    lanes_drawn = lanes(report, spans)
+    return lanes_drawn, drawn, max(total, 1e-6), TOP + LANE_H * len(lanes_drawn) + BOTTOM
 
 
 def _x(seconds: float, total: float) -> float:
@@ -72,7 +91,7 @@ def _ticks(total: float) -> list[tuple[float, str]]:
 
 
 def render_svg(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> str:
-    lanes, drawn, total, height = _layout(report, spans)
+    rows, drawn, total, height = _layout(report, spans)
     width = LABEL_W + PLOT_W + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
@@ -81,28 +100,29 @@ def render_svg(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> st
         f'<text x="10" y="20" font-size="14" font-weight="bold">run {html.escape(report.run_id)} — '
         f"{report.wall_s:.2f} s wall, critical path {report.critical_path_s:.2f} s</text>",
     ]
-    for index, lane in enumerate(lanes):
+    for index, lane in enumerate(rows):
         y = TOP + index * LANE_H
         parts.append(f'<text x="10" y="{y + BAR_H - 6}">{html.escape(lane)}</text>')
         parts.append(
             f'<line x1="{LABEL_W}" y1="{y + LANE_H - 4}" x2="{LABEL_W + PLOT_W}" y2="{y + LANE_H - 4}" stroke="#eee"/>'
         )
     for bar in drawn:
-        y = TOP + lanes.index(bar.agent) * LANE_H
+        y = TOP + rows.index(bar.agent) * LANE_H
         x0, x1 = _x(bar.start_s, total), _x(bar.end_s, total)
         outline = ' stroke="#d32f2f" stroke-width="2.5"' if bar.critical else ""
         parts.append(
             f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 1):.1f}" height="{BAR_H}" rx="3" '
-            f'fill="{TIER_COLOURS.get(bar.tier, "#999")}"{outline}>'
+            f'fill="{_colour(bar.tier)}"{outline}>'
             f"<title>{html.escape(bar.agent)} {bar.end_s - bar.start_s:.2f}s ({bar.tier})</title></rect>"
         )
-    axis_y = TOP + LANE_H * len(lanes) + 12
+    axis_y = TOP + LANE_H * len(rows) + 12
     for seconds, label in _ticks(total):
         x = _x(seconds, total)
         parts.append(f'<text x="{x:.1f}" y="{axis_y}" text-anchor="middle">{label}</text>')
     legend = "  ".join(f"{tier}" for tier in TIER_COLOURS)
+    tests = f"; {GATE_LANE}: grey-blue" if GATE_LANE in rows else ""
     parts.append(
-        f'<text x="10" y="{height - 8}" fill="#555">tiers: {legend} (colours as bars); '
+        f'<text x="10" y="{height - 8}" fill="#555">tiers: {legend} (colours as bars){tests}; '
         "red outline = critical path</text>"
     )
     parts.append("</svg>")
@@ -112,7 +132,7 @@ def render_svg(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> st
 def render_html(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> str:
     swatches = "".join(
         f'<span style="background:{colour};color:white;padding:2px 8px;margin-right:6px">{tier}</span>'
-        for tier, colour in TIER_COLOURS.items()
+        for tier, colour in {**TIER_COLOURS, **({GATE_LANE: GATE_COLOUR} if GATE_LANE in spans else {})}.items()
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
@@ -126,7 +146,7 @@ def render_png(report: RunReport, spans: dict[str, list[tuple[str, str]]], path:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError as exc:  # pragma: no cover - pillow is a dependency
         raise UserError("PNG timelines need Pillow", hint="pip install pillow, or use --timeline FILE.html") from exc
-    lanes, drawn, total, height = _layout(report, spans)
+    rows, drawn, total, height = _layout(report, spans)
     width = LABEL_W + PLOT_W + 30
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
@@ -137,25 +157,26 @@ def render_png(report: RunReport, spans: dict[str, list[tuple[str, str]]], path:
         fill="black",
         font=font,
     )
-    for index, lane in enumerate(lanes):
+    for index, lane in enumerate(rows):
         y = TOP + index * LANE_H
         draw.text((10, y + 5), lane, fill="black", font=font)
         draw.line([(LABEL_W, y + LANE_H - 4), (LABEL_W + PLOT_W, y + LANE_H - 4)], fill="#eeeeee")
     for bar in drawn:
-        y = TOP + lanes.index(bar.agent) * LANE_H
+        y = TOP + rows.index(bar.agent) * LANE_H
         x0, x1 = _x(bar.start_s, total), _x(bar.end_s, total)
         box = [(x0, y), (max(x1, x0 + 1), y + BAR_H)]
         draw.rectangle(
             box,
-            fill=TIER_COLOURS.get(bar.tier, "#999999"),
+            fill=_colour(bar.tier),
             outline="#d32f2f" if bar.critical else None,
             width=3 if bar.critical else 0,
         )
-    axis_y = TOP + LANE_H * len(lanes) + 2
+    axis_y = TOP + LANE_H * len(rows) + 2
     for seconds, label in _ticks(total):
         draw.text((_x(seconds, total) - 12, axis_y), label, fill="black", font=font)
     legend_x = 10
-    for tier, colour in TIER_COLOURS.items():
+    legend = {**TIER_COLOURS, **({GATE_LANE: GATE_COLOUR} if GATE_LANE in rows else {})}
+    for tier, colour in legend.items():
         draw.rectangle([(legend_x, height - 22), (legend_x + 12, height - 10)], fill=colour)
         draw.text((legend_x + 16, height - 23), tier, fill="black", font=font)
         legend_x += 90

@@ -20,14 +20,17 @@ from autodev.core import gitops
 from autodev.core.errors import RunInterrupted, UserError
 from autodev.core.locks import holder, run_lock_path
 from autodev.core.redact import redact
+from autodev.engines.local.follow_up import FollowUp
 from autodev.engines.local.run import LocalRun
 from autodev.models import ModelProvider
 from autodev.models.registry import replay_queue
+from autodev.run.approval import APPROVED, REJECTED, Approver, pending_point
+from autodev.run.estimate import unpriced_models
 from autodev.run.events import Reporter, silent
 from autodev.run.graph import ISSUE_PIPELINE
-from autodev.run.layout import find_run, load_state
+from autodev.run.layout import RunPaths, find_run, load_state
 from autodev.run.plan import RunPlan, overrides_from_options, prepare
-from autodev.run.state import RunState
+from autodev.run.state import RunState, StateStore
 
 ISSUE_SECTIONS = ("## Problem", "## Proposal", "## Acceptance criteria")
 
@@ -46,12 +49,31 @@ def execute(
     use_worktree: bool = True,
     run_id: str | None = None,
     resume: RunState | None = None,
+    approver: Approver | None = None,
+    follow_up: FollowUp | None = None,
 ) -> tuple[LocalRun, RunState]:
     unserved = [name for name, resolved in plan.models.items() if resolved.model_id is None]
     if unserved:  # before any write: without a configured provider, no tier has a model id
         who = ", ".join(unserved)
         raise UserError(f"no model provider is configured: no model serves {who}", hint=NO_PROVIDER_HINT)
-    orchestrator = LocalRun(plan, provider, reporter, run_id=run_id, use_worktree=use_worktree, resume=resume)
+    unpriced = unpriced_models(plan) if plan.settings.max_cost_usd is not None else []
+    if unpriced:  # a cap cannot bound a call whose price it does not know
+        first = unpriced[0]
+        raise UserError(
+            f"max_cost_usd needs a price for every model, and {', '.join(unpriced)} has none",
+            hint=f'add [prices."{first}"] input = ..., output = ... (USD per million tokens) to .autodev/config.toml, '
+            "or run without a cost cap",
+        )
+    orchestrator = LocalRun(
+        plan,
+        provider,
+        reporter,
+        run_id=run_id,
+        use_worktree=use_worktree,
+        resume=resume,
+        follow_up=follow_up,
+        approver=approver,
+    )
     orchestrator.setup()
     try:
         state = anyio.run(orchestrator.run)
@@ -95,16 +117,22 @@ def load_stopped_run(run_id: str, repo_path: Path) -> RunState:
     return state
 
 
-def resume_plan(run_id: str, repo: Path, web_search: bool | None = None) -> tuple[RunPlan, RunState]:
+def resume_plan(
+    run_id: str, repo: Path, web_search: bool | None = None, *, max_cost: float | None = None
+) -> tuple[RunPlan, RunState]:
     """The plan of a stopped run, prepared again from its saved request and command-line options.
 
     It uses the current configuration files and environment (where the API keys live), but the
     run's own base commit, and refuses a pipeline that no longer matches the run's agents.
+    `max_cost`: a new cost cap (`resume --max-cost`), kept in the run's options for later resumes.
     """
     state = load_stopped_run(run_id, repo)
+    if max_cost is not None:
+        state.options["max_cost"] = max_cost
     cli, selection = overrides_from_options(state.options)
     plan = prepare(state.request, Path(state.repo), cli, selection=selection, web_search=web_search)
-    plan = dataclasses.replace(plan, base_commit=state.base_commit)
+    approve = tuple(str(point) for point in state.options.get("approve") or ())
+    plan = dataclasses.replace(plan, base_commit=state.base_commit, approve=approve)
     if set(plan.pipeline.names) != set(state.agents):
         raise UserError(
             f"the pipeline changed since run {state.run_id} started: it had {', '.join(state.agents)}, "
@@ -126,13 +154,32 @@ def resume_run(
     repo: Path,
     reporter: Reporter = silent,
     provider: ModelProvider | None = None,
+    *,
+    max_cost: float | None = None,
+    approver: Approver | None = None,
 ) -> RunResult:
-    """Go on with a stopped run (killed, interrupted or failed) from its newest checkpoint."""
-    plan, state = resume_plan(run_id, repo, provider.web_search if provider is not None else None)
+    """Go on with a stopped run (killed, interrupted, failed or stopped at its cost cap) from its newest
+    checkpoint; `max_cost` raises (or sets) its cost cap."""
+    web = provider.web_search if provider is not None else None
+    plan, state = resume_plan(run_id, repo, web, max_cost=max_cost)
     provider = provider or build_provider(plan.settings)
     skip_replayed(provider, state)
-    orchestrator, state = execute(plan, provider, reporter, resume=state)
+    orchestrator, state = execute(plan, provider, reporter, resume=state, approver=approver)
     return RunResult(state, orchestrator.paths.run_dir)
+
+
+def answer_approval(run_id: str, repo: Path, *, reject: bool) -> str:
+    """Record the user's answer to the approval a stopped run waits for (`autodev approve`); the point answered."""
+    state = load_stopped_run(run_id, repo)
+    point = pending_point(state.approvals)
+    if state.status != "awaiting-approval" or point is None:
+        raise UserError(
+            f"run {state.run_id} is not awaiting approval (it is {state.status})",
+            hint=f"go on with it: autodev resume {state.run_id}",
+        )
+    state.approvals[point] = REJECTED if reject else APPROVED
+    StateStore(RunPaths.for_run(Path(state.repo), state.run_id).state_file, state).save()
+    return point
 
 
 @dataclass(frozen=True)

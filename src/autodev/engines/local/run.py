@@ -11,7 +11,9 @@ Texts are at hand here, so the notes of a rerun are the texts themselves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -23,16 +25,51 @@ from autodev.core import gitops, otel
 from autodev.core.locks import FileLock, acquire_run_lock, repo_lock, run_lock_path
 from autodev.core.records import read_metrics
 from autodev.core.timer import PerformanceTimer, register_sink, unregister_sink
+from autodev.engines.local.follow_up import FollowUp
 from autodev.engines.local.setup_undo import SetupUndo
 from autodev.models import ModelProvider
 from autodev.run import steps
 from autodev.run.agent_step import RunKit, warm_tokenizer
+from autodev.run.approval import APPROVED, PENDING, REJECTED, ApprovalAnswer, ApprovalRequest, Approver
 from autodev.run.checkpoints import commit_result, cut_off_calls, reopen
-from autodev.run.driver import Course, Driver, GateRun, Notes
+from autodev.run.driver import PLAN_AGENT, Course, Driver, GateRun, Notes, RunStopped
+from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, RunEvent, silent
 from autodev.run.layout import RunPaths, new_run_id
 from autodev.run.plan import RunPlan
-from autodev.run.state import AgentState, ChangeType, RunState, cancel_unfinished
+from autodev.run.state import AgentState, ChangeType, RunState, RunStatus, cancel_unfinished
+
+STOPS: dict[str, RunStatus] = {  # a `RunStopped`'s status -> the run's
+    "budget": "budget",
+    "awaiting-approval": "awaiting-approval",
+    "rejected": "failed",
+}
+UNFINISHED = {  # why an agent still pending did not run, by the run's status
+    "interrupted": "interrupted; `autodev resume` runs it",
+    "budget": "the run stopped at its cost cap; `autodev resume --max-cost` runs it",
+    "awaiting-approval": "the run awaits approval; `autodev approve` runs it",
+}
+
+
+async def _asked(approver: Approver, request: ApprovalRequest) -> ApprovalAnswer | None:
+    """The user's answer, asked in a daemon thread: Ctrl-C at the prompt stops the run at once (a worker
+    thread blocked on input would keep the process alive), and end of input is no answer (None)."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[ApprovalAnswer | None] = loop.create_future()
+
+    def settle(answer: ApprovalAnswer | None) -> None:
+        if not answered.done():
+            answered.set_result(answer)
+
+    def ask() -> None:
+        try:
+            answer = approver(request)
+        except Exception:  # a broken terminal: the run waits for `autodev approve` instead
+            answer = None
+        loop.call_soon_threadsafe(settle, answer)
+
+    threading.Thread(target=ask, name="autodev-approval", daemon=True).start()
+    return await answered
 
 
 class LocalRun:
@@ -46,10 +83,16 @@ class LocalRun:
         use_worktree: bool = True,
         resume: RunState | None = None,
         close_provider: bool = True,
+        follow_up: FollowUp | None = None,
+        approver: Approver | None = None,
     ) -> None:
         """`resume`: the saved state of a stopped run to go on with (its run id, worktree and branch).
-        `close_provider=False`: the provider is shared with other runs (a batch), which close it."""
+        `close_provider=False`: the provider is shared with other runs (a batch), which close it.
+        `follow_up`: a done run whose branch this run continues (`autodev run --continue`).
+        `approver`: asks the user at an `--approve` point (a terminal); None: the run waits for `autodev approve`."""
         self.close_provider = close_provider
+        self.follow_up = follow_up
+        self.approver = approver
         self.plan = plan
         if plan.settings.otel:
             otel.enable_tracing()  # before anything is written: a missing package is a usage error
@@ -66,6 +109,7 @@ class LocalRun:
         self.store, self.metrics, self.recorder = kit.store, kit.metrics, kit.recorder
         self.gate, self.agent_step = kit.gate, kit.agents
         self._finished = False
+        self._baseline: asyncio.Future[None] | None = None
         self.git_watch: gitops.GitFingerprint | None = None
 
     def _new_state(self, root: Path) -> RunState:
@@ -75,16 +119,25 @@ class LocalRun:
             request=plan.request,
             repo=str(plan.repo),
             worktree=str(root),
-            branch=f"autodev/{self.run_id}" if self.use_worktree else "",
+            branch=self._branch(),
             base_commit=plan.base_commit,
         )
         state.change_type = ChangeType(plan.selection.change_type, None, list(plan.selection.reasons))
         state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
         state.options = plan.options()
+        state.issue = plan.issue
         for name in plan.pipeline.names:
             resolved = plan.models[name]
             state.agents[name] = AgentState(tier=resolved.tier, model=resolved.model_id)
+        if self.follow_up is not None:
+            self.follow_up.carry_over(state, plan)
         return state
+
+    def _branch(self) -> str:
+        """A new run's branch; a follow-up works on the branch of the run it continues."""
+        if self.follow_up is not None:
+            return self.follow_up.branch
+        return f"autodev/{self.run_id}" if self.use_worktree else ""
 
     # ----------------------------------------------------------------- lifecycle
     def setup(self) -> None:
@@ -135,7 +188,9 @@ class LocalRun:
             return
         with repo_lock(gitops.common_dir(self.plan.repo)):
             gitops.ensure_excludes(self.plan.repo)
-            if self.use_worktree:
+            if self.use_worktree and self.follow_up is not None:
+                self.follow_up.open_worktree(self.plan.repo, self.paths.worktree)
+            elif self.use_worktree:
                 gitops.add_worktree(self.plan.repo, self.paths.worktree, state.branch, self.plan.base_commit)
         self.store.save()
 
@@ -152,7 +207,9 @@ class LocalRun:
         try:
             if not self.resuming:
                 self._record_skips()
-            await Driver(Course.of(self.plan.pipeline, self.plan.settings), self).run()
+            self.agent_step.cap_costs(state.cost_usd or 0.0)
+            course = Course.of(self.plan.pipeline, self.plan.settings, approvals=self.plan.approve)
+            await Driver(course, self).run()
         except BaseException as exc:  # Ctrl-C, a kill signal turned into one, or a bug: leave a resumable state
             if not self._finished:
                 interrupted = isinstance(exc, KeyboardInterrupt | anyio.get_cancelled_exc_class())
@@ -178,8 +235,7 @@ class LocalRun:
         self._finished = True
         unregister_sink(self.run_id)
         state = self.store.state
-        interrupted = state.status == "interrupted"
-        cancel_unfinished(state.agents, "interrupted; `autodev resume` runs it" if interrupted else None)
+        cancel_unfinished(state.agents, UNFINISHED.get(state.status))
         changed = self.git_watch.changes() if self.git_watch is not None else []
         if changed:  # no more git in this repository: not even the result's commit
             state.status, state.error = "failed", gitops.config_change_error(changed)
@@ -214,13 +270,26 @@ class LocalRun:
             yield
 
     async def run_agent(self, name: str, notes: Notes[str] | None) -> bool:
+        if self.agent_step.writes(name):
+            await self._baseline_taken()  # the baseline needs the worktree exactly at the base commit
         return await self.agent_step.run(name, steps.rerun_notes(notes.kind, notes.refs) if notes else None)
 
     async def run_gate(self, attempt: int) -> GateRun[str] | None:
+        await self._baseline_taken()
         if attempt == 0 and not self.gate.due():
             return None
-        outcome = await self.gate.once(attempt)
-        return GateRun(outcome.passed, outcome.summary(), outcome.summary(1500))
+        judged = await self.gate.once(attempt)
+        return GateRun(judged.status, judged.summary(), judged.summary(1500))
+
+    async def baseline(self) -> None:
+        """Start the baseline and return: it runs while the read-only agents (researchers, planner) do,
+        and the first agent that writes, or the gate, waits for it."""
+        if self._baseline is None:
+            self._baseline = asyncio.ensure_future(self.gate.baseline())
+
+    async def _baseline_taken(self) -> None:
+        if self._baseline is not None:
+            await asyncio.shield(self._baseline)
 
     def decision(self, name: str) -> steps.Decision:
         return parse_verdict(self.store.state.agents[name].handoff or "").decision
@@ -234,7 +303,44 @@ class LocalRun:
     def saved_notes(self, text: str) -> Notes[str]:
         return Notes("findings", {"findings": text})
 
-    async def finish(self, done: bool, error: str | None) -> None:
+    async def approve(self, point: str) -> bool:
         state = self.store.state
-        state.status, state.error = ("done", state.error) if done else ("failed", error)
+        given = state.approvals.get(point)
+        if given in (APPROVED, REJECTED):
+            return given == APPROVED
+        request = self._approval_request(point)
+        answer = await _asked(self.approver, request) if self.approver is not None else None
+        if answer is None:  # nobody to ask, or no answer (end of input): the run waits for `autodev approve`
+            state.approvals[point] = PENDING
+            self.store.save()
+            raise RunStopped(
+                "awaiting-approval",
+                f"the {point} awaits approval ({request.cost}): autodev approve {self.run_id} (or --reject)",
+            )
+        if answer.plan is not None and point == "plan" and PLAN_AGENT in state.agents:
+            state.agents[PLAN_AGENT].handoff = answer.plan  # what the agents downstream of it read
+        state.approvals[point] = APPROVED if answer.approved else REJECTED
+        self.store.save()
+        return answer.approved
+
+    def _approval_request(self, point: str) -> ApprovalRequest:
+        state = self.store.state
+        spent = f"${state.cost_usd:.4f} spent" if state.cost_usd is not None else "cost so far unknown"
+        if point == "plan":
+            planner = state.agents.get(PLAN_AGENT)
+            text = (planner.handoff if planner is not None else None) or "(the planner did not run)"
+            rest = [name for name, agent in state.agents.items() if agent.status not in ("done", "skipped")]
+            cost = f"{spent}; the rest is estimated at {for_plan(self.plan, rest, exclude_run=self.run_id).describe()}"
+        else:
+            text = gitops.diff_against(self.paths.worktree, state.base_commit, stat=True) or "(no changes)"
+            cost = spent
+        return ApprovalRequest(self.run_id, point, text, cost)
+
+    async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
+        if self._baseline is not None and not self._baseline.done():
+            self._baseline.cancel()  # a run that ended before any agent wrote: the baseline is not needed
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._baseline
+        state = self.store.state
+        state.status, state.error = ("done", state.error) if done else (STOPS.get(stopped or "", "failed"), error)
         self._finish()

@@ -203,13 +203,14 @@ class FeatureActivities:
             }
             result = GateResult(
                 ran=outcome is not None,
-                passed=bool(outcome and outcome.passed),
+                passed=bool(outcome and outcome.status == "passed"),
                 summary=None,
                 short_summary=outcome.summary(1500) if outcome is not None else "",
                 gate=state.gate,
                 change_type=state.change_type,
                 unskipped=unskipped,
                 warnings=list(state.warnings),
+                status=outcome.status if outcome is not None else "",
             )
             if outcome is not None:
                 summary = outcome.summary()

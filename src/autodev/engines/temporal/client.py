@@ -87,6 +87,11 @@ def run_batch_on_temporal(
             continue
         try:
             plan = prepare(feature.request, feature.repo, cli, selection=selection)
+            if plan.settings.max_cost_usd is not None:  # each activity sees one step, never the run's spending
+                raise UserError(
+                    "max_cost_usd is enforced by the local engine only",
+                    hint="run this batch without --engine temporal, or without a cost cap",
+                )
         except AutodevError as exc:
             results[index] = _error(feature, exc)
             reporter(f"{feature.id}: not started: {exc.message}")

@@ -265,7 +265,14 @@ class WorkflowExecutor:
         if not result.ran or result.summary is None:
             return None
         self.test_summary = result.summary
-        return GateRun(result.passed, result.summary, result.short_summary)
+        status: driver.GateStatus = "passed" if result.passed else "failed"
+        if result.status == "no_tests":
+            status = "no_tests"
+        return GateRun(status, result.summary, result.short_summary)
+
+    async def baseline(self) -> None:
+        """None yet on Temporal: each gate activity works in a fresh checkout of the tip, so the gate
+        judges by exit code there (and says so); a local run takes the baseline."""
 
     def decision(self, name: str) -> steps.Decision:
         decision = self.decisions.get(name)
@@ -280,7 +287,11 @@ class WorkflowExecutor:
     def saved_notes(self, text: str) -> driver.Notes[TextRef]:
         raise AssertionError("a workflow never resumes from saved notes: its history replays")
 
-    async def finish(self, done: bool, error: str | None) -> None:
+    async def approve(self, point: str) -> bool:
+        """Never asked: a Temporal batch has no `--approve` (its Course has no approval points), so nothing pauses."""
+        return True
+
+    async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
         """Done: the checkpoints squashed into one commit on the run's branch; otherwise the branch keeps them."""
         self.status, self.error = ("done", None) if done else ("failed", error)
         self.stage = "finish"

@@ -139,6 +139,7 @@ class GateResult:
     change_type: ChangeType
     unskipped: dict[str, str]  # agents the diff re-check added back, and why
     warnings: list[str] = field(default_factory=list)
+    status: str = ""  # passed | failed | no_tests (empty from a worker before the status existed: `passed` decides)
 
 
 @dataclass

@@ -36,10 +36,12 @@ class TestOutcome:
     command: tuple[str, ...]
     timed_out: bool = False
     report: TestReport | None = None
+    no_tests: bool = False  # nothing was collected (exit 5, or a report of 0 tests): never a pass
 
     def summary(self, tail_chars: int = 6000) -> str:
         """The status, then the report's counts and failing tests, then the end of the output."""
         status = "PASSED" if self.passed else ("TIMED OUT" if self.timed_out else "FAILED")
+        status = "NO TESTS RAN (not a pass)" if self.no_tests else status
         parts = [f"Tests {status} (exit {self.exit_code}, {self.duration_s:.1f}s): {' '.join(self.command)}"]
         if self.report is not None:
             parts.append(self.report.describe())
@@ -94,5 +96,7 @@ async def run_tests(
     no_tests = exit_code == NO_TESTS_EXIT and (
         prepared.runner in ("pytest", "unittest") or "pytest" in " ".join(command)
     )
-    passed = not timed_out and (exit_code == 0 or no_tests)
-    return TestOutcome(passed, exit_code, output, time.perf_counter() - started, tuple(command), timed_out, report)
+    no_tests = not timed_out and (no_tests or (report.total == 0 and exit_code in (0, NO_TESTS_EXIT)))
+    passed = not timed_out and exit_code == 0 and not no_tests
+    duration = time.perf_counter() - started
+    return TestOutcome(passed, exit_code, output, duration, tuple(command), timed_out, report, no_tests)

@@ -50,10 +50,27 @@ def _entries(pairs):
     return [{"id": test.id(), "text": text} for test, text in pairs]
 
 
+class _RecordingResult(unittest.TextTestResult):
+    """The usual result, also keeping the ids of the tests that passed (a baseline compares them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.passed_ids = []
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed_ids.append(test.id())
+
+
+class _Runner(unittest.TextTestRunner):
+    resultclass = _RecordingResult
+
+
 def main():
     report = os.environ.pop("__REPORT_ENV__", None)
     sys.path[0] = os.getcwd()  # as `python -m unittest` has it, instead of this script's directory
-    program = unittest.main(module=None, argv=[sys.executable + " -m unittest", *sys.argv[1:]], exit=False)
+    argv = [sys.executable + " -m unittest", *sys.argv[1:]]
+    program = unittest.main(module=None, argv=argv, exit=False, testRunner=_Runner)
     result = program.result
     if report:
         data = {
@@ -63,6 +80,7 @@ def main():
             "skipped": [{"id": test.id(), "reason": reason} for test, reason in result.skipped],
             "expected_failures": len(result.expectedFailures),
             "unexpected_successes": [test.id() for test in result.unexpectedSuccesses],
+            "passed": list(getattr(result, "passed_ids", [])),
         }
         with open(report, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
@@ -97,6 +115,7 @@ class TestReport:
     failures: list[FailedTest] = field(default_factory=list)
     raw_tail: str = ""
     note: str | None = None  # why there are no counts, when there are none
+    passing: tuple[str, ...] = ()  # the ids of the tests that passed (a baseline compares them per test)
 
     @property
     def has_counts(self) -> bool:
@@ -257,9 +276,12 @@ def parse_junit(xml_text: str, runner: Runner = "pytest") -> TestReport:
     leaves = [suite for suite in suites if suite.find("testsuite") is None]
     cases = list(root.iter("testcase"))
     failures: list[FailedTest] = []
+    passing: list[str] = []
     counted = {"failed": 0, "error": 0, "skipped": 0}
     for case in cases:
         failure, error, skip = case.find("failure"), case.find("error"), case.find("skipped")
+        if failure is None and error is None and skip is None:
+            passing.append(_case_name(case))
         if failure is not None:
             failures.append(_failure(case, failure, "failed"))
             counted["failed"] += 1
@@ -280,7 +302,7 @@ def parse_junit(xml_text: str, runner: Runner = "pytest") -> TestReport:
     else:
         total, failed, errors, skipped = len(cases), counted["failed"], counted["error"], counted["skipped"]
     passed = max(0, total - failed - errors - skipped)
-    return TestReport(runner, passed, failed, errors, skipped, total, failures)
+    return TestReport(runner, passed, failed, errors, skipped, total, failures, passing=tuple(passing))
 
 
 # --------------------------------------------------------------------------- unittest JSON
@@ -326,7 +348,8 @@ def parse_unittest_json(data: dict[str, Any]) -> TestReport:
     errors = len(data["errors"])
     skipped = len(data["skipped"]) + int(data.get("expected_failures", 0))
     passed = max(0, total - failed - errors - skipped)
-    return TestReport("unittest", passed, failed, errors, skipped, total, failures)
+    passing = tuple(str(test_id) for test_id in data.get("passed", []))
+    return TestReport("unittest", passed, failed, errors, skipped, total, failures, passing=passing)
 
 
 # --------------------------------------------------------------------------- text helpers

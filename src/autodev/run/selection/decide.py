@@ -22,6 +22,7 @@ from autodev.run.selection.overrides import SelectionOverrides, check_needs
 from autodev.run.selection.policy import Recheck, SkipPolicy, recheck
 from autodev.run.selection.repo import changed_files, repo_lookup
 from autodev.run.selection.request import classify_request
+from autodev.tools.names import WRITING_TOOLS
 
 NO_WEB_SEARCH = "no web search available"
 
@@ -94,6 +95,24 @@ def select_agents(
     if pipeline is not None:
         check_needs(pipeline, skips)
     return Selection(kind, tuple(reasons), skips, frozenset(fixed), overrides.mode, policy)
+
+
+def test_writers(pipeline: Pipeline, specs: Mapping[str, AgentSpec]) -> tuple[str, ...]:
+    """The build phase's writers before the gate agent (the test-master by default): when the diff of a
+    fast-path run turns out to change code, these run after all, after the fact and before the test gate,
+    so that no code change reaches the gate without tests written for it. A writer is an agent with a
+    writing tool and a write scope that is not empty; the read-only researchers and planner are not."""
+    gate_agent = pipeline.gate_after
+    if gate_agent is None:
+        return ()
+    return tuple(name for name in pipeline.build_phase() if name != gate_agent and _writes(specs.get(name)))
+
+
+def _writes(spec: AgentSpec | None) -> bool:
+    if spec is None or spec.write_scope == ():
+        return False
+    offered = set(spec.tools) if spec.tools is not None else set(WRITING_TOOLS)
+    return bool((offered - set(spec.disallowed_tools)) & WRITING_TOOLS)
 
 
 def recheck_diff(

@@ -1,12 +1,15 @@
 """The diff classifier: what a change actually touched, file by file, and the change type that follows.
 
-Each changed file is docs, config, tests or code by its path (`paths.path_kind`). With both versions of
+Each changed file is docs, config, deps, tests or code by its path (`paths.path_kind`). With both versions of
 a Python file at hand, a file whose syntax tree is unchanged apart from docstrings and comments counts
-as docs (a docstring with `>>>` examples is a doctest, so changing one counts as tests). Without
-contents (the benchmark has only `git diff --numstat`), the path decides.
+as docs (a docstring with `>>>` examples is a doctest, so changing one counts as tests). With both
+versions of a manifest (pyproject.toml, package.json, Cargo.toml), a change that leaves its packaging
+tables alone counts as config (`manifests`). Without contents (the benchmark has only
+`git diff --numstat`), the path decides.
 
 The change type of a diff, in order:
 - feature: any code or tests file changed, or a config file whose path is security-sensitive;
+- deps:    else any packaging, dependency or build file changed (it gets the security audit and the gate);
 - config:  else any config file changed;
 - typo:    else docs only, every file's change a line-for-line replacement (added == deleted), at most
            `TYPO_MAX_LINES` lines in all;
@@ -20,7 +23,8 @@ import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from autodev.run.selection.paths import PathKind, expand_numstat_path, path_kind, security_words
+from autodev.run.selection.manifests import manifest_name, packaging_changed
+from autodev.run.selection.paths import PathKind, expand_numstat_path, is_packaging, path_kind, security_words
 
 TYPO_MAX_LINES = 3
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -54,6 +58,11 @@ class DiffClass:
         for verdict in self.files:
             grouped.setdefault(verdict.kind, []).append(verdict.path)
         return grouped
+
+    @property
+    def packaging_paths(self) -> list[str]:
+        """Files whose change changes what users install (deps files, and build scripts such as setup.py)."""
+        return [verdict.path for verdict in self.files if verdict.kind == "deps" or is_packaging(verdict.path)]
 
     @property
     def security_paths(self) -> list[str]:
@@ -95,6 +104,14 @@ def python_change(before: str, after: str) -> str | None:
 # ---------------------------------------------------------------- files and diffs
 def classify_file(changed: ChangedFile) -> FileVerdict:
     kind = path_kind(changed.path)
+    known = changed.before is not None and changed.after is not None
+    if (
+        kind == "deps"
+        and manifest_name(changed.path)
+        and known
+        and not packaging_changed(changed.path, changed.before, changed.after)
+    ):
+        return FileVerdict(changed.path, "config", (), "tool settings only: no packaging table changed")
     security = tuple(security_words(changed.path)) if kind in ("code", "config") else ()
     if (
         kind == "code"
@@ -140,7 +157,7 @@ def classify_diff(files: Sequence[ChangedFile]) -> DiffClass:
     for verdict in verdicts:
         by_kind.setdefault(verdict.kind, []).append(verdict.path)
     reasons: list[str] = []
-    for kind in ("code", "tests", "config", "docs"):
+    for kind in ("code", "tests", "deps", "config", "docs"):
         if kind in by_kind:
             reasons.append(f"diff: {kind} changed: {_listing(by_kind[kind])}")
     softened = [v.path for v in verdicts if v.note == "docstrings and comments only"]
@@ -152,6 +169,9 @@ def classify_diff(files: Sequence[ChangedFile]) -> DiffClass:
     sensitive_config = [v.path for v in verdicts if v.security and v.kind == "config"]
     if "code" in by_kind or "tests" in by_kind or sensitive_config:
         return DiffClass("feature", tuple(reasons), verdicts)
+    if "deps" in by_kind:
+        reasons.append("diff: packaging or dependencies changed: the security audit and the test gate run")
+        return DiffClass("deps", tuple(reasons), verdicts)
     if "config" in by_kind:
         return DiffClass("config", tuple(reasons), verdicts)
     lines = sum(f.added for f in files)

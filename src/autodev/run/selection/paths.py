@@ -1,5 +1,5 @@
-"""What a repository path is, from its name alone: docs, config, tests or code; and whether it looks
-security-sensitive.
+"""What a repository path is, from its name alone: docs, config, deps, tests or code; and whether it
+looks security-sensitive.
 
 Pure functions of a relative path. Anything not recognised is code: the safe answer, because code is
 what the full pipeline exists for. Order matters and is documented in `path_kind`.
@@ -11,8 +11,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Literal
 
-PathKind = Literal["docs", "config", "tests", "code"]
-PATH_KINDS: tuple[PathKind, ...] = ("docs", "config", "tests", "code")
+PathKind = Literal["docs", "config", "deps", "tests", "code"]
+PATH_KINDS: tuple[PathKind, ...] = ("docs", "config", "deps", "tests", "code")
 
 DOC_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc", ".rdoc", ".org", ".tex"})
 MEDIA_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".bmp", ".afdesign"})
@@ -25,8 +25,19 @@ DOC_STEMS = frozenset(
     }
 )  # fmt: skip
 DOC_DIRS = frozenset({"docs", "doc", "documentation", "changelog.d", "newsfragments", "news", "changes", "man"})
-# Requirement pins are configuration, even though they end in .txt.
-CONFIG_TXT = re.compile(r"^(requirements|constraints|dev-requirements|test-requirements)[\w.-]*\.txt$")
+# Packaging, dependency and build files: what users install. Requirement pins are deps though they end in .txt.
+CONFIG_TXT = re.compile(r"^([\w-]*requirements|constraints)[\w.-]*\.(txt|in)$")
+DEPS_NAMES = frozenset(
+    {
+        "setup.cfg", "pyproject.toml", "manifest.in", "pipfile", "pipfile.lock", "package.json",
+        "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "cargo.toml",
+        "cargo.lock", "go.mod", "go.sum", "gemfile", "gemfile.lock", "composer.json", "composer.lock",
+        "environment.yml", "environment.yaml", "meson.build", "cmakelists.txt", "build.gradle", "pom.xml",
+    }
+)  # fmt: skip
+DEPS_DIRS = frozenset({"requirements"})
+# Executable build scripts: code (the syntax tree decides) and packaging at once.
+DEPS_CODE = frozenset({"setup.py", "build.rs", "hatch_build.py"})
 CONFIG_SUFFIXES = frozenset(
     {
         ".toml", ".yaml", ".yml", ".ini", ".cfg", ".conf", ".json", ".jsonc", ".lock", ".in", ".env", ".properties",
@@ -37,12 +48,21 @@ CONFIG_SUFFIXES = frozenset(
 CONFIG_NAMES = frozenset(
     {
         "dockerfile", "containerfile", "makefile", "gnumakefile", "justfile", "procfile", "vagrantfile",
-        "noxfile.py", "fabfile.py", "codecov.yml", "py.typed", "manifest.in", ".python-version-default",
+        "codecov.yml", "py.typed", "manifest.in", ".python-version-default",
     }
 )  # fmt: skip
 CONFIG_DIRS = frozenset({".github", ".gitlab", ".circleci", ".devcontainer", ".vscode", ".idea", ".husky"})
 TEST_DIRS = frozenset({"tests", "test", "testing", "spec", "specs", "__tests__", "__snapshots__"})
 TEST_FILE = re.compile(r"^(test_.*|.*_test|.*_tests|conftest)\.py$")
+
+# Source files run wherever they live: docs/conf.py runs at every docs build, .github/*.py in CI,
+# noxfile.py on the developer's machine, an example is copied by users. They are code even under docs/.
+CODE_SUFFIXES = frozenset(
+    {
+        ".py", ".pyi", ".pyx", ".pxd", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".go", ".js", ".mjs", ".cjs",
+        ".jsx", ".ts", ".tsx", ".sh", ".bash", ".ps1", ".rb", ".java", ".kt", ".swift", ".php", ".cs",
+    }
+)  # fmt: skip
 
 # Words in a path (split at / _ - . and camelCase) that mark code touching a trust boundary.
 SECURITY_WORDS = frozenset(
@@ -84,23 +104,29 @@ def _parts(path: str) -> tuple[list[str], str, str, str]:
 
 
 def path_kind(path: str) -> PathKind:
-    """docs | config | tests | code, decided in this order:
+    """docs | config | deps | tests | code, decided in this order:
 
+    0. packaging, dependency and build files (pyproject.toml, setup.cfg, requirements*.txt, lock files,
+       package.json, Cargo.toml, go.mod ...; anything under requirements/) are deps; setup.py is code
+       (and `is_packaging` says it is packaging too);
     1. prose by suffix (.md .rst .txt ...) or by name (README, LICENSE, CHANGELOG ...) is docs, except
-       requirement pins (`requirements*.txt`) which are config;
+       requirement pins (see 0);
     2. anything under a test directory (tests/, test/ ...) or named test_*.py, *_test.py, conftest.py is tests;
-    3. anything under a docs directory (docs/, changelog.d/ ...) is docs, and so are images;
-    4. config by suffix (.toml .yaml .json .ini .cfg .lock ...), by name (Dockerfile, Makefile, noxfile.py
+    3. source files (.py .c .js .sh ...) are code wherever they are (docs/conf.py, .github/x.py, noxfile.py);
+    4. anything under a docs directory (docs/, changelog.d/ ...) is docs, and so are images;
+    5. config by suffix (.toml .yaml .json .ini .cfg .lock ...), by name (Dockerfile, Makefile, MANIFEST.in
        ...) or under CI directories (.github/ ...) is config;
-    5. everything else is code (.py, .pyi, .c, .js, .sh, templates, unknown suffixes, no suffix).
+    6. everything else is code (.py, .pyi, .c, .js, .sh, templates, unknown suffixes, no suffix).
     """
     dirs, name, suffix, stem = _parts(path)
-    if CONFIG_TXT.match(name):
-        return "config"
+    if CONFIG_TXT.match(name) or name in DEPS_NAMES or suffix == ".lock" or (dirs and dirs[-1] in DEPS_DIRS):
+        return "deps"
     if suffix in DOC_SUFFIXES or (stem in DOC_STEMS and suffix in ("", ".txt", ".md", ".rst")):
         return "docs"
     if any(d in TEST_DIRS or d.endswith(("_tests", "-tests")) for d in dirs) or TEST_FILE.match(name):
         return "tests"
+    if suffix in CODE_SUFFIXES:
+        return "code"
     if any(d in DOC_DIRS for d in dirs) or suffix in MEDIA_SUFFIXES:
         return "docs"
     if suffix in CONFIG_SUFFIXES or name in CONFIG_NAMES or any(d in CONFIG_DIRS for d in dirs):
@@ -108,6 +134,11 @@ def path_kind(path: str) -> PathKind:
     if name.startswith(".") and suffix == name:  # other dotfiles: .pre-commit-hooks, .prettierrc ...
         return "config"
     return "code"
+
+
+def is_packaging(path: str) -> bool:
+    """Whether a change to `path` changes what users install: a deps file, or a build script (setup.py)."""
+    return path_kind(path) == "deps" or _parts(path)[1] in DEPS_CODE
 
 
 def path_words(path: str) -> set[str]:

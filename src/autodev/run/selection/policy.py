@@ -9,6 +9,7 @@ skip_gate = ["docs", "typo"]          # diff classes for which a fast-path run m
 docs = ["test-master", "security-auditor", "researcher-web"]
 typo = ["researcher-local", "researcher-web", "test-master"]
 config = ["researcher-local", "researcher-web", "test-master"]
+deps = ["researcher-local", "test-master"]
 feature = []
 ```
 
@@ -25,7 +26,10 @@ missed review.
 The test gate: it costs no tokens, only the suite's time, so it is skipped only when both the request
 and the diff are in `skip_gate` (by default: docs or typo, i.e. only documentation changed). A config
 change runs it (pyproject.toml, tox.ini and CI files decide how the code is built and tested), and so
-does any code or test change. Under `--full` or `--only` the gate always runs after the implementer.
+does any code or test change. A `deps` change (packaging, dependencies, build: pyproject's dependency
+tables, requirements, lock files, package.json's dependencies ...) always gets the test gate and the
+security-auditor: `skip_gate` and `skips.deps` refuse them. Under `--full` or `--only` the gate always
+runs after the implementer.
 """
 
 from __future__ import annotations
@@ -40,12 +44,14 @@ DEFAULT_SKIPS: dict[str, tuple[str, ...]] = {
     "docs": ("test-master", "security-auditor", "researcher-web"),
     "typo": ("researcher-local", "researcher-web", "test-master"),
     "config": ("researcher-local", "researcher-web", "test-master"),
+    "deps": ("researcher-local", "test-master"),
     "feature": (),
 }
 DEFAULT_SKIP_GATE: tuple[str, ...] = ("docs", "typo")
 # How much a class assumes was left alone: docs and typo assume only prose changed, config that no
-# code changed, feature assumes nothing. A diff of a higher rank than the request breaks the assumption.
-RANK: dict[str, int] = {"docs": 0, "typo": 0, "config": 1, "feature": 2}
+# code and nothing users install changed, deps that no code changed, feature assumes nothing. A diff
+# of a higher rank than the request breaks the assumption.
+RANK: dict[str, int] = {"docs": 0, "typo": 0, "config": 1, "deps": 2, "feature": 3}
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,12 @@ def recheck(
     gate_agent_skipped: bool = False,
 ) -> Recheck:
     """`skips`: the agents skipped now; `fixed`: skips the user or the provider imposed (never undone);
-    `pending`: agents that have not run yet (only those can be un-skipped)."""
+    `pending`: agents that can still run: the validation agents, and the build phase's test writers, which
+    run after the fact, before the test gate (only these can be un-skipped)."""
     after = diff.change_type
     reasons = list(diff.reasons)
     unskip: dict[str, str] = {}
-    if mode == "auto" and RANK.get(after, 2) > RANK.get(before, 2):
+    if mode == "auto" and RANK.get(after, 3) > RANK.get(before, 3):
         allowed = set(policy.skips_for(after))
         reasons.append(f"diff re-check: the request took the {before} path but the diff is {after}: adding work back")
         for agent in skips:
@@ -107,7 +114,7 @@ def recheck(
             else:
                 reasons.append(
                     f"diff re-check: {agent} was skipped before the diff was known and its turn has passed; "
-                    "it is not re-run (the test gate and the validation agents cover the change)"
+                    "it is not re-run (the test writer, the test gate and the validation agents cover the change)"
                 )
         for agent in skips:
             if agent in fixed and agent not in allowed and agent in pending:

@@ -6,10 +6,12 @@ stay pure.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
 from autodev.core import gitops
 from autodev.run.selection.diff import PYTHON_SUFFIXES, ChangedFile
+from autodev.run.selection.manifests import manifest_name
 from autodev.run.selection.paths import PathKind, path_kind
 from autodev.run.selection.request import PathFacts, PathLookup
 
@@ -30,6 +32,13 @@ def repo_lookup(repo: Path, commit: str = "HEAD") -> PathLookup:
         if not cache:
             cache.append(tracked_files(repo, commit))
         return cache[0]
+
+    return listing_lookup(files)
+
+
+def listing_lookup(files: Callable[[], Collection[str]]) -> PathLookup:
+    """A `PathLookup` over a listing of repository paths (a commit's files, or the benchmark's
+    approximation of them)."""
 
     def lookup(path: str) -> PathFacts | None:
         clean = path.replace("\\", "/").strip().strip("/")
@@ -52,7 +61,8 @@ def repo_lookup(repo: Path, commit: str = "HEAD") -> PathLookup:
             if len(kinds) == 1:
                 return PathFacts(True, kinds.pop(), matches[0])
             if kinds:  # the name is ambiguous: the most cautious kind wins
-                kind: PathKind = "code" if "code" in kinds else "tests" if "tests" in kinds else "config"
+                cautious = ("code", "tests", "deps", "config", "docs")
+                kind: PathKind = next(k for k in cautious if k in kinds)
                 return PathFacts(True, kind, next(f for f in matches if path_kind(f) == kind))
         return PathFacts(False, path_kind(clean))
 
@@ -71,7 +81,7 @@ def changed_files(worktree: Path, base: str) -> list[ChangedFile]:
             continue
         added, deleted, path = entry.split("\t", 2)
         before = after = None
-        if path.lower().endswith(PYTHON_SUFFIXES) and python_read < MAX_PYTHON_FILES:
+        if (path.lower().endswith(PYTHON_SUFFIXES) or manifest_name(path)) and python_read < MAX_PYTHON_FILES:
             python_read += 1
             before, after = _show(worktree, base, path), _read(worktree / path)
         count = (int(added) if added.isdigit() else 0, int(deleted) if deleted.isdigit() else 0)

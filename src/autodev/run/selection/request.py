@@ -1,4 +1,4 @@
-"""The request classifier: docs | typo | config | feature, with the reasons, before anything runs.
+"""The request classifier: docs | typo | config | deps | feature, with the reasons, before anything runs.
 
 A pure function of the request text and a lookup of the paths it names (`PathLookup`: does the path
 exist in the repository, and is it docs, config, tests or code). Trailers (Signed-off-by: ...) and
@@ -15,6 +15,11 @@ literal URLs are dropped first: a link is a reference, not network code. Then, i
    (linters, formatters, type checkers, pre-commit): updating or satisfying them usually reaches code.
 3. A fast path needs evidence in every ask (the first line, and each list item after it), at most
    `MAX_FAST_WORDS` words in all, and then:
+   - config or deps evidence with repair words (fix, broken, failing, revert ...) -> feature: what broke
+     the build or CI is as often code or a script as configuration;
+   - a named deps file, a deps: prefix, or packaging words without a named documentation place -> deps
+     (it keeps the most agents, so it wins), unless the repository packages with a build script that
+     is code (setup.py): then feature;
    - config words or named config files -> config (it keeps more agents than docs, so it wins a tie);
    - a documentation *place* (README, changelog, news fragment, contributors, a named .md/.rst file,
      docs/ ...) with typo words -> typo; without -> docs;
@@ -116,16 +121,29 @@ SOURCE_TOOLS = _words(
 )  # fmt: skip
 CONFIG_WORDS = _words(
     r"ci", r"continuous integration", r"workflows?", r"github actions?", r"actions/\S+", r"tox", r"nox",
-    r"dependabot", r"renovate", r"lock ?files?", r"lockfiles?", r"pins?",
-    r"pinn\w*", r"unpin\w*", r"bump\w*", r"dependenc(?:y|ies)", r"deps", r"requirements", r"pyproject",
-    r"setup\.cfg", r"tox\.ini", r"configs?", r"configuration", r"readthedocs", r"rtd", r"docker\w*", r"makefile",
-    r"gitignore", r"gitattributes", r"editorconfig", r"codecov", r"build system", r"packaging", r"classifiers",
-    r"python-version", r"gh-?actions?", r"manifest", r"hatch", r"poetry", r"setuptools", r"pip",
+    r"configs?", r"configuration", r"readthedocs", r"rtd", r"docker\w*", r"makefile",
+    r"gitignore", r"gitattributes", r"editorconfig", r"codecov", r"python-version", r"gh-?actions?",
+    r"dependabot", r"renovate",
 )  # fmt: skip
+# Packaging, dependencies and the build: what users install (the deps class).
+DEPS_WORDS = _words(
+    r"lock ?files?", r"lockfiles?", r"dependenc(?:y|ies)", r"deps", r"requirements", r"pyproject", r"setup\.cfg",
+    r"build system", r"build backend", r"packaging", r"classifiers", r"manifest", r"hatch\w*", r"poetry",
+    r"setuptools", r"pip", r"wheels?", r"sdist", r"flit", r"pdm", r"uv", r"requires-python", r"pypi",
+    r"npm", r"yarn", r"cargo",
+)  # fmt: skip
+# Version verbs: a dependency's version, unless the request names configuration (a CI action's version).
+VERSION_VERBS = _words(r"pins?", r"pinn\w*", r"unpin\w*", r"bump\w*")
+# Repairing the build or CI: what broke is as often the code or a script as the configuration.
+REPAIR_WORDS = _words(
+    r"fix\w*", r"hotfix\w*", r"repair\w*", r"broken", r"break\w*", r"fail\w*", r"workarounds?", r"revert\w*",
+)  # fmt: skip
+# Build scripts that are code: in a repository that has one, a packaging change edits code.
+BUILD_SCRIPTS = ("setup.py",)
 # Conventional-commit style prefixes ("docs: ...", "ci(deps): ...").
 PREFIX = re.compile(r"^\s*\[?([a-z]+)(?:\([^)]*\))?\]?!?:", re.IGNORECASE)
 PREFIX_CLASS = {
-    "docs": "docs", "doc": "docs", "ci": "config", "build": "config", "deps": "config",
+    "docs": "docs", "doc": "docs", "ci": "config", "build": "deps", "deps": "deps",
     "feat": "feature", "feature": "feature", "fix": "feature", "bugfix": "feature", "refactor": "feature",
     "perf": "feature", "test": "feature", "tests": "feature", "style": "feature", "revert": "feature",
 }  # fmt: skip
@@ -217,9 +235,12 @@ def _asks(text: str) -> list[str]:
 
 
 def _has_fast_evidence(ask: str, fast_paths: set[str], *, headline: bool) -> bool:
-    if headline and (prefix := PREFIX.match(ask)) and PREFIX_CLASS.get(prefix.group(1).lower()) in ("docs", "config"):
+    prefix = PREFIX.match(ask) if headline else None
+    if prefix and PREFIX_CLASS.get(prefix.group(1).lower()) in ("docs", "config", "deps"):
         return True
-    if any(pattern.search(ask) for pattern in (TYPO_WORDS, DOC_PLACES, DOC_INTENT, CONFIG_WORDS)):
+    if any(
+        pattern.search(ask) for pattern in (TYPO_WORDS, DOC_PLACES, DOC_INTENT, CONFIG_WORDS, DEPS_WORDS, VERSION_VERBS)
+    ):
         return True
     return any(path in ask for path in fast_paths)
 
@@ -230,6 +251,14 @@ def _kind(path: str, facts: PathFacts | None) -> PathKind:
 
 def _strip_paths(text: str) -> str:
     return BARE_FILES.sub(" ", DIR_TOKEN.sub(" ", FILE_TOKEN.sub(" ", text)))
+
+
+def _build_script(lookup: PathLookup) -> str | None:
+    for name in BUILD_SCRIPTS:
+        facts = lookup(name)
+        if facts is not None and facts.exists and (facts.resolved or name) == name:
+            return name
+    return None
 
 
 def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClass:
@@ -266,27 +295,47 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
 
     reasons: list[str] = []
     typo, places, intent = _find(TYPO_WORDS, body), _find(DOC_PLACES, body), _find(DOC_INTENT, body)
-    config = _find(CONFIG_WORDS, body)
-    for kind in ("docs", "config"):
+    config, deps, versions = _find(CONFIG_WORDS, body), _find(DEPS_WORDS, body), _find(VERSION_VERBS, body)
+    for kind in ("docs", "config", "deps"):
         if kinds[kind]:
             reasons.append(f"names {kind}: {', '.join(kinds[kind][:4])}")
-    for label, found in (("typo", typo), ("docs places", places), ("docs", intent), ("config", config)):
+    for label, found in (
+        ("typo", typo),
+        ("docs places", places),
+        ("docs", intent),
+        ("config", config),
+        ("deps", deps),
+        ("version", versions),
+    ):
         if found:
             reasons.append(f"{label} words: {', '.join(found[:4])}")
-    if prefix_class in ("docs", "config"):
+    if prefix_class in ("docs", "config", "deps"):
         reasons.append(f"'{prefix_name}:' prefix")
     is_config = bool(kinds["config"] or config or prefix_class == "config")
     in_docs = bool(kinds["docs"] or places)
+    # Packaging words beside a named documentation place describe what the prose says ("how to install
+    # from PyPI"): the docs path; a named deps file or a deps: prefix is packaging wherever it appears.
+    deps_said = bool(deps or (versions and not is_config)) and not in_docs
+    is_deps = bool(kinds["deps"] or prefix_class == "deps" or deps_said)
     if not reasons:
         return RequestClass("feature", ("no docs, typo or config signal: unsure, so feature (the full pipeline)",))
     words = len(WORD.findall(text))
     if words > MAX_FAST_WORDS:
         return RequestClass("feature", (*reasons, f"{words} words: too long for a fast path (> {MAX_FAST_WORDS})"))
-    fast_paths = {path for path, facts in named if _kind(path, facts) in ("docs", "config")}
+    fast_paths = {path for path, facts in named if _kind(path, facts) in ("docs", "config", "deps")}
     for index, ask in enumerate(_asks(text)):
         if not _has_fast_evidence(ask, fast_paths, headline=index == 0):
             what = "the first line" if index == 0 else "a listed item"
             return RequestClass("feature", (*reasons, f"{what}, {ask[:60]!r}, has no docs, typo or config sign"))
+    headline = _asks(body)[0] if _asks(body) else ""
+    if (is_deps or is_config) and (repair := _find(REPAIR_WORDS, headline)):
+        why = f"repair words ({', '.join(repair[:3])}) on the build or CI: what broke may be code, so feature"
+        return RequestClass("feature", (*reasons, why))
+    if is_deps and lookup is not None and (script := _build_script(lookup)):
+        why = f"the repository packages with {script}, which is code: a packaging change here edits code"
+        return RequestClass("feature", (*reasons, why))
+    if is_deps:
+        return RequestClass("deps", (*reasons, "no sign of code: the deps path (security audit and test gate)"))
     if is_config:
         return RequestClass("config", (*reasons, "no sign of code: the config path"))
     if in_docs and typo:
