@@ -101,7 +101,9 @@ def test_the_server_lists_its_tools_and_resources_and_starts_without_the_provide
             assert set(tools) == TOOLS
             assert all(tool.description for tool in tools.values())
             run_options = tools["autodev_run"].input_schema["$defs"]["RunOptions"]["properties"]
-            assert {"provider", "script", "model", "max_parallel", "full", "skip", "only"} <= set(run_options)
+            flags = {"provider", "script", "model", "max_parallel", "max_cost", "full", "skip", "only"}
+            assert flags <= set(run_options)
+            assert "max_cost" in tools["autodev_resume"].input_schema["properties"]
             templates = {t.uri_template for t in (await session.list_resource_templates()).resource_templates}
             assert templates == {"autodev://runs/{run_id}/state", "autodev://runs/{run_id}/report"}
 

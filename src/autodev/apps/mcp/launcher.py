@@ -71,13 +71,14 @@ async def start_run(root: Path, request: str, options_argv: list[str]) -> Starte
     return started
 
 
-async def resume_run(root: Path, run_dir: Path) -> Started:
+async def resume_run(root: Path, run_dir: Path, options_argv: list[str]) -> Started:
     """Start `autodev resume RUN_ID` in the background; its output is appended to the run's log."""
     from autodev.engines.local.launch import load_stopped_run
 
     state = load_stopped_run(run_dir.name, root)  # not running, not done, resumable: else a UserError
     log = run_dir / LOG_NAME
-    process = _spawn(autodev_argv("resume", state.run_id, "--repo", str(root), "--json"), root, log)
+    argv = autodev_argv("resume", state.run_id, "--repo", str(root), "--json", *options_argv)
+    process = _spawn(argv, root, log)
     return await _wait_working(process, run_dir, log, lambda: _resumes(run_dir) > state.resumes)
 
 

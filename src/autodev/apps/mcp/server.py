@@ -24,7 +24,7 @@ from autodev import __version__
 from autodev.apps.mcp import launcher, queries
 from autodev.apps.mcp.arguments import RunOptions, repository, run_directory
 from autodev.apps.mcp.progress import follow
-from autodev.core.errors import AutodevError
+from autodev.core.errors import AutodevError, UserError
 from autodev.core.redact import redact
 
 T = TypeVar("T")
@@ -134,13 +134,16 @@ def build_server(default_repo: Path) -> MCPServer[Any]:
             return await in_thread(queries.diff, await root_of(repo), run_id, path)
 
     @server.tool()
-    async def autodev_resume(run_id: str, repo: str | None = None) -> dict[str, Any]:
-        """Go on with a stopped run (cancelled, killed, interrupted or failed) from its newest checkpoint, in
-        the background; finished agents are not run again."""
+    async def autodev_resume(run_id: str, repo: str | None = None, max_cost: float | None = None) -> dict[str, Any]:
+        """Go on with a stopped run (cancelled, killed, interrupted, failed, or stopped at its cost cap: give a
+        higher max_cost) from its newest checkpoint, in the background; finished agents are not run again."""
         with tool_errors():
+            if max_cost is not None and max_cost <= 0:
+                raise UserError(f"max_cost must be more than 0, not {max_cost}")
             root = await root_of(repo)
             run_dir = await in_thread(run_directory, root, run_id)
-            started = await launcher.resume_run(root, run_dir)
+            raised = [] if max_cost is None else ["--max-cost", repr(max_cost)]
+            started = await launcher.resume_run(root, run_dir, raised)
             row = await in_thread(_row, root, started)
             return {**row, "pid": started.pid, "log": str(started.log), "working": started.working}
 
