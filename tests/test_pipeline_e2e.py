@@ -464,7 +464,8 @@ def test_request_changes_every_time_fails_after_two_cycles(calc_repo: Path) -> N
 
 
 def test_missing_verdict_once_counts_as_request_changes(calc_repo: Path) -> None:
-    reviewer = [final("Looks fine to me."), final(APPROVE)]
+    # the re-ask inside the reviewer's turn gets no verdict either (issue 20): then it counts as a request
+    reviewer = [final("Looks fine to me."), final("It is fine."), final(APPROVE)]
     state = state_of(run(calc_repo, feature_script({"reviewer": reviewer})))
 
     assert state["status"] == "done", state.get("error")
@@ -474,8 +475,18 @@ def test_missing_verdict_once_counts_as_request_changes(calc_repo: Path) -> None
     assert "No VERDICT line" in task_of(second)
 
 
+def test_a_verdict_given_when_asked_again_needs_no_remediation(calc_repo: Path) -> None:
+    """Issue 20: a reviewer that forgets its verdict line is asked for it in the same turn, not sent round a cycle."""
+    reviewer = [final("Checked calc/__init__.py; mul is right and tested."), final("VERDICT: APPROVED")]
+    state = state_of(run(calc_repo, feature_script({"reviewer": reviewer})))
+
+    assert state["status"] == "done", state.get("error")
+    assert state["agents"]["reviewer"]["runs"] == 1
+    assert state["agents"]["implementer"]["runs"] == 1
+
+
 def test_missing_verdict_twice_fails_the_reviewer(calc_repo: Path) -> None:
-    reviewer = [final("Looks fine to me."), final("Still fine."), final(APPROVE)]
+    reviewer = [final("Looks fine to me."), final("Fine."), final("Still fine."), final("Fine."), final(APPROVE)]
     state = state_of(run(calc_repo, feature_script({"reviewer": reviewer})))
 
     assert state["status"] == "failed"
