@@ -267,8 +267,8 @@ def test_happy_path_commits_on_the_run_branch_and_records_everything(calc_repo: 
         assert record["handoff_tokens"] > 0
         assert record["cost_usd"] is None or isinstance(record["cost_usd"], float)
     by_agent = {r["agent"]: r for r in agent_records}
-    assert by_agent["implementer"]["tool_calls"] == {"Edit": 1}
-    assert by_agent["test-master"]["tool_calls"] == {"Edit": 1}
+    assert by_agent["implementer"]["tool_calls"] == {"Read": 1, "Edit": 1}  # Edit needs a Read first
+    assert by_agent["test-master"]["tool_calls"] == {"Read": 1, "Edit": 1}
     assert by_agent["reviewer"]["tool_calls"] == {}
     assert len(calls) == 10  # one per reply: test-master and implementer take two turns each
     for record in calls:
@@ -568,11 +568,11 @@ def test_tool_calls_outside_the_worktree_are_refused_and_the_run_goes_on(calc_re
     assert checkout_snapshot(calc_repo) == before
 
     session = Path(state["agents"]["implementer"]["session_file"]).read_text(encoding="utf-8")
-    assert session.count("← ERROR") == 9
+    assert session.count("← ERROR") == 10  # with the Read the scripted agent makes before its outside Edit
     assert "resolves outside the repository" in session  # the symlink
     assert "SECRET-OUTSIDE" not in session
     implementer_record = next(r for r in metrics_of(result, "agent") if r["agent"] == "implementer")
-    assert implementer_record["tool_calls"] == {"Read": 3, "Write": 5, "Edit": 2}
+    assert implementer_record["tool_calls"] == {"Read": 5, "Write": 5, "Edit": 2}
     assert implementer_record["turns"] == 3
     assert git(calc_repo, "show", "--name-only", "--format=", state["branch"]).split() == [
         "calc/__init__.py",

@@ -222,7 +222,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
     session = _Session(inputs.session_path)
     outcome = AgentOutcome(spec.name, False, "", inputs.model.model_id, utc_now(), utc_now())
     definitions = tuple(inputs.tools[name].definition for name in sorted(inputs.tools))
-    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests, inputs.jail)
+    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests, inputs.jail, reads=set())
     messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
     count = cached_counter()
     cut_offs = 0  # replies cut off at max_tokens in a row
