@@ -449,6 +449,11 @@ def test_request_changes_goes_back_to_the_implementer_then_approves(calc_repo: P
     assert "## Findings from security-auditor" not in task
     assert "VERDICT: APPROVE" in agents["reviewer"]["handoff"]
     assert {t["name"] for t in metrics_of(result, "timer")} >= {"validation_phase", "validation_phase_2"}
+    first_review, second_review = session_runs(agents["reviewer"]["session_file"])
+    assert "# Your previous review" not in first_review
+    assert "# Tests\n\nThe test gate passed" in first_review  # what happened, not an assumed pass
+    assert "This is review round 2." in task_of(second_review)
+    assert "mul has no docstring" in task_of(second_review)  # its own findings, to check first
 
 
 def test_request_changes_every_time_fails_after_two_cycles(calc_repo: Path) -> None:

@@ -72,6 +72,36 @@ def review_diff(stat: str, full: str, limit: int = DIFF_CHARS_FOR_REVIEW) -> str
     return f"{stat}\n{full}".strip()
 
 
+def tests_section(status: str | None, reason: str | None, no_tests_line: str) -> str:
+    """What the validation agents are told about the project's tests: what happened, never an assumed pass."""
+    if status == "passed":
+        line = (
+            "The test gate passed: the project's tests ran with this change, and no test that passed before fails now."
+        )
+    elif status == "failed":
+        line = "The test gate failed: the project's tests fail with this change."
+    elif status == "no_tests":
+        line = no_tests_line
+    elif status == "skipped":
+        line = (
+            f"The tests were not run for this change ({reason or 'skipped'}). Nothing checked it by running "
+            "tests: read the tests in the diff yourself."
+        )
+    else:
+        line = "The tests have not been run for this change."
+    return f"# Tests\n\n{line}"
+
+
+def previous_review(cycle: int, findings: str) -> str:
+    """A verdict agent's own earlier findings, on its rerun after a remediation cycle."""
+    return (
+        f"# Your previous review\n\nThis is review round {cycle}. Your findings from the last round are "
+        "below; the implementer has since addressed them. Check them first: each fixed or still open. A new "
+        "blocking finding only for a defect the remediation introduced; anything else is a non-blocking "
+        f"note.\n\n{nested(findings, 2)}"
+    )
+
+
 def retrieved_section(total_tokens: int, text: str) -> str:
     return f"# Repository context (ranked snippets, {total_tokens} tokens; Read the files for more)\n\n{text}"
 
@@ -83,6 +113,7 @@ def agent_task(
     retrieved: str | None = None,
     memory: str | None = None,
     notes: str | None = None,
+    previous: str | None = None,
     write_scope: str | None = None,
 ) -> str:
     """The agent's own message: the handoffs it depends on, tier-0 facts, the orchestrator's notes."""
@@ -90,7 +121,7 @@ def agent_task(
     if handoffs:
         sections = "\n\n".join(f"## {name}\n\n{nested(text, 3)}" for name, text in handoffs.items())
         parts.append(f"# Handoffs\n\n{HANDOFFS_NOTE}\n\n{sections}")
-    parts.extend(part for part in (memory, facts, retrieved) if part)
+    parts.extend(part for part in (previous, memory, facts, retrieved) if part)
     if notes:
         parts.append(f"# Notes from the orchestrator\n\n{notes}")
     if write_scope:
