@@ -18,6 +18,7 @@ without its declared sections) gets one corrective turn of each kind (`agent.cor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -63,6 +64,7 @@ CUT_OFF_CALL = (
 )
 CUT_OFF_MARK = "[reply cut off at the output limit of {max_tokens:,} tokens]"
 MAX_CUT_OFF_REPLIES = 3  # in a row; then the partial answer is taken, marked
+MIN_REPLY_TOKENS = 1024  # max_tokens is lowered to fit the context window, never below this
 SESSION_RESULT_CAP = 20_000
 
 
@@ -181,6 +183,17 @@ def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
     )
 
 
+def _fit_reply(inputs: AgentInputs, request: ModelRequest) -> ModelRequest:
+    """`max_tokens` lowered so prompt and reply fit the context window (a local model's window is often
+    no larger than the default max_tokens); left as it is when even MIN_REPLY_TOKENS would not fit."""
+    if inputs.context_window is None:
+        return request
+    room = inputs.context_window - request_tokens(request)
+    if request.max_tokens <= room or room < MIN_REPLY_TOKENS:
+        return request
+    return dataclasses.replace(request, max_tokens=room)
+
+
 async def run_agent(inputs: AgentInputs) -> AgentOutcome:
     model = inputs.model
     with otel.agent_span(inputs.spec.name, model.model_id, model.provider, inputs.run_id) as span:
@@ -267,6 +280,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                 context=inputs.context,
                 web_search=inputs.web_search and offers_tools,
             )
+            request = _fit_reply(inputs, request)
             problem = _window_problem(inputs, request)
             if problem:
                 outcome.error = problem
