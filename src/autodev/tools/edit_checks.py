@@ -57,7 +57,8 @@ def check_placeholders(shown: str, new: str, before: str) -> None:
 def check_python(shown: str, before: str | None, after: str) -> None:
     """Refuse a `.py` text that does not parse, unless the file did not parse before either."""
     try:
-        ast.parse(after, filename=shown)
+        compile(after, shown, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
+        compile(after, shown, "exec", dont_inherit=True)  # the compiler's own checks ('return' outside a function)
     except SyntaxError as exc:
         if before is not None and not _parses(before, shown):
             return  # already broken: the agent may be fixing it step by step
@@ -72,7 +73,7 @@ def check_python(shown: str, before: str | None, after: str) -> None:
 
 def _parses(text: str, shown: str) -> bool:
     try:
-        ast.parse(text, filename=shown)
+        compile(text, shown, "exec", dont_inherit=True)
     except SyntaxError:
         return False
     return True
