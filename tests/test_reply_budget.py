@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 
-from autodev.agent.runtime import MIN_REPLY_TOKENS, AgentInputs, AgentOutcome, run_agent
+from autodev.agent.runtime import MIN_REPLY_TOKENS, WINDOW_STOP_MARK, AgentInputs, AgentOutcome, run_agent
 from autodev.agent.specs import AgentSpec
 from autodev.core.metrics import MetricsSink
+from autodev.models import ModelRequest, ModelResponse, Usage
 from autodev.models.fakes.scripted import RecordingModel, ScriptedProvider
 from autodev.models.sizing import request_tokens
 from autodev.sandbox.workspace import Workspace
@@ -50,3 +52,36 @@ def test_a_window_too_small_for_a_useful_reply_is_still_refused(tmp_path: Path) 
     outcome, model = run(tmp_path, MIN_REPLY_TOKENS)
     assert not outcome.ok and model.requests == []
     assert outcome.error is not None and "context window" in outcome.error
+
+
+@dataclass
+class WindowFillingModel:
+    """Answers like llama.cpp's server when its context fills: finish_reason "length", prompt + reply = n_ctx."""
+
+    model_id: str = "local"
+    provider: str = "openai"
+    requests: list[ModelRequest] = field(default_factory=list)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        usage = Usage(input_tokens=3100, output_tokens=1000)
+        return ModelResponse("## Goal\nA plan that ran out of ro", (), usage, "local", stop_reason="max_tokens")
+
+
+def test_a_stop_by_the_context_window_is_not_asked_again_whole(tmp_path: Path) -> None:
+    """Issue 20: it was labelled "cut off at max_tokens" and re-sent whole, overflowing the window (a 400)."""
+    model = WindowFillingModel()
+    inputs = AgentInputs(
+        spec=SPEC,
+        model=model,
+        task="Plan it.",
+        workspace=Workspace(tmp_path),
+        tools={},
+        run_id="r",
+        session_path=tmp_path / "s.md",
+        metrics=MetricsSink(tmp_path / "m.jsonl"),
+        context_window=4096,
+    )
+    outcome = anyio.run(run_agent, inputs)
+    assert outcome.ok and len(model.requests) == 1
+    assert outcome.handoff.endswith(WINDOW_STOP_MARK.format(output=1000, window=4096))

@@ -64,6 +64,8 @@ CUT_OFF_CALL = (
 )
 CUT_OFF_MARK = "[reply cut off at the output limit of {max_tokens:,} tokens]"
 MAX_CUT_OFF_REPLIES = 3  # in a row; then the partial answer is taken, marked
+WINDOW_STOP_MARK = "[reply stopped after {output:,} tokens: the model's context window of {window:,} is full]"
+WINDOW_FULL_SHARE = 0.98  # prompt + reply at this share of the window: a "length" stop was the window's
 MIN_REPLY_TOKENS = 1024  # max_tokens is lowered to fit the context window, never below this
 SESSION_RESULT_CAP = 20_000
 
@@ -194,6 +196,18 @@ def _fit_reply(inputs: AgentInputs, request: ModelRequest) -> ModelRequest:
     return dataclasses.replace(request, max_tokens=room)
 
 
+def _window_full(inputs: AgentInputs, response: ModelResponse) -> bool:
+    """A "length" stop with prompt and reply filling the known context window: not the output limit.
+
+    Asking again for the whole answer would overflow the window once more (a 400, and a failed run),
+    so the partial answer is taken, marked as stopped by the window.
+    """
+    if inputs.context_window is None or response.usage_estimated:
+        return False
+    used = response.usage.context_tokens + response.usage.output_tokens
+    return used >= inputs.context_window * WINDOW_FULL_SHARE
+
+
 async def run_agent(inputs: AgentInputs) -> AgentOutcome:
     model = inputs.model
     with otel.agent_span(inputs.spec.name, model.model_id, model.provider, inputs.run_id) as span:
@@ -294,7 +308,8 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             messages.append(response.as_message())
             session.write(f"## Turn {turn}\n\n{response.text}".rstrip())
             cut_off = response.stop_reason == "max_tokens"
-            cut_offs = cut_offs + 1 if cut_off else 0
+            window_full = cut_off and _window_full(inputs, response)
+            cut_offs = MAX_CUT_OFF_REPLIES if window_full else (cut_offs + 1 if cut_off else 0)
             limit_note = {"max_tokens": request.max_tokens}
             answered, correcting = correcting, None
             ignores_calls = answered is not None and not answered.tools  # a reply-only corrective turn
@@ -317,7 +332,12 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                     messages.append(Message("user", (TextPart(correcting.note),)))
                     continue
                 if cut_off:
-                    text = f"{text}\n\n{CUT_OFF_MARK.format(**limit_note)}".lstrip()
+                    mark = (
+                        WINDOW_STOP_MARK.format(output=response.usage.output_tokens, window=inputs.context_window)
+                        if window_full
+                        else CUT_OFF_MARK.format(**limit_note)
+                    )
+                    text = f"{text}\n\n{mark}".lstrip()
                 note = f"[handoff cut to {spec.output_tokens} tokens; full text in {inputs.session_path.name}]"
                 outcome.handoff, outcome.handoff_truncated = cap_to_tokens(valid_text(text), spec.output_tokens, note)
                 outcome.handoff_tokens = estimate_tokens(outcome.handoff)
