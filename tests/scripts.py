@@ -82,11 +82,30 @@ def call(name: str, **input: Any) -> dict[str, Any]:
 
 
 def tools(*calls: dict[str, Any], text: str = "", delay: float = 0.0) -> Reply:
-    """A reply that makes tool calls; the agent continues with its next reply."""
-    reply: Reply = {"text": text, "tool_calls": list(calls)}
+    """A reply that makes tool calls; the agent continues with its next reply.
+
+    An Edit is preceded by a Read of its file, as a well-behaved agent does (Edit refuses a file the
+    agent has not Read); a test of that refusal writes its reply out without this helper.
+    """
+    reply: Reply = {"text": text, "tool_calls": read_before_edits(calls)}
     if delay:
         reply["delay"] = delay
     return reply
+
+
+def read_before_edits(calls: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`calls` with a Read of each edited file before its first Edit."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for one in calls:
+        path = one["input"].get("file_path")
+        if one["name"] == "Read":
+            seen.add(path)
+        elif one["name"] == "Edit" and path not in seen:
+            out.append(call("Read", file_path=path))
+            seen.add(path)
+        out.append(one)
+    return out
 
 
 def error(message: str, delay: float = 0.0) -> Reply:

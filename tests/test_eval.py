@@ -121,7 +121,10 @@ def test_saboteurs_are_scored_correctly_and_break_nothing(tmp_path: Path, monkey
 
     syntax = results["syntax-error"]
     assert not syntax["passed"] and syntax["status"] == "failed" and syntax["tests_passed"] == 0
-    assert syntax["run_status"] == "failed"  # the test gate failed too
+    # Write refuses a .py file that does not compile (issue 20), so the broken code never lands
+    assert syntax["run_status"] == "done"
+    sessions = (out / "syntax-error").rglob("implementer.md")
+    assert any("unparsable" in path.read_text(encoding="utf-8") for path in sessions)
 
     edits = results["edits-tests"]
     assert not edits["passed"] and edits["tests_total"] == 3  # the hidden tests ran, not the agent's
@@ -203,7 +206,12 @@ SCRIPT = {
         "planner": [{"text": "## Plan\n1. Add mul."}],
         "test-master": [{"text": "## Tests\nNone added."}],
         "implementer": [
-            {"tool_calls": [{"name": "Write", "input": {"file_path": "calc/__init__.py", "content": MUL}}]},
+            {
+                "tool_calls": [
+                    {"name": "Read", "input": {"file_path": "calc/__init__.py"}},
+                    {"name": "Write", "input": {"file_path": "calc/__init__.py", "content": MUL}},
+                ]
+            },
             {"text": "## Changes\n- Added mul."},
         ],
         "reviewer": [{"text": "VERDICT: APPROVE"}],

@@ -19,7 +19,16 @@ from fakes.server import ToolCall
 from provider_support import GREET, AgentRun, SpyTool, close_clients, run_one_agent, shared_tls_context
 
 from autodev.agent.runtime import FINAL_TURN_NOTE
-from autodev.models import Message, ModelError, ModelRequest, ModelResponse, ProviderError, TextPart, Usage
+from autodev.models import (
+    Message,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    ProviderError,
+    TextPart,
+    ToolDefinition,
+    Usage,
+)
 from autodev.models.adapters.openai import LOCAL_KEY, OpenAIModel, OpenAIProvider, build_params, parse_arguments
 from autodev.models.pricing import load_price_table
 
@@ -278,3 +287,12 @@ def test_content_filter_is_a_model_error(fake: FakeOpenAI) -> None:
         complete(provider(fake), request())
     assert MODEL in str(excinfo.value)
     assert not (isinstance(excinfo.value, ProviderError) and excinfo.value.retryable)
+
+
+def test_tool_choice_auto_is_sent_whenever_tools_are_offered() -> None:
+    """Issue 20: llama-cpp-python's function-calling formats drop the tools unless tool_choice is sent."""
+    tool = ToolDefinition("Read", "Read a file.", {"type": "object", "properties": {}})
+    for official in (True, False):
+        with_tools = build_params(ModelRequest("a", "sys", (), tools=(tool,)), MODEL, official_api=official)
+        assert with_tools["tool_choice"] == "auto"
+        assert "tool_choice" not in build_params(request(), MODEL, official_api=official)

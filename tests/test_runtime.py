@@ -132,7 +132,8 @@ def test_tool_round_trip_edits_a_real_file_and_hands_off(harness: Harness) -> No
     assert "     1\tdef greet(name):" in first[0].content
     second = harness.tool_results(2)
     assert [p.is_error for p in second] == [False, False]
-    assert second[0].content == "Edited src/greet.py: 1 replacement"
+    assert second[0].content.startswith("Edited src/greet.py: 1 replacement\n")
+    assert second[0].content.endswith('     2\t    return "Hello " + name + "!"')  # the lines the edit left
     assert second[1].content == '     2\t    return "Hello " + name + "!"'
     # every request carried the system prompt and the offered tools
     assert all(r.system == "You are the implementer." for r in harness.requests)

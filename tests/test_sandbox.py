@@ -361,6 +361,6 @@ def test_read_line_ranges_empty_files_and_long_lines(root: Path) -> None:
 def test_read_output_is_capped_head_and_tail_with_a_way_to_the_rest(root: Path) -> None:
     (root / "wide.txt").write_text("".join(f"{i:05} " + "y" * 90 + "\n" for i in range(1, 2001)), encoding="utf-8")
     out = invoked(Read(), {"file_path": "wide.txt"}, Workspace(root)).content
-    assert len(out) < 31_000
-    assert out.startswith("     1\t00001 ") and out.rstrip().endswith("y" * 90)
+    assert len(out) < 13_000  # Read's own cap, sized for small agents (issue 20)
+    assert out.startswith("     1\t00001 ") and out.rstrip().endswith("[1750 more lines; use offset 251]")
     assert "characters omitted (" in out and "Read again with offset/limit" in out

@@ -324,7 +324,7 @@ BUILTIN_CAPABILITIES: dict[str, dict[str, object]] = {
     "reviewer": {"write_scope": (), "facts": ("diff", "ruff", "tests"), "verdict": True, "reads": ("planner",)},
     "security-auditor": {"write_scope": (), "facts": ("bandit", "secrets", "dependencies"), "verdict": True},
     "doc-master": {"write_scope": DOC_GLOBS, "facts": ("public_api", "doc_mentions")},
-    "issue-creator": {"write_scope": ()},
+    "issue-creator": {"write_scope": (), "handoff_sections": ("Problem", "Proposal", "Acceptance criteria")},
 }
 NOTHING: dict[str, object] = {
     "retrieval": False,
@@ -334,6 +334,7 @@ NOTHING: dict[str, object] = {
     "roles": frozenset(),
     "reads": (),
     "project_memory": False,
+    "handoff_sections": (),
 }
 
 
@@ -363,6 +364,7 @@ def test_capabilities_parse_with_their_aliases(tmp_path: Path) -> None:
         roles="[remediation]",
         reads="[planner, researcher-local]",
         projectMemory="true",
+        handoffSections="[Findings, Open questions]",
     )
     spec = load_agent_file(write_agent(tmp_path, "critic.md", text))
     assert capabilities(spec) == {
@@ -373,6 +375,7 @@ def test_capabilities_parse_with_their_aliases(tmp_path: Path) -> None:
         "roles": frozenset({"remediation"}),
         "reads": ("planner", "researcher-local"),
         "project_memory": True,
+        "handoff_sections": ("Findings", "Open questions"),
     }
     assert not spec.extra
 
@@ -437,7 +440,7 @@ def test_the_documented_bundled_agents_are_the_bundled_files() -> None:
     assert header[0] == "agent" and header[3:] == list(NOTHING)
     agents = load_agents(None)
     assert [row[0] for row in body] == list(BUILTIN_CAPABILITIES)
-    for name, tier, tools, retrieval, facts, scope, verdict, roles, reads, memory in body:
+    for name, tier, tools, retrieval, facts, scope, verdict, roles, reads, memory, sections in body:
         spec = agents[name]
         assert (spec.tier, spec.tools) == (tier, documented_list(tools)), name
         documented = {
@@ -448,6 +451,7 @@ def test_the_documented_bundled_agents_are_the_bundled_files() -> None:
             "roles": frozenset(documented_list(roles)),
             "reads": documented_list(reads),
             "project_memory": memory == "true",
+            "handoff_sections": documented_list(sections),
         }
         assert documented == capabilities(spec), name
 

@@ -10,11 +10,15 @@ the tool's schema, or to a tool it was not offered, is answered with an error re
 A reply cut off at `max_tokens` is not taken as the answer: the model is asked again for a complete
 one (a cut-off tool call is not run), at most `MAX_CUT_OFF_REPLIES` times in a row, after which the
 partial answer is taken, marked as cut off. A model that keeps calling tools gets a last turn without
-them, and fails the agent with a clear error if it still will not stop.
+them, and fails the agent with a clear error if it still will not stop. A final reply that cannot be
+the handoff (a tool call written as text, a verdict agent's reply with no readable verdict, a handoff
+without its declared sections) gets one corrective turn of each kind (`agent.corrections`), beyond
+`max_turns`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -24,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from autodev.agent.context.compaction import cached_counter, compact, fixed_tokens
+from autodev.agent.corrections import Correction, Kind, correction_for
 from autodev.agent.specs import AgentSpec
 from autodev.core import otel
 from autodev.core.clock import utc_now
@@ -60,6 +65,9 @@ CUT_OFF_CALL = (
 )
 CUT_OFF_MARK = "[reply cut off at the output limit of {max_tokens:,} tokens]"
 MAX_CUT_OFF_REPLIES = 3  # in a row; then the partial answer is taken, marked
+WINDOW_STOP_MARK = "[reply stopped after {output:,} tokens: the model's context window of {window:,} is full]"
+WINDOW_FULL_SHARE = 0.98  # prompt + reply at this share of the window: a "length" stop was the window's
+MIN_REPLY_TOKENS = 1024  # max_tokens is lowered to fit the context window, never below this
 SESSION_RESULT_CAP = 20_000
 
 
@@ -191,6 +199,29 @@ def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
     )
 
 
+def _fit_reply(inputs: AgentInputs, request: ModelRequest) -> ModelRequest:
+    """`max_tokens` lowered so prompt and reply fit the context window (a local model's window is often
+    no larger than the default max_tokens); left as it is when even MIN_REPLY_TOKENS would not fit."""
+    if inputs.context_window is None:
+        return request
+    room = inputs.context_window - request_tokens(request)
+    if request.max_tokens <= room or room < MIN_REPLY_TOKENS:
+        return request
+    return dataclasses.replace(request, max_tokens=room)
+
+
+def _window_full(inputs: AgentInputs, response: ModelResponse) -> bool:
+    """A "length" stop with prompt and reply filling the known context window: not the output limit.
+
+    Asking again for the whole answer would overflow the window once more (a 400, and a failed run),
+    so the partial answer is taken, marked as stopped by the window.
+    """
+    if inputs.context_window is None or response.usage_estimated:
+        return False
+    used = response.usage.context_tokens + response.usage.output_tokens
+    return used >= inputs.context_window * WINDOW_FULL_SHARE
+
+
 async def run_agent(inputs: AgentInputs) -> AgentOutcome:
     model = inputs.model
     with otel.agent_span(inputs.spec.name, model.model_id, model.provider, inputs.run_id) as span:
@@ -232,22 +263,28 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
     session = _Session(inputs.session_path)
     outcome = AgentOutcome(spec.name, False, "", inputs.model.model_id, utc_now(), utc_now())
     definitions = tuple(inputs.tools[name].definition for name in sorted(inputs.tools))
-    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests, inputs.jail)
+    ctx = ToolContext(inputs.workspace, spec.name, inputs.run_tests, inputs.jail, reads=set())
     messages: list[Message] = [Message("user", (TextPart(inputs.task),))]
     count = cached_counter()
     cut_offs = 0  # replies cut off at max_tokens in a row
+    corrections: set[Kind] = set()  # kinds of corrective turn already given (each at most once)
     session.write(
         f"# {spec.name}{inputs.session_label} — model {inputs.model.model_id}, started {outcome.started_at}\n\n"
         + (f"## Shared context\n\n{inputs.context}\n\n" if inputs.context else "")
         + f"## Task\n\n{inputs.task}"
     )
     try:
-        for turn in range(1, spec.max_turns + 1):
-            final_turn = turn == spec.max_turns and bool(definitions)
+        turn, limit = 0, spec.max_turns  # each corrective turn adds one to the limit
+        correcting: Correction | None = None  # the correction the coming turn answers
+        earlier = ""  # the reply a verdict re-ask completes
+        while turn < limit:
+            turn += 1
+            final_turn = turn == limit and bool(definitions) and correcting is None
             if final_turn:
                 last = messages[-1]
                 messages[-1] = Message(last.role, (*last.parts, TextPart(FINAL_TURN_NOTE)))
-            tools = () if final_turn else definitions
+            offers_tools = not final_turn and (correcting is None or correcting.tools)
+            tools = definitions if offers_tools else ()
             fixed = fixed_tokens(spec.prompt, inputs.context, tools, count)
             compaction = compact(messages, budget=spec.context_tokens, fixed=fixed, count=count)
             if compaction.changed:
@@ -269,8 +306,9 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                 tools=tools,
                 max_tokens=inputs.max_tokens,
                 context=inputs.context,
-                web_search=inputs.web_search and not final_turn,
+                web_search=inputs.web_search and offers_tools,
             )
+            request = _fit_reply(inputs, request)
             problem = _window_problem(inputs, request)
             if problem:
                 outcome.error = problem
@@ -284,14 +322,36 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             messages.append(response.as_message())
             session.write(f"## Turn {turn}\n\n{response.text}".rstrip())
             cut_off = response.stop_reason == "max_tokens"
-            cut_offs = cut_offs + 1 if cut_off else 0
-            limit = {"max_tokens": request.max_tokens}
-            if not response.tool_calls:
-                if cut_off and turn < spec.max_turns and cut_offs < MAX_CUT_OFF_REPLIES:
+            window_full = cut_off and _window_full(inputs, response)
+            cut_offs = MAX_CUT_OFF_REPLIES if window_full else (cut_offs + 1 if cut_off else 0)
+            limit_note = {"max_tokens": request.max_tokens}
+            answered, correcting = correcting, None
+            ignores_calls = answered is not None and not answered.tools  # a reply-only corrective turn
+            if not response.tool_calls or ignores_calls:
+                if cut_off and turn < limit and cut_offs < MAX_CUT_OFF_REPLIES:
                     session.write(f"_reply cut off at max_tokens={request.max_tokens:,}; asked for a complete one_")
-                    messages.append(Message("user", (TextPart(CUT_OFF_NOTE.format(**limit)),)))
+                    messages.append(Message("user", (TextPart(CUT_OFF_NOTE.format(**limit_note)),)))
+                    correcting = answered  # the same correction is still owed
                     continue
-                text = f"{response.text}\n\n{CUT_OFF_MARK.format(**limit)}".lstrip() if cut_off else response.text
+                text = response.text
+                if answered is not None and answered.append:
+                    text = f"{earlier}\n\n{text}".strip()
+                if not cut_off:
+                    names = set(inputs.tools) if offers_tools or answered is not None else set()
+                    correcting = correction_for(spec, text, names, corrections)
+                if correcting is not None:
+                    corrections.add(correcting.kind)
+                    earlier, limit = text, limit + 1
+                    session.write(f"_corrective turn ({correcting.kind}): {correcting.note}_")
+                    messages.append(Message("user", (TextPart(correcting.note),)))
+                    continue
+                if cut_off:
+                    mark = (
+                        WINDOW_STOP_MARK.format(output=response.usage.output_tokens, window=inputs.context_window)
+                        if window_full
+                        else CUT_OFF_MARK.format(**limit_note)
+                    )
+                    text = f"{text}\n\n{mark}".lstrip()
                 note = f"[handoff cut to {spec.output_tokens} tokens; full text in {inputs.session_path.name}]"
                 outcome.handoff, outcome.handoff_truncated = cap_to_tokens(valid_text(text), spec.output_tokens, note)
                 outcome.handoff_tokens = estimate_tokens(outcome.handoff)
@@ -304,7 +364,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             for index, call in enumerate(response.tool_calls):
                 outcome.tool_calls[call.name] += 1
                 if cut_off and index == len(response.tool_calls) - 1:  # its arguments may be incomplete
-                    result_text, is_error = CUT_OFF_CALL.format(**limit), True
+                    result_text, is_error = CUT_OFF_CALL.format(**limit_note), True
                 else:
                     result_text, is_error = await _run_tool(inputs, call, ctx)
                 results.append(ToolResultPart(call.id, result_text, is_error))

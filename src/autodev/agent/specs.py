@@ -36,11 +36,12 @@ FIELD_ALIASES: dict[str, str] = {
     "contextTokens": "context_tokens",
     "writeScope": "write_scope",
     "projectMemory": "project_memory",
+    "handoffSections": "handoff_sections",
 }
 GATE_ROLE, REMEDIATION_ROLE = "gate", "remediation"
 ROLES: tuple[str, ...] = (GATE_ROLE, REMEDIATION_ROLE)
 CAPABILITY_KEYS: tuple[str, ...] = (
-    "retrieval", "facts", "write_scope", "verdict", "roles", "reads", "project_memory",
+    "retrieval", "facts", "write_scope", "verdict", "roles", "reads", "project_memory", "handoff_sections",
 )  # fmt: skip
 KNOWN_KEYS: frozenset[str] = frozenset({
     "name", "description", "tools", "disallowedTools", "model", "tier", "max_turns", "output_tokens",
@@ -74,6 +75,7 @@ class AgentSpec:
     roles: frozenset[str] = frozenset()  # "gate": the tests run after it; "remediation": it fixes findings
     reads: tuple[str, ...] = ()  # earlier agents whose handoffs it reads beyond its dependencies
     project_memory: bool = False  # CLAUDE.md / AGENTS.md in its task
+    handoff_sections: tuple[str, ...] = ()  # `## Heading`s its handoff must have (one corrective turn if not)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def offered_tools(self) -> tuple[str, ...]:
@@ -140,6 +142,7 @@ def _capabilities(fields: Fields) -> dict[str, Any]:
         "roles": frozenset(roles),
         "reads": reads,
         "project_memory": fields.flag("project_memory"),
+        "handoff_sections": tuple(fields.string_list("handoff_sections") or ()),
     }
 
 

@@ -26,6 +26,7 @@ from autodev.agent.context.retrieval import build_context
 from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
 from autodev.agent.skills import with_skills
 from autodev.agent.specs import WEB_TOOLS, AgentSpec
+from autodev.agent.verdicts import parse_verdict
 from autodev.config.providers import ResilientProvider
 from autodev.core import gitops
 from autodev.core.clock import utc_now
@@ -258,8 +259,9 @@ class AgentStep:
     def _shared_context(self, name: str) -> str:
         reviewing = is_reviewing(name, self.plan)
         context = prompts.shared_context(self.plan.request, self.review_diff if reviewing else None)
-        if reviewing and self.recorder.store.state.gate.status == "no_tests":
-            context += f"\n\n# Tests\n\n{NO_TESTS_LINE}"  # every validation agent is told, not only the reviewer
+        if reviewing:  # every validation agent is told what happened to the tests, never an assumed pass
+            gate = self.recorder.store.state.gate
+            context += "\n\n" + prompts.tests_section(gate.status, gate.reason, NO_TESTS_LINE)
         return context
 
     async def _retrieved_context(self, name: str, context_tokens: int) -> str | None:
@@ -284,7 +286,15 @@ class AgentStep:
             retrieved=retrieved,
             notes=notes,
             write_scope=scope,
+            previous=self._previous_review(name),
         )
+
+    def _previous_review(self, name: str) -> str | None:
+        """A verdict agent's rerun: its own earlier findings and the round number (docs/agents.md, verdicts)."""
+        agent = self.recorder.store.agent(name)
+        if not self.plan.specs[name].verdict or agent.runs < 2 or not agent.handoff:
+            return None
+        return prompts.previous_review(agent.runs, parse_verdict(agent.handoff).findings)
 
     def _project_memory(self) -> str | None:
         """CLAUDE.md / AGENTS.md from the run's checkout (symlinks out are not followed)."""

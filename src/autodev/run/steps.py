@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from autodev.agent.prompts import nested
 from autodev.agent.verdicts import parse_verdict
 
 Decision = Literal["APPROVE", "REQUEST_CHANGES"] | None
@@ -45,7 +46,7 @@ def findings(handoff: str) -> str:
 
 def findings_notes(by_agent: Mapping[str, str]) -> str:
     """All change requests of a validation round, one section per agent (`by_agent`: agent -> findings)."""
-    return "\n\n".join(f"## Findings from {agent}\n\n{text}" for agent, text in by_agent.items())
+    return "\n\n".join(f"## Findings from {agent}\n\n{nested(text, 3)}" for agent, text in by_agent.items())
 
 
 def remediation_findings(handoffs: Mapping[str, str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from autodev.core.text import DEFAULT_CAP_HINT, cap_output
@@ -29,6 +30,17 @@ class ToolContext:
     agent: str
     run_tests: Callable[[], Awaitable[str]] | None = None
     jail: Jail | None = None  # a run always gives its jail; None (tools used on their own): unconfined
+    # files this agent has Read or written in this session (resolved paths); Edit and overwriting Write
+    # need the file in it. None (tools used on their own): not tracked, nothing refused for it
+    reads: set[Path] | None = None
+
+    def has_read(self, path: Path) -> bool:
+        return self.reads is None or path in self.reads
+
+    def saw(self, path: Path) -> None:
+        """The agent has seen `path`'s current content (it read or wrote it)."""
+        if self.reads is not None:
+            self.reads.add(path)
 
     def confinement(self) -> Jail:
         """The jail programs started by a tool run in."""

@@ -14,28 +14,38 @@ from typing import Any
 
 import anyio
 
-from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
+from autodev.core.text import cap_output
 from autodev.models import ToolDefinition
 from autodev.sandbox.scopes import glob_regex
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext, optional_int, require_str
 from autodev.tools.bash import Bash
+from autodev.tools.edit_checks import (
+    check_line_prefixes,
+    check_placeholders,
+    check_python,
+    nearest_lines,
+    snippet_around,
+)
 from autodev.tools.filesystem import MAX_READ_BYTES as MAX_READ_BYTES
 from autodev.tools.filesystem import PATH_PROPERTY, read_text, schema, size_text, walk, write_text
 from autodev.tools.grep import Grep
 
 MAX_LINE_CHARS = 2000  # longer lines (minified code, data) are cut in Read's output
-DEFAULT_READ_LINES = 2000
-MAX_LISTED = 500
+# sized for agents that work in 8-16K tokens: one default Read is about 3K tokens, one listing under 1K
+DEFAULT_READ_LINES = 250
+READ_OUTPUT_CAP = 12_000  # characters
+MAX_LISTED = 150
 READ_CAP_HINT = "Read again with offset/limit to see the omitted lines"
 
 
 class Read:
     definition = ToolDefinition(
         "Read",
-        "Read a text file with line numbers. Use offset (1-based first line) and limit (number of lines) "
-        f"for large files; at most {DEFAULT_READ_LINES} lines by default. Binary files and files over "
-        f"{size_text(MAX_READ_BYTES)} are refused.",
+        "Read a text file with line numbers (each line is shown as its number, a tab, then the text; the "
+        "number and tab are not part of the file). Use offset (1-based first line) and limit (number of "
+        f"lines); at most {DEFAULT_READ_LINES} lines by default, so Grep first and read only the range you "
+        f"need. Binary files and files over {size_text(MAX_READ_BYTES)} are refused.",
         schema(
             {"file_path": PATH_PROPERTY, "offset": {"type": "integer"}, "limit": {"type": "integer"}}, ["file_path"]
         ),
@@ -47,11 +57,13 @@ class Read:
         start = max((optional_int(args, "offset") or 1) - 1, 0)
         limit = optional_int(args, "limit")
         limit = DEFAULT_READ_LINES if limit is None else limit
-        return await anyio.to_thread.run_sync(self._read, ctx.workspace, shown, start, limit)
+        return await anyio.to_thread.run_sync(self._read, ctx, shown, start, limit)
 
     @staticmethod
-    def _read(workspace: Workspace, shown: str, start: int, limit: int) -> str:
-        text = read_text(workspace.resolve(shown), shown)
+    def _read(ctx: ToolContext, shown: str, start: int, limit: int) -> str:
+        path = ctx.workspace.resolve(shown)
+        text = read_text(path, shown)
+        ctx.saw(path)
         if not text:
             return f"{shown}: empty file"
         lines = text.splitlines()
@@ -61,7 +73,7 @@ class Read:
         body = "\n".join(f"{start + i + 1:6}\t{_clip(line)}" for i, line in enumerate(chosen))
         more = len(lines) - (start + len(chosen))
         body += f"\n[{more} more lines; use offset {start + len(chosen) + 1}]" if more > 0 else ""
-        return cap_output(body, DEFAULT_OUTPUT_CAP, READ_CAP_HINT)
+        return cap_output(body, READ_OUTPUT_CAP, READ_CAP_HINT)
 
 
 def _clip(line: str) -> str:
@@ -73,30 +85,52 @@ def _clip(line: str) -> str:
 class Write:
     definition = ToolDefinition(
         "Write",
-        "Create or overwrite a file with the given content.",
+        "Create a file with the given content, or overwrite one you have Read in this session (prefer Edit "
+        "for changes to an existing file). Write the whole content: placeholder lines such as "
+        "'# ... existing code ...' are refused.",
         schema({"file_path": PATH_PROPERTY, "content": {"type": "string"}}, ["file_path", "content"]),
     )
 
     async def __call__(self, args: Mapping[str, Any], ctx: ToolContext) -> str:
         shown = require_str(args, "file_path")
         content = require_str(args, "content")
-        return await anyio.to_thread.run_sync(self._write, ctx.workspace, shown, content)
+        return await anyio.to_thread.run_sync(self._write, ctx, shown, content)
 
     @staticmethod
-    def _write(workspace: Workspace, shown: str, content: str) -> str:
-        path = workspace.resolve(shown, for_write=True)
+    def _write(ctx: ToolContext, shown: str, content: str) -> str:
+        path = ctx.workspace.resolve(shown, for_write=True)
         if path.is_dir():
             raise ToolError(f"{shown}: is a directory")
         existed = path.exists()
+        if existed and not ctx.has_read(path):
+            raise ToolError(
+                f"{shown}: the file exists and you have not Read it in this session; Read it first, then "
+                "use Edit to change it (or Write the complete new content)"
+            )
+        before = _existing_text(path, shown) if existed else None
+        check_placeholders(shown, content, before or "")
+        if path.suffix == ".py":
+            check_python(shown, before, content)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text(path, content)
+        ctx.saw(path)
         return f"{'Overwrote' if existed else 'Created'} {shown} ({len(content.splitlines())} lines)"
+
+
+def _existing_text(path: Path, shown: str) -> str | None:
+    """The file's text, or None when it is not text Read could show (binary, too large)."""
+    try:
+        return read_text(path, shown)
+    except ToolError:
+        return None
 
 
 class Edit:
     definition = ToolDefinition(
         "Edit",
-        "Replace old_string with new_string in a file. old_string must match exactly once unless replace_all.",
+        "Replace old_string with new_string in a file you have Read in this session. old_string must match "
+        "the file exactly (without Read's line numbers) and only once unless replace_all; include a few "
+        "lines of context to make it unique. An edit that leaves a .py file unparsable is refused.",
         schema(
             {
                 "file_path": PATH_PROPERTY,
@@ -112,21 +146,33 @@ class Edit:
         shown = require_str(args, "file_path")
         old, new = require_str(args, "old_string"), require_str(args, "new_string")
         replace_all = bool(args.get("replace_all"))
-        return await anyio.to_thread.run_sync(self._edit, ctx.workspace, shown, old, new, replace_all)
+        return await anyio.to_thread.run_sync(self._edit, ctx, shown, old, new, replace_all)
 
     @staticmethod
-    def _edit(workspace: Workspace, shown: str, old: str, new: str, replace_all: bool) -> str:
-        path = workspace.resolve(shown, for_write=True)
+    def _edit(ctx: ToolContext, shown: str, old: str, new: str, replace_all: bool) -> str:
+        path = ctx.workspace.resolve(shown, for_write=True)
         text = read_text(path, shown)
         if old == "":
             raise ToolError("old_string is empty; use Write to create a file")
+        if not ctx.has_read(path):
+            raise ToolError(f"{shown}: you have not Read this file in this session; Read the lines you change first")
         count = text.count(old)
         if count == 0:
-            raise ToolError(f"{shown}: old_string not found; Read the file and copy the text exactly")
+            check_line_prefixes(shown, old, new)
+            near = nearest_lines(text, old)
+            hint = f"; the closest lines are:\n{near}\nCopy them exactly (without the numbers)" if near else ""
+            raise ToolError(f"{shown}: old_string not found{hint or '; Read the file and copy the text exactly'}")
         if count > 1 and not replace_all:
             raise ToolError(f"{shown}: old_string matches {count} times; add context to make it unique")
-        write_text(path, text.replace(old, new))
-        return f"Edited {shown}: {count} replacement{'s' if count > 1 else ''}"
+        check_placeholders(shown, new, old)
+        after = text.replace(old, new)
+        if path.suffix == ".py":
+            check_python(shown, text, after)
+        write_text(path, after)
+        ctx.saw(path)
+        at = text.index(old)
+        shown_after = snippet_around(after, at, len(new))
+        return f"Edited {shown}: {count} replacement{'s' if count > 1 else ''}\n{shown_after}"
 
 
 class Glob:

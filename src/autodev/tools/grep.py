@@ -24,7 +24,7 @@ import anyio
 
 from autodev.core.gitops import git_argv
 from autodev.core.process import Command, HeadTail, run_process
-from autodev.core.text import DEFAULT_OUTPUT_CAP, cap_output
+from autodev.core.text import cap_output
 from autodev.models import ToolDefinition
 from autodev.sandbox.jail import allowed_environment
 from autodev.sandbox.workspace import ToolError, Workspace, is_protected
@@ -32,7 +32,9 @@ from autodev.tools.base import ToolContext, require_str
 from autodev.tools.bash import tool_environment
 from autodev.tools.filesystem import MAX_READ_BYTES, PATH_PROPERTY, read_text, schema, walk
 
-MAX_MATCHES = 200
+MAX_MATCHES = 100  # sized for agents that work in 8-16K tokens, as Read's and Glob's defaults are
+GREP_OUTPUT_CAP = 10_000  # characters
+OUTPUT_MODES = ("content", "files_with_matches", "count")
 MAX_MATCH_LINE_CHARS = 300
 RG_BATCH_FILES, RG_BATCH_CHARS = 5000, 100_000  # files named on one rg command line
 LISTING_TIMEOUT_S = 600.0  # git ls-files and rg: far beyond any real tree, only so nothing waits forever
@@ -121,15 +123,30 @@ def _matching_lines(root: Path, rel: str, regex: re.Pattern[str]) -> Iterator[st
             yield f"{rel}:{number}: {line.strip()[:MAX_MATCH_LINE_CHARS]}"
 
 
-def _matches(root: Path, files: list[str], regex: re.Pattern[str]) -> str:
+def _matches(root: Path, files: list[str], regex: re.Pattern[str], mode: str = "content") -> str:
+    if mode != "content":
+        return _per_file(root, files, regex, mode)
     matches: list[str] = []
     for rel in files:
         for line in _matching_lines(root, rel, regex):
             matches.append(line)
             if len(matches) >= MAX_MATCHES:
                 text = "\n".join(matches) + f"\n[stopped at {MAX_MATCHES} matches; {GREP_CAP_HINT}]"
-                return cap_output(text, DEFAULT_OUTPUT_CAP, GREP_CAP_HINT)
-    return cap_output("\n".join(matches), DEFAULT_OUTPUT_CAP, GREP_CAP_HINT) if matches else "No matches."
+                return cap_output(text, GREP_OUTPUT_CAP, GREP_CAP_HINT)
+    return cap_output("\n".join(matches), GREP_OUTPUT_CAP, GREP_CAP_HINT) if matches else "No matches."
+
+
+def _per_file(root: Path, files: list[str], regex: re.Pattern[str], mode: str) -> str:
+    """One line per file with a match: its path (files_with_matches) or `path: N` (count)."""
+    rows: list[str] = []
+    for rel in files:
+        count = sum(1 for _ in _matching_lines(root, rel, regex))
+        if count:
+            rows.append(rel if mode == "files_with_matches" else f"{rel}: {count}")
+        if len(rows) >= MAX_MATCHES:
+            rows.append(f"[stopped at {MAX_MATCHES} files; {GREP_CAP_HINT}]")
+            break
+    return cap_output("\n".join(rows), GREP_OUTPUT_CAP, GREP_CAP_HINT) if rows else "No matches."
 
 
 def _rg_can_run(pattern: str) -> bool:
@@ -171,14 +188,16 @@ class Grep:
     definition = ToolDefinition(
         "Grep",
         "Search file contents with a regular expression (Python syntax). Returns path:line: text for each "
-        f"match, sorted by path then line, at most {MAX_MATCHES}. Files ignored by .gitignore, binary files "
-        "and symlinks are skipped.",
+        f"match, sorted by path then line, at most {MAX_MATCHES}; output_mode 'files_with_matches' lists only "
+        "the paths and 'count' the matches per file, to find where to look first. Files ignored by "
+        ".gitignore, binary files and symlinks are skipped.",
         schema(
             {
                 "pattern": {"type": "string"},
                 "path": PATH_PROPERTY,
                 "glob": {"type": "string", "description": "only files whose path matches, e.g. '*.py'"},
                 "ignore_case": {"type": "boolean"},
+                "output_mode": {"type": "string", "enum": list(OUTPUT_MODES)},
             },
             ["pattern"],
         ),
@@ -190,6 +209,9 @@ class Grep:
 
     async def __call__(self, args: Mapping[str, Any], ctx: ToolContext) -> str:
         raw = require_str(args, "pattern")
+        mode = args.get("output_mode") or "content"
+        if mode not in OUTPUT_MODES:
+            raise ToolError(f"output_mode must be one of {', '.join(OUTPUT_MODES)}")
         ignore_case = bool(args.get("ignore_case"))
         try:
             with warnings.catch_warnings():  # e.g. "possible nested set" for `[[:digit:]]`
@@ -205,4 +227,4 @@ class Grep:
             hits = await _rg_files_with_matches(ctx.workspace.root, files, raw, ignore_case)
             if hits is not None:
                 files = [rel for rel in files if rel in hits]
-        return await anyio.to_thread.run_sync(_matches, ctx.workspace.root, files, regex)
+        return await anyio.to_thread.run_sync(_matches, ctx.workspace.root, files, regex, mode)

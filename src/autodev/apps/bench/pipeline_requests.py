@@ -22,8 +22,9 @@ def _reply(text: str, output_tokens: int = 120) -> dict[str, Any]:
 
 
 def _edit(text: str, path: str, old: str, new: str) -> dict[str, Any]:
+    read = {"name": "Read", "input": {"file_path": path}}  # Edit refuses a file the agent has not Read
     call = {"name": "Edit", "input": {"file_path": path, "old_string": old, "new_string": new}}
-    return {"text": text, "tool_calls": [call], "usage": {"input_tokens": 3000, "output_tokens": 80}}
+    return {"text": text, "tool_calls": [read, call], "usage": {"input_tokens": 3000, "output_tokens": 80}}
 
 
 APPROVE = "## Review\nThe change does what was asked and nothing else.\nVERDICT: APPROVE\nNo blocking findings."

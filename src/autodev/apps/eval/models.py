@@ -79,7 +79,12 @@ def handoff(agent: str, what: str) -> Reply:
 
 def oracle_responder(files: Mapping[str, str]) -> Responder:
     """The implementer writes `files` (the reference solution) on every invocation; reviewers approve."""
-    writes = tuple(("Write", {"file_path": path, "content": text}) for path, text in sorted(files.items()))
+    # Read first: Write refuses to overwrite a file the agent has not Read (a new file's Read is a harmless error)
+    writes = tuple(
+        call
+        for path, text in sorted(files.items())
+        for call in (("Read", {"file_path": path, "limit": 1}), ("Write", {"file_path": path, "content": text}))
+    )
 
     def respond(request: ModelRequest) -> Reply:
         if request.agent == IMPLEMENTER and writes and is_first_turn(request):

@@ -87,6 +87,9 @@ def build_params(request: ModelRequest, model: str, *, official_api: bool) -> di
                                               "parameters": dict(t.input_schema)}}
             for t in request.tools
         ]  # fmt: skip
+        # sent explicitly: llama-cpp-python's function-calling chat formats drop the tools without it, and
+        # every agent then "succeeds" in prose (issue 20)
+        params["tool_choice"] = "auto"
     return params
 
 
