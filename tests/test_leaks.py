@@ -170,6 +170,7 @@ def assert_all_cleaned(repo: Path) -> None:
 
 
 # ---------------------------------------------------------------- the tests
+@pytest.mark.timeout(1800)  # fifty whole runs: minutes on a busy 2-core machine, over the default per-test limit
 def test_fifty_demo_runs_leak_nothing(
     demo_repo: Path, fast_script: Path, private_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
