@@ -516,3 +516,15 @@ def test_bad_input_row(row: Row, case: Case, capsys: pytest.CaptureFixture[str])
     assert sorted(path.name for path in case.cwd.iterdir()) == around  # nothing new next to it either
     for check in case.checks:
         check(case)
+
+
+def test_a_bad_sandbox_mode_in_the_environment_is_one_line_naming_its_source(
+    make_repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found reviewing the jail: AUTODEV_SANDBOX=bogus reached `Settings` unchecked and ended in a traceback."""
+    repo = make_repo()
+    monkeypatch.setenv("AUTODEV_SANDBOX", "bogus")
+    assert main(["plan", "add g", "--repo", str(repo), "--provider", "scripted"]) == 2
+    err = capsys.readouterr().err
+    assert "sandbox (from env AUTODEV_SANDBOX)" in err and "'auto', 'bubblewrap' or 'off'" in err
+    assert "Traceback" not in err

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from autodev.agent.specs import MODEL_ALIASES, TIERS, AgentSpec
 from autodev.config.schema import AgentOverride, ConfigKeys, TemporalConfig, key_info
 from autodev.config.sources import (
+    CONFIG_HINT,
     CliOverrides,
     Sourced,
     detected_layer,
@@ -154,7 +155,14 @@ def load_settings(
     sources.setdefault("provider", "none configured")
     values = _assemble(chosen)
     values["tiers"] = _provider_tiers(provider, values.get("tiers", {}), sources)
-    return Settings(repo=repo, sources=sources, trust=trust, **values)
+    try:
+        return Settings(repo=repo, sources=sources, trust=trust, **values)
+    except ValidationError as exc:  # a value from the environment or a flag, checked only here
+        error = exc.errors()[0]
+        key = str(error["loc"][0]) if error["loc"] else "(top)"
+        where = sources.get(key, "the configuration")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise UserError(f"{key} (from {where}): {message}", hint=CONFIG_HINT) from None
 
 
 # ---------------------------------------------------------------- tier -> model
