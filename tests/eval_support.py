@@ -485,7 +485,7 @@ def make_swebench_fixture(root: Path) -> tuple[Path, Path]:
             "hints_text": "",
             "patch": _diff(repo, {"calc/__init__.py": SUB_FIXED}),
             "test_patch": _diff(repo, {"tests/test_sub.py": _hidden_test("sub", 3)}),
-            "FAIL_TO_PASS": [case_id("test_sub", "SubTests", f"test_sub_{TEST_MARKER}", pytest_style)],  # a list, as some exports
+            "FAIL_TO_PASS": [case_id("test_sub", "SubTests", f"test_sub_{TEST_MARKER}", pytest_style)],  # a list
             "PASS_TO_PASS": [add],
         },
     ]

@@ -113,11 +113,12 @@ def run_cmd(
     selection: SelectionOverrides,
 ) -> None:
     """Run the pipeline on every task of SUITE and grade it on the hidden tests."""
+    from autodev.apps.eval.catalog import load_any_suite as load_suite
     from autodev.apps.eval.harness import check_provider, run_eval
     from autodev.apps.eval.options import EvalOptions
     from autodev.apps.eval.polyglot.figures import headline
     from autodev.apps.eval.results import summarize
-    from autodev.apps.eval.tasks import load_suite, select_tasks
+    from autodev.apps.eval.tasks import select_tasks
     from autodev.apps.eval.workspace import load_user_config
 
     the_suite = load_suite(suite)
@@ -188,7 +189,8 @@ def validate_cmd(suite: str, patterns: tuple[str, ...], jobs: int, repos: Path |
     the oracle writes the reference files through the implementer's own tool calls and the
     reviewers approve; the null model changes nothing. Exit 1 when a task is flagged.
     """
-    from autodev.apps.eval.tasks import load_suite, select_tasks
+    from autodev.apps.eval.catalog import load_any_suite as load_suite
+    from autodev.apps.eval.tasks import select_tasks
     from autodev.apps.eval.validate import validate, validate_swebench
 
     def progress(result: dict[str, Any]) -> None:

@@ -12,7 +12,8 @@ starting project reaches their repository; the rest is read when grading.
   workspace gets everything except `.meta/`, `.docs/`, `.approaches/`, `.articles/`, the tests and
   the reference, because some exercises need helper files that the config does not list.
 - **Polyglot** (Aider's benchmark: `<language>/exercises/practice/<exercise>/`): Exercism exercises of
-  several languages, each tested with its language's toolchain (`autodev.apps.eval.polyglot`).
+  several languages, each tested with its language's toolchain (`autodev.apps.eval.polyglot`, which
+  builds on this module; `catalog.load_any_suite` picks between the two).
 - **Built-in** (`builtin`, `builtin-smoke`): native tasks shipped in this package.
 """
 
@@ -23,7 +24,7 @@ import json
 import shlex
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -299,11 +300,6 @@ def load_suite(spec: str) -> Suite:
             raise UserError(f"suite {spec!r} does not exist", hint="give a suite directory, builtin or builtin-smoke")
         if not root.is_dir():
             raise UserError(f"suite {spec!r} is not a directory")
-    from autodev.apps.eval.polyglot.suite import is_polyglot, load_polyglot  # it builds on this module
-
-    if is_polyglot(root):
-        loaded = load_polyglot(root)
-        return replace(loaded.suite, skipped=loaded.skipped)
     meta = _suite_meta(root)
     tasks = tuple(load_task(directory) for directory in _task_dirs(root))
     if not tasks:
