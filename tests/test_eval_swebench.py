@@ -19,7 +19,7 @@ from autodev.apps.eval.models import PolicyProvider, Reply, oracle_responder
 from autodev.apps.eval.options import EvalOptions
 from autodev.apps.eval.swebench.dataset import Instance, load_instances, select_instances
 from autodev.apps.eval.swebench.gold import gold_files
-from autodev.apps.eval.swebench.predictions import KEYS, meta_path, validate_predictions
+from autodev.apps.eval.swebench.predictions import KEYS, done_ids, drop_broken_lines, meta_path, validate_predictions
 from autodev.apps.eval.swebench.runner import SwebenchOptions, run_swebench, runs_dir
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import UserError
@@ -121,7 +121,9 @@ def test_predictions_validator_mirrors_the_official_harness(tmp_path: Path) -> N
         "line 6: each prediction must be a JSON object",
         "line 7: not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
     ]
-    path.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(good) + "\n" + json.dumps(good)[:20], encoding="utf-8")  # cut short by a crash
+    assert main(["eval", "check-predictions", str(path)]) == 1
+    assert drop_broken_lines(path) == 1 and done_ids(path) == {"a__b-1"}  # what a resume does first
     assert main(["eval", "check-predictions", str(path)]) == 0
 
 

@@ -271,6 +271,10 @@ def report_cmd(results_a: Path, results_b: Path | None, as_json: bool) -> None:
             return
         _print_results(a)
         _print_summary(summary)
+        if any(r.get("format") == "polyglot" for r in a):
+            from autodev.apps.eval.polyglot.figures import headline
+
+            _print_headline(headline(a).to_json())
         return
     b = load_results(results_b)
     if not b:

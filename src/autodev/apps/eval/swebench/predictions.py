@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,30 @@ def done_ids(path: Path) -> set[str]:
         if line.strip() and not prediction_problems(line, number):
             ids.add(json.loads(line)["instance_id"])
     return ids
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def drop_broken_lines(path: Path) -> int:
+    """Remove the lines the harness could not read (one cut short by a crash) before resuming; how many."""
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    kept = [line for number, line in enumerate(lines, 1) if line.strip() and not prediction_problems(line, number)]
+    if len(kept) != len(lines):
+        _write_atomic(path, "".join(line + "\n" for line in kept))
+    return len(lines) - len(kept)
 
 
 def append_line(path: Path, record: Mapping[str, Any]) -> None:

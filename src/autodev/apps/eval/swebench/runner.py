@@ -25,7 +25,7 @@ from autodev.apps.eval.one_pass import run_pass
 from autodev.apps.eval.options import EvalOptions
 from autodev.apps.eval.swebench.dataset import Instance
 from autodev.apps.eval.swebench.local_grade import grade_local
-from autodev.apps.eval.swebench.predictions import append_line, done_ids, meta_path, prediction
+from autodev.apps.eval.swebench.predictions import append_line, done_ids, drop_broken_lines, meta_path, prediction
 from autodev.apps.eval.swebench.repos import make_instance_repo, source_repo
 from autodev.apps.eval.tasks import Task
 from autodev.apps.eval.trial_record import agent_figures
@@ -130,6 +130,7 @@ def run_swebench(
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> SwebenchRun:
     """Every instance not yet in the predictions file, one at a time or `opts.eval.jobs` at a time."""
+    drop_broken_lines(opts.predictions)  # a line an interrupted run cut short: the harness could not read it
     already = done_ids(opts.predictions)
     todo = [i for i in instances if i.instance_id not in already]
     by_name = {i.instance_id: i for i in todo}
