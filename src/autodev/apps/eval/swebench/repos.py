@@ -9,6 +9,8 @@ none of its later history, where the fix and its tests live.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from autodev.core import gitops
 from autodev.core.errors import UserError
 
 GITHUB = "https://github.com/{repo}.git"
+CLONE_TIMEOUT_S = 1800
 UPLOAD_PACK = "git -c uploadpack.allowAnySHA1InWant=true upload-pack"  # fetch one commit by its id
 
 __all__ = ["clone_cache", "load_user_config", "make_instance_repo", "source_repo"]
@@ -45,12 +48,17 @@ def source_repo(instance: Instance, repos: Path | None) -> Path:
     target = clone_cache() / flat
     if not (target / ".git").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            gitops.git(["clone", "--quiet", GITHUB.format(repo=instance.repo), str(target)], target.parent)
-        except gitops.GitError as exc:
-            raise UserError(
-                f"could not clone {instance.repo}: {exc}", hint="pass --repos DIR of local clones"
-            ) from None
+        argv = gitops.git_argv(["clone", "--quiet", GITHUB.format(repo=instance.repo), str(target)], target.parent)
+        try:  # a large repository takes minutes: not git's usual short timeout
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=CLONE_TIMEOUT_S, env=gitops.git_env(), check=False
+            )
+        except subprocess.TimeoutExpired:
+            done = None
+        if done is None or done.returncode != 0:
+            shutil.rmtree(target, ignore_errors=True)
+            why = done.stderr.strip()[:200] if done is not None else f"timed out after {CLONE_TIMEOUT_S}s"
+            raise UserError(f"could not clone {instance.repo}: {why}", hint="pass --repos DIR of local clones")
     return target
 
 
