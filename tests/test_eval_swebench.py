@@ -82,10 +82,13 @@ def test_predictions_official_format_resume_and_hidden_tests(tmp_path: Path) -> 
     assert factory.seen
     for text in factory.seen:
         assert HIDDEN_MARKER not in text and TEST_MARKER not in text
-    archived = [p for p in runs_dir(predictions).rglob("*") if p.is_file()]
-    assert any("session" in str(p) or p.suffix == ".jsonl" for p in archived)
-    for path in archived:
-        text = path.read_text(encoding="utf-8", errors="replace")
+    assert any(instances[0].problem_statement in text for text in factory.seen)  # the search looks where it should
+    archived = {
+        p: p.read_text(encoding="utf-8", errors="replace") for p in runs_dir(predictions).rglob("*") if p.is_file()
+    }
+    sessions = [text for p, text in archived.items() if p.parent.name == "sessions"]
+    assert sessions and any(instances[0].problem_statement in text for text in sessions)
+    for path, text in archived.items():
         assert HIDDEN_MARKER not in text and TEST_MARKER not in text, path
 
 
