@@ -19,11 +19,13 @@ from autodev.apps.eval.models import PolicyProvider, Reply, oracle_responder
 from autodev.apps.eval.options import EvalOptions
 from autodev.apps.eval.swebench.dataset import Instance, load_instances, select_instances
 from autodev.apps.eval.swebench.gold import gold_files
+from autodev.apps.eval.swebench.local_grade import named_tests_command
 from autodev.apps.eval.swebench.predictions import KEYS, done_ids, drop_broken_lines, meta_path, validate_predictions
 from autodev.apps.eval.swebench.runner import SwebenchOptions, run_swebench, runs_dir
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import UserError
 from autodev.models import ModelRequest
+from autodev.run.gate.environment import TestEnvironment
 
 PRICED = CliOverrides(
     provider="scripted", models=("fast=claude-haiku-5-5", "balanced=claude-sonnet-5-5", "deep=claude-opus-5-5")
@@ -155,3 +157,10 @@ def test_bad_dataset_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "preds.jsonl"
     code = main(["eval", "swebench", "--dataset", str(rows), "--predictions", str(out), "--slice", "5:9"])
     assert code == 2 and "selects no instance" in capsys.readouterr().err and not out.exists()
+
+
+def test_local_grade_names_the_tests_to_either_runner() -> None:
+    pytest_env = TestEnvironment(("/py", "-m", "pytest", "-q", "-p", "no:cacheprovider"), "venv", "x")
+    unittest_env = TestEnvironment(("/py", "-m", "unittest", "discover", "-q"), "venv", "x")
+    assert named_tests_command(pytest_env, ["t.py::T::a"]) == [*pytest_env.command, "t.py::T::a"]
+    assert named_tests_command(unittest_env, ["tests.t.T.a"]) == ["/py", "-m", "unittest", "tests.t.T.a"]

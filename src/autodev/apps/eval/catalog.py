@@ -11,10 +11,16 @@ from pathlib import Path
 
 from autodev.apps.eval.polyglot.suite import is_polyglot, load_polyglot
 from autodev.apps.eval.tasks import BUILTIN_NAMES, Suite, load_suite
+from autodev.core.errors import UserError
 
 
 def load_any_suite(spec: str) -> Suite:
     root = Path(spec).expanduser()
+    if root.suffix in (".jsonl", ".parquet") and root.is_file():
+        raise UserError(
+            f"{spec} is a dataset file, not a suite directory",
+            hint=f"for SWE-bench: autodev eval swebench --dataset {spec} --predictions OUT.jsonl",
+        )
     if spec not in BUILTIN_NAMES and is_polyglot(root):
         loaded = load_polyglot(root)
         return replace(loaded.suite, skipped=loaded.skipped)
