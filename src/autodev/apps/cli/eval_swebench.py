@@ -17,10 +17,6 @@ from autodev.config.settings import CliOverrides
 from autodev.run.selection.overrides import SelectionOverrides
 
 
-def _dataset_path(value: Path) -> Path:
-    return value.expanduser()
-
-
 @click.command("swebench")
 @click.option(
     "--dataset",
@@ -93,7 +89,7 @@ def swebench_cmd(
     check_predictions_path(predictions)
     if repos is not None and not repos.is_dir():
         raise UserError(f"--repos {repos} is not a directory", hint="a directory of clones named owner__repo")
-    instances = load_instances(_dataset_path(dataset))
+    instances = load_instances(dataset.expanduser())
     chosen = select_instances(instances, ids, part)
     options = EvalOptions(
         jobs=jobs,
@@ -142,15 +138,14 @@ def _line(meta: dict[str, Any]) -> str:
 
 
 def _print_summary(figures: dict[str, Any], predictions: Path, problems: list[str]) -> None:
+    from autodev.apps.eval.swebench.local_grade import LABEL
+
     out.print(
         f"{figures['instances']} instance(s) run: {figures['patches']} with a patch, {figures['errors']} crashed; "
         f"cost {money(figures['cost_usd'])}, {figures['wall_s']:.1f} s"
     )
     if figures["local_resolved"] is not None:
-        out.print(
-            f"local grade ({'local approximation of the official harness'}): "
-            f"{figures['local_resolved']}/{figures['local_graded']} resolved"
-        )
+        out.print(f"local grade ({LABEL}): {figures['local_resolved']}/{figures['local_graded']} resolved")
     if problems:
         out.print("[red]the predictions file would not read in the official harness:[/]")
         for problem in problems[:20]:
