@@ -22,6 +22,7 @@ from autodev.apps.eval.polyglot.figures import headline
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import UserError
 from autodev.models import ModelRequest, TextPart
+from autodev.run.selection.overrides import SelectionOverrides
 
 PRICED = CliOverrides(
     provider="scripted", models=("fast=claude-haiku-5-5", "balanced=claude-sonnet-5-5", "deep=claude-opus-5-5")
@@ -76,7 +77,7 @@ def told_the_failures(request: ModelRequest) -> Reply:
 def test_second_try_sees_the_test_output_and_headline_figures(tmp_path: Path, no_go: None) -> None:
     suite = load_any_suite(str(make_polyglot(tmp_path)))
     leap = [task for task in suite.tasks if task.language == "javascript"]
-    opts = EvalOptions(cli=PRICED, tries=2, selection=None)
+    opts = EvalOptions(cli=PRICED, tries=2, selection=SelectionOverrides(only=("implementer",)))
     outcome = run_eval(
         suite, leap, tmp_path / "out", opts, make_provider=lambda task: PolicyProvider(told_the_failures)
     )
