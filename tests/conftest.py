@@ -37,6 +37,8 @@ E2E_MODULES = frozenset(
         "test_clean",
         "test_cli",
         "test_eval",
+        "test_eval_polyglot",
+        "test_eval_swebench",
         "test_fakes",
         "test_faults",
         "test_leaks",
@@ -87,6 +89,7 @@ SLOW_TESTS = frozenset(
         "test_testreport.py::test_a_hanging_test_is_killed_with_its_children",
         "test_faults.py::test_feature_runs_survive_faults_injected_at_30_percent",
         "test_eval.py::test_validate_builtin_oracle_passes_and_null_fails",
+        "test_eval_swebench.py::test_validate_swebench_oracle_resolves_null_does_not",
         "test_cli.py::test_demo_json_runs_the_whole_pipeline",
     }
 )
