@@ -1,5 +1,5 @@
 """`autodev report` and the figures behind it: totals that are sums of the records, the critical path,
-parallel efficiency, p50/p95 across runs, bottlenecks, hints, and the timeline in PNG, HTML and SVG."""
+overlap (agent time / wall), p50/p95 across runs, bottlenecks, hints, and the timeline in PNG, HTML and SVG."""
 
 from __future__ import annotations
 
@@ -123,13 +123,13 @@ def test_rows_follow_the_pipeline_and_the_timers_are_the_orchestrators_phases(de
         assert seconds == pytest.approx(sum(t["duration_s"] for t in demo.kind("timer") if t["name"] == name))
 
 
-def test_wall_time_parallel_efficiency_and_critical_path_of_a_run(demo: DemoRun) -> None:
+def test_wall_time_overlap_and_critical_path_of_a_run(demo: DemoRun) -> None:
     report = demo_report(demo)
     agents = demo.kind("agent")
     starts = [datetime.fromisoformat(r["started_at"]) for r in agents]
     ends = [datetime.fromisoformat(r["ended_at"]) for r in agents]
     assert report.wall_s == pytest.approx((max(ends) - min(starts)).total_seconds())
-    assert report.parallel_efficiency == pytest.approx(sum(r["duration_s"] for r in agents) / report.wall_s)
+    assert report.overlap == pytest.approx(sum(r["duration_s"] for r in agents) / report.wall_s)
     # the critical path is a chain of dependencies whose durations add up to its length, and no longer than the wall
     # (the test step is a link of it: after the implementer, before the validation agents)
     needs = demo.state["pipeline"]
@@ -354,7 +354,7 @@ def test_report_json_of_the_last_run(demo: DemoRun, capsys: pytest.CaptureFixtur
     assert data["totals"] == json.loads(json.dumps(expected.to_json()["totals"]))
     assert [a["agent"] for a in data["agents"]] == list(demo.state["agents"])
     assert data["critical_path"] == expected.critical_path
-    assert data["parallel_efficiency"] == pytest.approx(expected.parallel_efficiency)
+    assert data["overlap"] == pytest.approx(expected.overlap) and "parallel_efficiency" not in data
     assert data["bottlenecks"] == [] and data["timeline"] is None
     assert any("deep tier" in hint for hint in data["hints"])
     assert cli_json(capsys, "report", "--repo", str(demo.repo), "--last", "--json") == data
@@ -368,7 +368,7 @@ def test_report_text_names_every_agent_and_the_totals(demo: DemoRun, capsys: pyt
         assert re.search(rf"^{name}\s+done\s", out, re.MULTILINE), name
     total_cost = demo_report(demo).totals.cost_usd
     assert re.search(rf"^total\s.*\${total_cost:.4f}", out, re.MULTILINE)
-    assert "parallel efficiency" in out and "critical path" in out
+    assert "overlap" in out and "critical path" in out and "efficiency" not in out
 
 
 def test_run_id_prefix_ambiguity_and_unknown_ids(make_repo: Any, capsys: pytest.CaptureFixture[str]) -> None:
