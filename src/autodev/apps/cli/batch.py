@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
 from rich.markup import escape as esc
-from rich.table import Table
 
 from autodev.apps.cli.common import (
     err,
@@ -125,24 +123,20 @@ def print_summary(results: list[FeatureResult]) -> None:
 
     The run id (`autodev report RUN_ID`) has a column where the console is wide enough; `--json` and
     `autodev status` always give it."""
-    table = Table(title="batch", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     wide = out.width >= WIDE_BATCH
-    table.add_column("request", no_wrap=True, overflow="ellipsis", ratio=1, min_width=20)
-    for column in ("status", *(["run"] if wide else []), "time", "tokens in", "out", "cost"):
-        numeric = column in ("time", "tokens in", "out", "cost")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    run_w = 23 if wide else 0  # a run id and its gap
+    room = max(out.width - 42 - run_w, 20)  # status, time, tokens in, out, cost and the gaps between them
+    run_head = f" {'run':<22}" if wide else ""
+    head = f"{'request':<{room}} {'status':<6}{run_head} {'time':>7} {'tokens in':>9} {'out':>7} {'cost':>8}"
+    out.print(f"[bold]batch[/]\n[dim]{head}[/]", highlight=False)
     for r in results:
         colour = "green" if r.status == "done" else "red"
-        table.add_row(
-            esc(" ".join(r.request.split())),
-            f"[{colour}]{r.status}[/]",
-            *([r.run_id or "-"] if wide else []),
-            f"{r.duration_s:.1f} s",
-            f"{r.input_tokens:,}",
-            f"{r.output_tokens:,}",
-            money(r.cost_usd),
+        run = f" {r.run_id or '-':<22}" if wide else ""
+        out.print(
+            f"{esc(f'{fit(r.request, room):<{room}}')} [{colour}]{r.status:<6}[/]{run} {f'{r.duration_s:.1f} s':>7} "
+            f"{r.input_tokens:>9,} {r.output_tokens:>7,} {money(r.cost_usd):>8}",
+            highlight=False,
         )
-    out.print(table)
     t = totals(results)
     out.print(
         f"{t['done']}/{t['features']} done, {t['input_tokens']:,} tokens in, {t['output_tokens']:,} out, "
