@@ -16,16 +16,15 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from run_fixture import shared_run
 from scripts import VALIDATION_AGENTS
 
 from autodev.apps.cli.main import main
-from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
-from autodev.config.settings import CliOverrides, load_settings
+from autodev.apps.demo import DEMO_REQUEST
+from autodev.config.settings import load_settings
 from autodev.core.metrics import agent_record, timer_record
 from autodev.core.records import AgentRecord, MetricRecord, read_metrics
-from autodev.engines.local.launch import run_feature
 from autodev.models import Usage
-from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run import report as rep
 from autodev.run.graph import FEATURE_PIPELINE, stages
 from autodev.run.layout import load_state
@@ -50,16 +49,11 @@ class DemoRun:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The demo's pipeline, priced at real list prices, with its scripted delays cut to 5 %."""
-    repo = make_demo_repo(tmp_path_factory.mktemp("demo"))
-    provider = ScriptedProvider.from_file(demo_dir() / "script.yaml", delay_scale=0.05)
-    result = run_feature(
-        DEMO_REQUEST, repo, CliOverrides(provider="scripted", models=DEMO_TIER_MODELS), provider=provider
-    )
-    assert result.state.status == "done", result.state.error
-    state = json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
-    records = read_metrics(result.run_dir / "metrics.jsonl")
-    return DemoRun(repo, result.run_dir, state, load_state(result.run_dir), records)
+    """The demo's pipeline, priced at real list prices, with its scripted delays cut to 5 % (the run
+    tests/test_screens.py and test_run_page.py look at too: made once per session)."""
+    shared = shared_run(tmp_path_factory.getbasetemp())
+    records = read_metrics(shared.run_dir / "metrics.jsonl")
+    return DemoRun(shared.repo, shared.run_dir, shared.state, load_state(shared.run_dir), records)
 
 
 def demo_report(demo: DemoRun) -> rep.RunReport:
