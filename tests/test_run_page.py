@@ -72,7 +72,7 @@ def test_the_page_has_every_piece_of_the_run(demo: SharedRun, view: RunReportVie
     handoffs = section(page, "handoffs")
     assert handoffs.count("<details open") == sum(1 for a in demo.state["agents"].values() if a["handoff"])
     diff = section(page, "diff")
-    assert f"commit {demo.state['commit'][:12]}" in diff
+    assert f"The run&#x27;s commit {demo.state['commit'][:12]} against its base commit." in diff
     assert re.search(r'<span class="add">\+def slugify\(text: str\) -&gt; str:</span>', diff)
     assert '<span class="file">+++ b/textkit/strings.py</span>' in diff
 
@@ -144,3 +144,13 @@ def test_chromium_renders_every_piece_runs_nothing_and_leaves_nothing_running(
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 50  # a page, not a blank
     assert browsers_using(tmp_path) == []
     assert not any(p.name.startswith("autodev-chromium-") for p in tmp_path.iterdir())  # the profile is gone
+
+
+def test_the_page_of_a_run_that_failed_before_its_commit(demo: SharedRun, view: RunReportView) -> None:
+    state = dataclasses.replace(view.state, commit=None, checkpoint=None, status="failed")
+    error = "agent failed: implementer: <model error> with key " + SECRET
+    failed = dataclasses.replace(view, state=state, report=dataclasses.replace(view.report, error=error))
+    page = render_page(failed, run_diff(demo.repo, state))
+    assert "Nothing yet: the run has no commit and no checkpoint." in section(page, "diff")
+    summary = section(page, "summary")
+    assert "&lt;model error&gt;" in summary and SECRET not in summary and "<dt>commit</dt><dd>none</dd>" in summary

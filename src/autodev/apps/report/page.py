@@ -76,12 +76,16 @@ def run_diff(root: Path, state: RunState) -> RunDiff:
     Only commits are read, never the worktree, so the page of a live run does not touch its index."""
     head = state.commit or state.checkpoint
     if head is None or not state.base_commit:
-        return RunDiff("nothing yet (no commit and no checkpoint)", "")
+        return RunDiff("Nothing yet: the run has no commit and no checkpoint.", "")
     args = ["diff", *gitops.NO_PROGRAMS, "--no-color", "--unified=3", state.base_commit, head]
     result = gitops.git(args, root, check=False)
     if result.returncode != 0:
-        return RunDiff(f"unavailable: {result.stderr.strip()[:200]} (was the branch removed?)", "")
-    of = f"commit {head[:12]}" if state.commit else f"checkpoint {head[:12]} (the run has no commit yet)"
+        return RunDiff(f"Unavailable: {result.stderr.strip()[:200]} (was the branch removed?)", "")
+    of = (
+        f"The run's commit {head[:12]} against its base commit."
+        if state.commit
+        else f"The run's newest checkpoint {head[:12]} against its base commit (the run has no commit yet)."
+    )
     return RunDiff(of, result.stdout[:DIFF_LIMIT], len(result.stdout) > DIFF_LIMIT)
 
 
@@ -242,7 +246,7 @@ def _diff(change: RunDiff) -> str:
     cut = f"<p>Cut at {DIFF_LIMIT:,} characters: the branch holds the whole change.</p>" if change.truncated else ""
     lines = "".join(_diff_line(line) for line in change.text.splitlines())
     body = f'<pre class="diff">{lines}</pre>' if lines else "<p>No changes.</p>"
-    return f'<section id="diff"><h2>Diff</h2><p>Of the {_t(change.of)}.</p>{cut}{body}</section>'
+    return f'<section id="diff"><h2>Diff</h2><p>{_t(change.of)}</p>{cut}{body}</section>'
 
 
 def render_page(view: RunReportView, change: RunDiff) -> str:
