@@ -69,7 +69,7 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 def report(
     run_id: str | None, last: bool, all_runs: bool, timeline: Path | None, html: Path | None, repo: Path, as_json: bool
 ) -> None:
-    """Where a run's time and money went: per agent, per run and across runs."""
+    """Where a run's time and money went: per agent, per run and across runs; with --html, the run's page."""
     from autodev.apps.report.timeline import spans_of
     from autodev.core import gitops
     from autodev.run.layout import find_run
