@@ -204,6 +204,7 @@ class AgentStep:
                 price=self.pricer.cost,
                 context_window=self.pricer.table.context_window(resolved.model_id),
                 on_turn=self.recorder.turn,
+                on_tool=self.recorder.tool,
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
                 jail=self.gate.jail,
                 cost_cap=self.cost_cap,

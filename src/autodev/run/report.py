@@ -116,7 +116,7 @@ class RunReport:
     agents: list[AgentRow]
     totals: RunTotals
     wall_s: float
-    parallel_efficiency: float | None
+    overlap: float | None  # agent time / wall: 2.0 = two agents at work at once on average (not `efficiency`)
     critical_path: list[str]  # agents, and the test step (`tests`) when the tests were on it
     critical_path_s: float
     timers: dict[str, float]
@@ -170,7 +170,7 @@ def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[
         agents=rows,
         totals=totals,
         wall_s=wall,
-        parallel_efficiency=(totals.duration_s / wall) if wall > 0 else None,
+        overlap=(totals.duration_s / wall) if wall > 0 else None,
         critical_path=path,
         critical_path_s=path_s,
         timers=dict(timers),

@@ -197,17 +197,20 @@ def plan(
 @click.command("context")
 @click.argument("request")
 @click.option("--budget", type=click.IntRange(min=1), default=4000, show_default=True, help="Token budget.")
+@click.option("--paths-only", is_flag=True, help="Only the chosen files: score, tokens and path, no snippets.")
 @repo_option
 @json_option
-def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
-    """Retrieve the code most relevant to REQUEST, packed as snippets within --budget tokens."""
+def context_cmd(request: str, budget: int, paths_only: bool, repo: Path, as_json: bool) -> None:
+    """Retrieve the code most relevant to REQUEST, packed as snippets within --budget tokens, and print them."""
     from autodev.agent.context.retrieval import build_context
     from autodev.core.gitops import find_repo
 
     pack = build_context(find_repo(repo), request, budget)
     if as_json:
-        print_json(redact_data(pack.to_json()))  # snippets of the repository may hold a committed key
+        from autodev.apps.cli.context_view import pack_json
+
+        print_json(redact_data(pack_json(pack, paths_only=paths_only)))  # a snippet may hold a committed key
         return
-    out.print(f"[bold]autodev context[/]: {len(pack.files)} files, {pack.total_tokens:,} of {budget:,} tokens")
-    for row in pack.files:
-        out.print(f"{row['score']:>9.3f} {row['tokens']:>7,}  {esc(redact(row['path']))}")
+    from autodev.apps.cli.context_view import print_pack
+
+    print_pack(pack, paths_only=paths_only)
