@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from autodev.config.selection import FAST_PATHS
+from autodev.run.selection.guards import repository_guard
 from autodev.run.selection.paths import PATH_KINDS, PathKind, path_kind
 
 MAX_FAST_WORDS = 60
@@ -67,7 +68,8 @@ def _words(*patterns: str) -> re.Pattern[str]:
 
 
 SECURITY = _words(
-    r"auth\w*", r"oauth\w*", r"log(?:in|out|ins|ging in)", r"sign(?:-| )?(?:in|on)", r"passw\w*", r"passphrase\w*",
+    r"auth(?!ors?\b|ored\b|orship\b)\w*",  # not "authors": a documentation place
+    r"oauth\w*", r"log(?:in|out|ins|ging in)", r"sign(?:-| )?(?:in|on)", r"passw\w*", r"passphrase\w*",
     r"crypt\w*", r"\w*crypt(?:ion|ed|s)?", r"cipher\w*", r"hash(?:ing|es)? passwords?", r"tokens?", r"tokeni[sz]\w*",
     r"secrets?", r"credentials?", r"permissions?", r"privileges?", r"acls?", r"rbac", r"security", r"secure\w*",
     r"insecure", r"vulnerab\w*", r"cves?", r"exploit\w*", r"inject\w*", r"xss", r"csrf", r"ssrf", r"sanitis\w*",
@@ -224,6 +226,7 @@ def describe(path: str, facts: PathFacts | None) -> str:
     return f"{path} ({facts.kind}, {'exists' + where if facts.exists else 'not in the repository yet'})"
 
 
+ISSUE_REF = re.compile(r"\(?(?:[\w.-]+/[\w.-]+)?(?:#|gh-)\d+\)?", re.IGNORECASE)
 LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
 
 
@@ -231,7 +234,10 @@ def _asks(text: str) -> list[str]:
     """What the request asks for, one item each: its first line, and every list item after it."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     items = [LIST_ITEM.sub("", line) for line in lines[1:] if LIST_ITEM.match(line)]
-    return [LIST_ITEM.sub("", lines[0]), *items] if lines else []
+    if not lines:
+        return []
+    first = ISSUE_REF.sub(" ", LIST_ITEM.sub("", lines[0]))
+    return [part.strip() for part in first.split(",") if part.strip()] + items
 
 
 def _has_fast_evidence(ask: str, fast_paths: set[str], *, headline: bool) -> bool:
@@ -253,6 +259,14 @@ def _strip_paths(text: str) -> str:
     return BARE_FILES.sub(" ", DIR_TOKEN.sub(" ", FILE_TOKEN.sub(" ", text)))
 
 
+def _strip_doc_paths(text: str, lookup: PathLookup | None) -> str:
+    """The text without the documentation files it names: SECURITY.md is a page, not security code."""
+    for path, facts in _named_paths(text, lookup):
+        if _kind(path, facts) == "docs":
+            text = text.replace(path, " ")
+    return text
+
+
 def _build_script(lookup: PathLookup) -> str | None:
     for name in BUILD_SCRIPTS:
         facts = lookup(name)
@@ -265,7 +279,7 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     """docs | typo | config | feature, with the reasons (see the module docstring for the rules)."""
     text = TRAILER.sub(" ", text)
     text = URL.sub(" ", text)  # a link is a reference, not network code: its words would mislead
-    security = _find(SECURITY, text)
+    security = _find(SECURITY, _strip_doc_paths(text, lookup))  # SECURITY.md is a page, not security code
     if security:
         return RequestClass("feature", (f"security-sensitive: {', '.join(security[:5])}: the full pipeline runs",))
 
@@ -331,7 +345,18 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     if (is_deps or is_config) and (repair := _find(REPAIR_WORDS, headline)):
         why = f"repair words ({', '.join(repair[:3])}) on the build or CI: what broke may be code, so feature"
         return RequestClass("feature", (*reasons, why))
-    if is_deps and lookup is not None and (script := _build_script(lookup)):
+    guard = repository_guard(
+        body,
+        headline,
+        lookup,
+        docs_said=in_docs or bool(intent),
+        config_said=is_config,
+        config_named=bool(kinds["config"]),
+        packaging_said=is_deps,
+    )
+    if guard:
+        return RequestClass("feature", (*reasons, guard))
+    if (is_deps or deps) and lookup is not None and (script := _build_script(lookup)):
         why = f"the repository packages with {script}, which is code: a packaging change here edits code"
         return RequestClass("feature", (*reasons, why))
     if is_deps:
