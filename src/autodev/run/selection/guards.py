@@ -8,8 +8,8 @@ the benchmark job on every push" may edit them. These checks ask the repository'
 vocabulary of one project:
 
 1. the documentation build runs code here, and the request is about the build (its theme, extensions,
-   search, link checking, Read the Docs; or, beside a documentation word, building, generating or the
-   build's dependencies);
+   search, link checking, Read the Docs; or, beside a documentation word, building, generating,
+   converting pages to another format, or the build's dependencies);
 2. CI runs code of the project's own, and the request names CI without naming a configuration file;
 3. a migration of a tool or the build (replace, migrate, switch, convert, move to/from) reaches whatever
    calls the tool, whatever the repository.
@@ -45,9 +45,9 @@ DOCS_TOOLING = words(
     r"rtd", r"readthedocs", r"sphinx", r"themes?", r"extensions?", r"plugins?", r"linkcheck\w*", r"anchors?",
     r"search\w*", r"copyright", r"intersphinx", r"toctree", r"autodoc\w*",
 )  # fmt: skip
-# Building, generating, or the build's dependencies, said of documentation ("build the API page from the
-# schema", "update the documentation's requirements").
-DOCS_BUILDING = words(r"build\w*", r"generat\w*", r"dependenc(?:y|ies)", r"requirements")
+# Building, generating, converting (the build must learn the new format) or the build's dependencies, said
+# of documentation ("build the API page from the schema", "convert the guide to Markdown").
+DOCS_BUILDING = words(r"build\w*", r"generat\w*", r"convert\w*", r"dependenc(?:y|ies)", r"requirements")
 MIGRATION_WORDS = words(r"replac\w*", r"migrat\w*", r"switch\w*", r"convert\w*", r"mov(?:e|es|ed|ing) (?:to|from)")
 DOC_BUILD_DIRS = frozenset({"docs", "doc", "documentation"})
 CI_CODE_DIRS = frozenset({".github", ".gitlab", ".circleci", "ci", "scripts", "script"})
