@@ -149,8 +149,8 @@ def _data(name: str) -> Path | None:
 # (file, records, conditional unsafe rate at most, recall at least): what the classifier reaches today.
 # The target is <= 2 % with >= 50 % recall (docs/selection.md says how far each data set is from it).
 PINS = [
-    ("commits-dev.jsonl", 2278, 0.02, 0.23),
-    ("commits-dev2.jsonl", 1986, 0.05, 0.075),
+    ("commits-dev.jsonl", 2278, 0.02, 0.235),
+    ("commits-dev2.jsonl", 1986, 0.04, 0.085),
 ]
 
 
@@ -169,3 +169,24 @@ def test_benchmark_figures_are_pinned(
     assert result["outcome"]["unsafe"] == 0
     for repo, figures in result["per_repo"].items():
         assert figures["outcome_unsafe"] == 0, repo
+
+
+# ---------------------------------------------------------------- scopes and the host's templates
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sponsors: add Acme Corp", "docs"),  # an unknown prefix is a scope: its word counts
+        ("readme: mention the new mailing list", "docs"),
+        ("dependabot: group the minor updates", "config"),
+        ("fix: handle empty input", "feature"),  # a known prefix still decides
+    ],
+)
+def test_an_unknown_prefix_is_a_scope_that_counts_as_evidence(text: str, expected: str) -> None:
+    result = classify_request(text)
+    assert result.change_type == expected, result.reasons
+
+
+def test_the_hosts_issue_and_pull_request_templates_are_documentation() -> None:
+    for text in ("Update the bug report template", "Add a checkbox to the PR template", "Add a new release template"):
+        assert classify_request(text).change_type == "docs", classify_request(text).reasons
+    assert classify_request("Fix the bug in the template rendering").change_type == "feature"

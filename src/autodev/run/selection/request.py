@@ -1,25 +1,34 @@
 """The request classifier: docs | typo | config | deps | feature, with the reasons, before anything runs.
 
 A pure function of the request text and a lookup of the paths it names (`PathLookup`: does the path
-exist in the repository, and is it docs, config, tests or code). Trailers (Signed-off-by: ...) and
-literal URLs are dropped first: a link is a reference, not network code. Then, in order:
+exist in the repository, and is it docs, config, tests or code; a lookup that can also list the
+repository's code files, `repo.ListingLookup`, enables the repository guards). Trailers
+(Signed-off-by: ...) and literal URLs are dropped first: a link is a reference, not network code. A
+conventional prefix the classifier knows (docs:, ci:, build:, fix: ...) decides or adds evidence; an
+unknown one is a scope ("sponsors: ...") whose word counts like any other. Then, in order:
 
 1. A security-sensitive signal (auth, login, password, crypto, token, secret, permission,
    sanitising/escaping/validating input, parsing, (de)serialising, network/HTTP/sockets/URLs,
-   subprocess/shell/exec, SQL ...) -> feature. Always.
+   subprocess/shell/exec, SQL ...) -> feature. Always. Documentation files the request names are taken
+   out first (SECURITY.md is a page), and "authors" is a documentation place, not "auth".
 2. Any sign of code -> feature: a named code or test file; an identifier (`name`, name(), dotted.name,
    snake_case, __dunder__); words about code or behaviour (function, class, argument, bug, crash,
    exception, implement, refactor, performance, tests, typing ...), including text that lives in code
    files (docstrings, comments, messages): the classifier cannot know such a change stays out of the
    code (the diff re-check can, but it only ever adds work); tools that check or rewrite source
    (linters, formatters, type checkers, pre-commit): updating or satisfying them usually reaches code.
-3. A fast path needs evidence in every ask (the first line, and each list item after it), at most
-   `MAX_FAST_WORDS` words in all, and then:
+   The repository host's templates (PR template, bug report template ...) are prose whatever they say.
+3. A fast path needs evidence in every ask (each comma-separated part of the first line, issue
+   references dropped, and each list item after it), at most `MAX_FAST_WORDS` words in all, and then:
    - config or deps evidence with repair words (fix, broken, failing, revert ...) -> feature: what broke
      the build or CI is as often code or a script as configuration;
+   - what the repository says (`guards.repository_guard`): its documentation build runs code and the
+     request is about the build; its CI runs the project's own code and no configuration file is named;
+     a tool or build migration -> feature;
+   - packaging words (or a named deps file, a deps: prefix) in a repository that packages with a build
+     script that is code (setup.py) -> feature, even beside a documentation place;
    - a named deps file, a deps: prefix, or packaging words without a named documentation place -> deps
-     (it keeps the most agents, so it wins), unless the repository packages with a build script that
-     is code (setup.py): then feature;
+     (it keeps the most agents, so it wins);
    - config words or named config files -> config (it keeps more agents than docs, so it wins a tie);
    - a documentation *place* (README, changelog, news fragment, contributors, a named .md/.rst file,
      docs/ ...) with typo words -> typo; without -> docs;
@@ -97,13 +106,15 @@ CODE_WORDS = _words(
     r"subclass\w*", r"inherit\w*", r"override\w*", r"overload\w*", r"recursion", r"recursive", r"none", r"null",
     r"unicode", r"encoding",
 )  # fmt: skip
+# The repository host's forms (.github/ISSUE_TEMPLATE/bug_report.md ...): prose, whatever words they hold.
+TEMPLATES = r"(?:pr|pull request|issue|bug(?: report)?|feature(?: request)?|release|change(?:log)?) templates?"
 # Where documentation lives: naming one of these says the change is in prose files.
 DOC_PLACES = _words(
     r"readme\w*", r"changelogs?", r"change ?log entr(?:y|ies)", r"news ?fragments?", r"newsfragments?",
     r"release notes?", r"tutorials?", r"(?:user|style|contributor|developer|migration) guides?", r"how-?tos?",
     r"faqs?", r"contributing", r"contributors?", r"authors", r"maintainers", r"licen[cs]es?", r"sponsors?",
-    r"badges?", r"sphinx", r"mkdocs", r"wiki", r"code of conduct", r"pull request templates?",
-    r"issue templates?", r"logos?", r"docs (?:site|folder|directory)", r"man ?pages?",
+    r"badges?", r"sphinx", r"mkdocs", r"wiki", r"code of conduct", TEMPLATES, r"logos?",
+    r"docs (?:site|folder|directory)", r"man ?pages?",
 )  # fmt: skip
 # Documentation intent without a place: docs files, or docstrings in code? The words alone cannot say.
 DOC_INTENT = _words(
@@ -173,7 +184,7 @@ TRAILER = re.compile(
     r"^\s*(?:signed-off-by|co-authored-by|reviewed-by|acked-by|tested-by|reported-by|suggested-by|helped-by):.*$",
     re.IGNORECASE | re.MULTILINE,
 )
-NEUTRAL_PHRASES = _words(r"code of conduct", r"code reviews?", r"code owners?", r"codeowners")
+NEUTRAL_PHRASES = _words(TEMPLATES, r"code of conduct", r"code reviews?", r"code owners?", r"codeowners")
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 
@@ -290,7 +301,8 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     prefix = PREFIX.match(text)
     prefix_name = prefix.group(1).lower() if prefix else ""
     prefix_class = PREFIX_CLASS.get(prefix_name)
-    body = text[prefix.end() :] if prefix else text
+    # an unknown prefix is a scope ("sponsors: add ...", "readme: ..."): its word is part of the request
+    body = text[prefix.end() :] if prefix and prefix_class else text
     prose = NEUTRAL_PHRASES.sub(" ", _strip_paths(body))  # what is left once the named paths are out
 
     code: list[str] = []
