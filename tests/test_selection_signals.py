@@ -32,7 +32,7 @@ def classify(text: str, files: Collection[str]) -> RequestClass:
     [
         "Use the furo theme for the docs site",
         "Turn on intersphinx in the docs site",
-        "docs: stop the link checker from following anchors in README.md",
+        "Stop the link checker from following anchors in README.md",
         "Generate the glossary page of the docs site",
         "Switch the theme of docs/index.md to furo",
     ],
@@ -150,7 +150,7 @@ def _data(name: str) -> Path | None:
 # The target is <= 2 % with >= 50 % recall (docs/selection.md says how far each data set is from it).
 PINS = [
     ("commits-dev.jsonl", 2278, 0.02, 0.235),
-    ("commits-dev2.jsonl", 1986, 0.04, 0.085),
+    ("commits-dev2.jsonl", 1986, 0.02, 0.085),
 ]
 
 
@@ -169,6 +169,18 @@ def test_benchmark_figures_are_pinned(
     assert result["outcome"]["unsafe"] == 0
     for repo, figures in result["per_repo"].items():
         assert figures["outcome_unsafe"] == 0, repo
+
+
+# ---------------------------------------------------------------- the docs: prefix
+def test_a_docs_prefix_keeps_a_fast_path_only_for_a_typo() -> None:
+    """docs: labels documentation work, docstrings and the documentation build included: on all four
+    projects of the benchmark data, such commits changed code far more often than 2 %."""
+    assert classify("docs: fix a misspelling in docs/guide.md", PLAIN).change_type == "typo"
+    for text in ("docs: describe how to export notes in docs/guide.md", "doc: add the new sponsor to README.md"):
+        result = classify(text, PLAIN)
+        assert result.change_type == "feature", result.reasons
+        assert "only a typo fix keeps a fast path" in result.reasons[-1]
+    assert classify("Add the new sponsor to README.md", PLAIN).change_type == "docs"  # no prefix: the place decides
 
 
 # ---------------------------------------------------------------- scopes and the host's templates

@@ -30,6 +30,8 @@ unknown one is a scope ("sponsors: ...") whose word counts like any other. Then,
    - a named deps file, a deps: prefix, or packaging words without a named documentation place -> deps
      (it keeps the most agents, so it wins);
    - config words or named config files -> config (it keeps more agents than docs, so it wins a tie);
+   - a docs: prefix without typo words -> feature: in conventional-commit practice it labels
+     documentation *work*, docstrings and the documentation build included (code);
    - a documentation *place* (README, changelog, news fragment, contributors, a named .md/.rst file,
      docs/ ...) with typo words -> typo; without -> docs;
    - "docs", "documentation", "clarify", a typo ... with no place -> feature: documentation files, or
@@ -375,6 +377,12 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
         return RequestClass("deps", (*reasons, "no sign of code: the deps path (security audit and test gate)"))
     if is_config:
         return RequestClass("config", (*reasons, "no sign of code: the config path"))
+    if prefix_class == "docs" and not typo:
+        why = (
+            f"'{prefix_name}:' marks documentation work, which in practice includes docstrings and the "
+            "documentation build (code); only a typo fix keeps a fast path with it"
+        )
+        return RequestClass("feature", (*reasons, why))
     if in_docs and typo:
         return RequestClass("typo", (*reasons, "no sign of code: a typo in documentation files"))
     if in_docs:
