@@ -52,16 +52,22 @@ def test_docs_content_requests_keep_their_fast_path_in_a_sphinx_repository() -> 
 
 
 # ---------------------------------------------------------------- CI that runs the project's own code
-def test_a_ci_request_is_a_feature_where_ci_runs_the_projects_scripts() -> None:
-    text = "Run the comparison job in CI on every pull request"
-    plain = classify(text, [*PLAIN, ".github/workflows/ci.yml"])
-    assert plain.change_type == "config", plain.reasons
-    result = classify(text, CI_SCRIPTS)
-    assert result.change_type == "feature"
-    assert "CI runs the project's own code here (scripts/compare_outputs.py)" in result.reasons[-1]
-    # naming the configuration file says where the change is
-    named = classify("Run the comparison job in .github/workflows/ci.yml on every pull request", CI_SCRIPTS)
-    assert named.change_type == "config", named.reasons
+def test_a_ci_request_is_a_feature_where_it_may_reach_the_projects_ci_scripts() -> None:
+    plain_ci = [*PLAIN, ".github/workflows/ci.yml"]
+    for text in ("Run the compare-outputs job in CI on every pull request", "Small CI tweaks"):
+        assert classify(text, plain_ci).change_type == "config", classify(text, plain_ci).reasons
+    # naming the project's CI script (compare-outputs is scripts/compare_outputs.py) reaches it
+    named = classify("Run the compare-outputs job in CI on every pull request", CI_SCRIPTS)
+    assert named.change_type == "feature"
+    assert "names the project's own CI code (scripts/compare_outputs.py)" in named.reasons[-1]
+    # so may a request that does not say what it changes, where CI runs such code
+    vague = classify("Small CI tweaks", CI_SCRIPTS)
+    assert vague.change_type == "feature"
+    assert "says only 'small'" in vague.reasons[-1]
+    # a specific request keeps its fast path, and so does one that names the configuration file
+    assert classify("Run CI on Python 3.14 too", CI_SCRIPTS).change_type == "config"
+    named_file = classify("Small tweaks to .github/workflows/ci.yml", CI_SCRIPTS)
+    assert named_file.change_type == "config", named_file.reasons
 
 
 # ---------------------------------------------------------------- migrations
@@ -150,7 +156,7 @@ def _data(name: str) -> Path | None:
 # The target is <= 2 % with >= 50 % recall (docs/selection.md says how far each data set is from it).
 PINS = [
     ("commits-dev.jsonl", 2278, 0.02, 0.235),
-    ("commits-dev2.jsonl", 1986, 0.02, 0.085),
+    ("commits-dev2.jsonl", 1986, 0.02, 0.11),
 ]
 
 

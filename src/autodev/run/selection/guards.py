@@ -10,7 +10,9 @@ vocabulary of one project:
 1. the documentation build runs code here, and the request is about the build (its theme, extensions,
    search, link checking, Read the Docs; or, beside a documentation word, building, generating,
    converting pages to another format, or the build's dependencies);
-2. CI runs code of the project's own, and the request names CI without naming a configuration file;
+2. CI runs code of the project's own (.github/*.py, scripts/ ...), the request names CI without naming a
+   configuration file, and either names one of those scripts by its compound name ("the link-check
+   job" and scripts/link_check.py) or does not say what it changes ("minor CI improvements");
 3. a migration of a tool or the build (replace, migrate, switch, convert, move to/from) reaches whatever
    calls the tool, whatever the repository.
 
@@ -53,6 +55,22 @@ DOC_BUILD_DIRS = frozenset({"docs", "doc", "documentation"})
 CI_CODE_DIRS = frozenset({".github", ".gitlab", ".circleci", "ci", "scripts", "script"})
 
 
+# A request that does not say what it changes ("minor CI improvements").
+VAGUE = words(
+    r"tweak\w*", r"improv\w*", r"minor", r"small", r"clean ?ups?", r"misc\w*", r"various", r"polish\w*",
+    r"tid(?:y|ies|ied)", r"housekeeping", r"maintenance",
+)  # fmt: skip
+# A compound name (diff-shades, check_links): how a request names a tool or a script.
+COMPOUND = re.compile(r"(?<![\w./-])[a-z][a-z0-9]+(?:[-_][a-z0-9]+)+(?![\w/-])")
+
+
+def scripts_named(body: str, paths: Collection[str]) -> list[str]:
+    """The paths among `paths` that a compound name of the request is part of ("run the link-check job"
+    names scripts/link_check.py): `-` and `_` are the same character here."""
+    names = {name.replace("-", "_") for name in COMPOUND.findall(body.lower())}
+    return [path for path in paths if any(name in path.lower().replace("-", "_") for name in names)]
+
+
 def code_in(lookup: object, dirs: frozenset[str]) -> list[str]:
     """The repository's code files with a directory in `dirs` (docs/conf.py for {"docs"}), when the lookup
     can list them; [] when it cannot (a plain callable: the checks that need a listing do not apply)."""
@@ -83,10 +101,13 @@ def repository_guard(
             f"({', '.join(built[:2])}): feature"
         )
     if config_said and not config_named and (helpers := code_in(lookup, CI_CODE_DIRS)):
-        return (
-            f"CI runs the project's own code here ({', '.join(helpers[:2])}) and the request names no "
-            "configuration file: feature"
-        )
+        if scripts := scripts_named(body, helpers):
+            return f"the request names the project's own CI code ({', '.join(scripts[:2])}): feature"
+        if vague := find(VAGUE, body):
+            return (
+                f"CI runs the project's own code here ({', '.join(helpers[:2])}) and the request says only "
+                f"'{vague[0]}', no configuration file: feature"
+            )
     if (config_said or packaging_said) and (moves := find(MIGRATION_WORDS, headline)):
         return f"a migration ({', '.join(moves[:2])}) reaches whatever calls the tool: feature"
     return None
