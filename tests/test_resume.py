@@ -209,7 +209,8 @@ def test_resume_refuses_done_live_and_unknown_runs(make_repo: Any, capsys: pytes
     assert main(["resume", done.run_id, "--repo", str(repo)]) == 2
     assert "already done" in capsys.readouterr().err
 
-    failed = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(feature_script({"planner": [error("x")]})))
+    failing = feature_script({"implementer": [tools(edit_mul()), error("x")]})  # it fails with work to keep
+    failed = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(failing))
     lock = FileLock(run_lock_path(repo / ".autodev" / "runs" / failed.state.run_id))
     assert lock.acquire()
     try:

@@ -101,7 +101,7 @@ def agents(
         print_json({"provider": settings.provider, "agents": rows, "skills": skill_info})
         return
     out.print(f"provider: {settings.provider or 'none configured'} ({esc(str(settings.sources.get('provider')))})")
-    out.print("[dim]● a pipeline runs it (issue-creator: autodev issue's)   ○ loaded, but no pipeline runs it[/]")
+    out.print("[dim]● run by a pipeline   ○ loaded, but no pipeline runs it[/]")
     for row in rows:
         model = row["model"] or "(no provider)"
         mark = "●" if row["in_pipeline"] else "[yellow]○[/]"

@@ -76,11 +76,13 @@ def _interrupt() -> None:
 def stopped_by_signals() -> Iterator[None]:
     """While the command runs, SIGTERM and SIGHUP stop it like Ctrl-C; when it ends, no program it
     started is left running and the previous handlers are back."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
     previous: dict[int, signal.Handlers | object] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in STOP_SIGNALS:
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # `nohup autodev ...` outlives its terminal
-                previous[signum] = signal.signal(signum, stop_like_ctrl_c)
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # `nohup autodev ...` outlives its terminal
+            previous[signum] = signal.signal(signum, stop_like_ctrl_c)
     try:
         yield
     finally:
