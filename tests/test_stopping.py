@@ -114,6 +114,7 @@ class BlockingRun:
     script: Path
     marker: str
     started: list[subprocess.Popen[bytes]]
+    seen: dict[int, str]  # every process of a run's tree seen so far, with its start time
 
     def start(self, *, ignore_sigint: bool, tty: int | None = None, **io: Any) -> subprocess.Popen[bytes]:
         """`autodev run` in a session of its own, like a job a shell started; `ignore_sigint` as a shell
@@ -145,6 +146,7 @@ class BlockingRun:
             assert time.monotonic() < deadline, "the blocking test never started"
             time.sleep(0.02)
         tree = tree_of(process.pid)
+        self.seen.update(tree)
         assert len(tree) > 1, "the run's test process is not in its tree"
         return tree
 
@@ -168,12 +170,12 @@ def blocking_run(make_repo: Callable[..., Path], tmp_path: Path) -> Iterator[Blo
             )
         )
     )
-    run = BlockingRun(repo, script, uuid.uuid4().hex, [])
+    run = BlockingRun(repo, script, uuid.uuid4().hex, [], {})
     try:
         yield run
     finally:  # nothing this test started outlives it, whatever happened
         for process in run.started:
-            for pid in (process.pid, *marked(run.marker)):
+            for pid in (process.pid, *marked(run.marker), *still_alive(run.seen)):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)  # its group: the run is a session leader
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -216,9 +218,7 @@ def test_closing_the_terminal_stops_a_run_like_ctrl_c(blocking_run: BlockingRun)
         tree = blocking_run.wait_until_tests_block(process)
     finally:
         os.close(primary)  # the hang-up
-    assert process.stderr is not None
-    err = process.stderr.read()
-    process.wait(timeout=BOUND_S)
+    _, err = process.communicate(timeout=BOUND_S)
     assert_stopped_like_ctrl_c(blocking_run, process, tree)
     assert f"autodev resume {blocking_run.state()['run_id']}" in err.decode()
 
