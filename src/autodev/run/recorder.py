@@ -45,6 +45,12 @@ class Recorder:
             self.store.state.warnings.append(message)
             self.report(RunEvent("note", None, message))
 
+    def remember(self, message: str) -> None:
+        """A warning kept in state.json (once) and shown with the run's outcome only: one about the figures
+        the outcome shows (a model without a price, so no cost), which would otherwise be said twice."""
+        if message not in self.store.state.warnings:
+            self.store.state.warnings.append(message)
+
     def note(self, agent: str | None, message: str) -> None:
         self.report(RunEvent("note", agent, message))
 

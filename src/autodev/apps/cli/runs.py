@@ -64,11 +64,12 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
         )
         if diff.stat:
             out.print(esc(redact(diff.stat.rstrip())))
-    elif state.branch:
+    elif state.branch and Path(state.worktree).is_dir():
         out.print(f"branch  {state.branch} (no changes were made)")
     print_published(state)
     out.print(f"run directory  {esc(str(run_dir))}")
-    out.print(f"worktree       {esc(state.worktree)}")
+    if Path(state.worktree).is_dir():
+        out.print(f"worktree       {esc(state.worktree)}")
     if state.status != "done" and state.branch:
         raise_cap = " --max-cost USD" if state.status == "budget" else ""
         go_on = "approve" if state.status == "awaiting-approval" else "resume"
@@ -232,6 +233,7 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
         )
         out.print(esc("\n".join(wrap(said, out.width, indent=2))))
     out.print(f"\nLook at the change:  git -C {esc(result.state.repo)} show {result.state.branch}")
+    out.print("                     [dim](the demo's repository stays until the next autodev demo replaces it)[/]")
     out.print(f"State and metrics:   {esc(str(result.run_dir))}/ (state.json, metrics.jsonl, sessions/)")
     out.print(
         "On your own repository, with a real provider:\n"
