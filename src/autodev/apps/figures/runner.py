@@ -1,0 +1,103 @@
+"""Running a block's command the same way on every machine, and checking a command names a real one."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+DATA_PLACEHOLDER = "../shared/data"
+TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    output: str
+    seconds: float
+
+
+def figures_env(config_home: Path) -> dict[str, str]:
+    """The environment a command runs in: this interpreter's `autodev` first on PATH, no AUTODEV_*
+    settings and an empty user config directory (a figure must not depend on whoever ran it), a fixed
+    terminal width and no colour."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AUTODEV_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(XDG_CONFIG_HOME=str(config_home), COLUMNS="100", NO_COLOR="1", TERM="dumb", PYTHONHASHSEED="0")
+    return env
+
+
+def with_data(command: str, data: Path) -> str:
+    """The command with the shared data directory where this checkout has it (`--data`)."""
+    return command.replace(DATA_PLACEHOLDER, str(data))
+
+
+def needs_missing_data(command: str, data: Path) -> bool:
+    return DATA_PLACEHOLDER in command and not data.is_dir()
+
+
+def run_command(command: str, root: Path, data: Path) -> Outcome:
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="autodev-figures-") as config_home:
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", with_data(command, data)],
+            cwd=root,
+            env=figures_env(Path(config_home)),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    if done.returncode != 0:
+        return Outcome(False, f"exit {done.returncode}: {done.stderr.strip()[-2000:]}", seconds)
+    return Outcome(True, done.stdout, seconds)
+
+
+def stamp_line() -> str:
+    """`Measured DATE on MACHINE`: what a machine-dependent figure needs beside it to mean anything."""
+    cpus = os.cpu_count() or 0
+    date = datetime.now(UTC).date().isoformat()
+    return (
+        f"Measured {date} on {platform.system()} {platform.machine()}, {cpus} CPUs, "
+        f"Python {platform.python_version()} (`python -m autodev.apps.figures` measures again)."
+    )
+
+
+def command_problem(command: str) -> str | None:
+    """Why the block's command is not a real `autodev` command (None when it is).
+
+    Only the first command of a pipeline is checked, and only an `autodev ...` one: the subcommand
+    names are walked through the click groups and must end at a command, not a group.
+    """
+    from autodev.apps.cli.main import cli
+
+    first = command.split("|", 1)[0]
+    try:
+        words = shlex.split(first)
+    except ValueError as error:
+        return f"cannot parse {first!r}: {error}"
+    if not words or words[0] != "autodev":
+        return None if words else "empty command"
+    current: click.Command = cli
+    path = ["autodev"]
+    rest = words[1:]
+    while rest and isinstance(current, click.Group) and not rest[0].startswith("-"):
+        if rest[0] not in current.commands and type(current).parse_args is not click.Group.parse_args:
+            return None  # a group with a default command: `autodev eval SUITE` is `autodev eval run SUITE`
+        word, rest = rest[0], rest[1:]
+        sub = current.commands.get(word)
+        if sub is None:
+            return f"`{' '.join(path)}` has no command {word!r}"
+        current, path = sub, [*path, word]
+    if isinstance(current, click.Group):
+        return f"`{' '.join(path)}` is a group, not a command"
+    return None
