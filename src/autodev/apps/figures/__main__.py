@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autodev.apps.figures.blocks import Block, BlockError, Kind, body_for, find_blocks, normalised, rewrite
-from autodev.apps.figures.runner import command_problem, needs_missing_data, run_command, stamp_line
+from autodev.apps.figures.runner import Runner, command_problem, needs_missing_data, stamp_line
 
 
 def default_files(root: Path) -> list[Path]:
@@ -41,7 +41,7 @@ def rerun(block: Block, *, check: bool, slow: bool, quick: bool) -> bool:
     return not quick or block.kind is Kind.CHECKED
 
 
-def process(path: Path, args: argparse.Namespace, data: Path) -> list[str]:
+def process(path: Path, args: argparse.Namespace, data: Path, runner: Runner) -> list[str]:
     """The problems found in one file (rewriting it unless --check)."""
     text = path.read_text(encoding="utf-8")
     problems: list[str] = []
@@ -59,7 +59,7 @@ def process(path: Path, args: argparse.Namespace, data: Path) -> list[str]:
         if needs_missing_data(block.command, data):
             print(f"{where}: skipped, no shared data at {data} (--data DIR)", file=sys.stderr)
             continue
-        outcome = run_command(block.command, args.root, data)
+        outcome = runner.run(block.command)
         print(f"{where}: {block.command} ({outcome.seconds:.1f} s)", file=sys.stderr)
         if not outcome.ok:
             problems.append(f"{where}: `{block.command}` failed: {outcome.output}")
@@ -82,9 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     root: Path = args.root.resolve()
     data: Path = (args.data or root.parent / "shared" / "data").resolve()
     problems: list[str] = []
+    runner = Runner(root, data)
     for path in args.files or default_files(root):
         try:
-            problems += process(path, args, data)
+            problems += process(path, args, data, runner)
         except (OSError, BlockError) as error:
             print(f"error: {path}: {error}", file=sys.stderr)
             return 2

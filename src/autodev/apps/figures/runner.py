@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,22 +44,41 @@ def needs_missing_data(command: str, data: Path) -> bool:
     return DATA_PLACEHOLDER in command and not data.is_dir()
 
 
-def run_command(command: str, root: Path, data: Path) -> Outcome:
-    started = datetime.now(UTC)
+def _bash(command: str, root: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory(prefix="autodev-figures-") as config_home:
-        done = subprocess.run(
-            ["bash", "-o", "pipefail", "-c", with_data(command, data)],
+        return subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
             cwd=root,
             env=figures_env(Path(config_home)),
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=TIMEOUT_S,
             check=False,
         )
-    seconds = (datetime.now(UTC) - started).total_seconds()
-    if done.returncode != 0:
-        return Outcome(False, f"exit {done.returncode}: {done.stderr.strip()[-2000:]}", seconds)
-    return Outcome(True, done.stdout, seconds)
+
+
+@dataclass
+class Runner:
+    """Runs block commands; a command whose first part ran already (`autodev bench cost` and
+    `autodev bench cost | grep ...`) reuses that output, so one regeneration runs each benchmark once."""
+
+    root: Path
+    data: Path
+    heads: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
+
+    def run(self, command: str) -> Outcome:
+        started = datetime.now(UTC)
+        head, _, tail = with_data(command, self.data).partition(" | ")
+        if head not in self.heads:
+            self.heads[head] = _bash(head, self.root)
+        done = self.heads[head]
+        if done.returncode == 0 and tail:
+            done = _bash(tail, self.root, stdin=done.stdout)
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        if done.returncode != 0:
+            return Outcome(False, f"exit {done.returncode}: {done.stderr.strip()[-2000:]}", seconds)
+        return Outcome(True, done.stdout, seconds)
 
 
 def stamp_line() -> str:
