@@ -51,8 +51,14 @@ def find_blocks(text: str) -> list[Block]:
     lines = text.split("\n")
     blocks: list[Block] = []
     index = 0
+    fenced = False  # inside a code block that is not a figures block: markers there are examples
     while index < len(lines):
         line = lines[index]
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if fenced or line.lstrip().startswith("```"):
+            index += 1
+            continue
         if line.strip() == _CLOSE:
             raise BlockError(f"line {index + 1}: {_CLOSE} without a figures marker before it")
         match = _OPEN.match(line.strip())
