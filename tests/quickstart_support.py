@@ -26,12 +26,14 @@ def _tool(text: str, name: str, **arguments: Any) -> dict[str, Any]:
 def quickstart_script(package: str, package_dir: str) -> dict[str, Any]:
     """Replies for every built-in agent; `package` is the import name, `package_dir` where it lives."""
     module = f"{package_dir}/shout.py"
+    # unittest style: pytest and unittest both run it, whichever the project's environment has
     test = (
-        f"from {package}.shout import shout\n\n\n"
-        "def test_shout_upper_cases_and_exclaims():\n"
-        '    assert shout("hello") == "HELLO!"\n\n\n'
-        "def test_shout_of_nothing_is_just_the_mark():\n"
-        '    assert shout("") == "!"\n'
+        f"import unittest\n\nfrom {package}.shout import shout\n\n\n"
+        "class ShoutTests(unittest.TestCase):\n"
+        "    def test_upper_cases_and_exclaims(self):\n"
+        '        self.assertEqual(shout("hello"), "HELLO!")\n\n'
+        "    def test_nothing_is_just_the_mark(self):\n"
+        '        self.assertEqual(shout(""), "!")\n'
     )
     code = '"""shout(): text, louder."""\n\n\ndef shout(text: str) -> str:\n    return text.upper() + "!"\n'
     return {
