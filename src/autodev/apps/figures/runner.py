@@ -86,8 +86,9 @@ def stamp_line() -> str:
     """`Measured DATE on MACHINE`: what a machine-dependent figure needs beside it to mean anything."""
     cpus = os.cpu_count() or 0
     date = datetime.now(UTC).date().isoformat()
+    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
     return (
-        f"Measured {date} on {platform.system()} {platform.machine()}, {cpus} CPUs, "
+        f"Measured {date} on {platform.system()} {platform.machine()}, {cpus} CPUs{load}, "
         f"Python {platform.python_version()} (`python -m autodev.apps.figures` measures again)."
     )
 
