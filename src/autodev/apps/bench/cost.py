@@ -5,8 +5,9 @@ by side: once with each agent on its own tier, once with every agent on the deep
 requests go through the real Anthropic request builder and a simulation of Anthropic's prompt cache
 (`cache_sim`), so the cache figures reflect the breakpoints we actually place. Input tokens are
 offline estimates of the real prompts; output tokens are the script's. Before counting, the parts of a
-prompt that differ between two runs of the same pipeline (the temporary directory, run ids, commit
-SHAs, durations) are replaced by fixed text (`steady`), so the figures are the same on every run.
+prompt that differ between two runs or two machines (the temporary directory, run ids, commit SHAs,
+durations, where the interpreter is installed) are replaced by fixed text (`steady`), so the figures
+repeat.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _VARYING = (
     (re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}"), "20260101-000000-000000"),  # run ids
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "0000000"),  # commit SHAs
     (re.compile(r"\d+\.\d+ ?s\b"), "0.0s"),  # durations
+    (re.compile(r"(?:/[\w.+-]+)+/(python[\d.]*)\b"), r"\1"),  # this machine's interpreter
 )
 
 

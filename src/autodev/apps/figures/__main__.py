@@ -1,7 +1,8 @@
 """`python -m autodev.apps.figures [--check] [--slow] [--quick] [--data DIR] [FILE ...]`.
 
 Without `--check` it reruns every block's command and rewrites README.md and docs/*.md in place
-(`--quick`: only the plain, deterministic blocks). With `--check` it writes nothing: plain blocks (and
+(`--quick`: only the plain, deterministic blocks; `--only TEXT`: only the blocks whose command
+contains TEXT). With `--check` it writes nothing: plain blocks (and
 with `--slow` the slow ones) are rerun and diffed; the others must name a real command, and a
 machine-dependent block must carry its `Measured ...` line. Exit 0 when all is fresh, 1 when a block is
 stale or wrong, 2 on a usage error (an unreadable file, a broken marker).
@@ -29,13 +30,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is stale")
     parser.add_argument("--slow", action="store_true", help="with --check: rerun and diff the slow blocks too")
     parser.add_argument("--quick", action="store_true", help="rewrite only the plain (quick, deterministic) blocks")
+    parser.add_argument("--only", metavar="TEXT", help="rerun only the blocks whose command contains TEXT")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the checkout; commands run there (default: .)")
     parser.add_argument("--data", type=Path, help="the shared data directory (default: ROOT/../shared/data)")
     return parser.parse_args(argv)
 
 
-def rerun(block: Block, *, check: bool, slow: bool, quick: bool) -> bool:
+def rerun(block: Block, *, check: bool, slow: bool, quick: bool, only: str | None = None) -> bool:
     """Whether this block's command is run now."""
+    if only is not None and only not in block.command:
+        return False
     if check:
         return block.kind is Kind.CHECKED or (slow and block.kind is Kind.SLOW)
     return not quick or block.kind is Kind.CHECKED
@@ -54,7 +58,7 @@ def process(path: Path, args: argparse.Namespace, data: Path, runner: Runner) ->
             continue
         if block.kind is Kind.MACHINE and args.check and block.stamp is None:
             problems.append(f"{where}: a machine-dependent block needs a `Measured DATE on MACHINE` line")
-        if not rerun(block, check=args.check, slow=args.slow, quick=args.quick):
+        if not rerun(block, check=args.check, slow=args.slow, quick=args.quick, only=args.only):
             continue
         if needs_missing_data(block.command, data):
             print(f"{where}: skipped, no shared data at {data} (--data DIR)", file=sys.stderr)
