@@ -25,7 +25,10 @@ def default_files(root: Path) -> list[Path]:
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m autodev.apps.figures", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m autodev.apps.figures",
+        description="Rerun the command behind every figures block of README.md and docs/*.md; rewrite the blocks.",
+    )
     parser.add_argument("files", nargs="*", type=Path, help="markdown files (default: README.md and docs/*.md)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is stale")
     parser.add_argument("--slow", action="store_true", help="with --check: rerun and diff the slow blocks too")
@@ -92,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems += process(path, args, data, runner)
         except (OSError, BlockError) as error:
             print(f"error: {path}: {error}", file=sys.stderr)
+            print("hint: run it from autodev's checkout, or pass --root PATH", file=sys.stderr)
             return 2
     for problem in problems:
         print(problem)
