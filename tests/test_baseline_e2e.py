@@ -125,8 +125,8 @@ def test_a_broken_test_is_blamed_until_the_retries_run_out(legacy_repo: Path) ->
     implementer = [
         tools(edit_mul(), BREAK_ADD, text="Adding mul (and breaking add)."),
         final(implemented("- Added mul.")),
-        final("It is fine."),
-        final("Still fine."),
+        final(implemented("- It is fine.")),
+        final(implemented("- Still fine.")),
     ]
     state = state_of(run(legacy_repo, feature_script({"implementer": implementer})))
 

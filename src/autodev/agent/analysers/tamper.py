@@ -53,7 +53,15 @@ def _name_of(node: ast.expr) -> str:
 
 
 def _literals(node: ast.AST) -> list[str]:
-    return [repr(sub.value) for sub in ast.walk(node) if isinstance(sub, ast.Constant) and sub.value is not None]
+    """The largest literal expressions inside `node` (`-4`, `[1, 2]`, `"x"`), each once."""
+    if isinstance(node, ast.Constant | ast.UnaryOp | ast.List | ast.Tuple | ast.Set | ast.Dict):
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            pass
+        else:
+            return [] if value is None else [repr(value)]
+    return [literal for child in ast.iter_child_nodes(node) for literal in _literals(child)]
 
 
 def _is_skip(node: ast.AST) -> bool:
