@@ -157,3 +157,9 @@ def test_the_implementer_has_the_rules_real_models_need() -> None:
 
 def test_the_web_researcher_is_told_about_the_pins_it_receives() -> None:
     assert "# Project dependencies" in AGENTS["researcher-web"].prompt
+
+
+def test_the_reviewer_is_told_what_a_tamper_fact_means() -> None:
+    reviewer = AGENTS["reviewer"]
+    assert "tamper" in reviewer.facts
+    assert "`tamper`: tests weakened since they were written" in reviewer.prompt
