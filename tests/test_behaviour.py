@@ -158,8 +158,15 @@ def test_a_verdict_missing_in_every_round_fails_the_run_clearly(repo: Path) -> N
 
 
 # ---------------------------------------------------------------- tools, as real models call them
-def test_a_tool_call_written_as_text_is_answered_and_then_made(repo: Path) -> None:
-    as_text = json.dumps({"name": "Edit", "arguments": {"file_path": "calc/__init__.py", "old_string": "x"}})
+CALL_AS_JSON = json.dumps({"name": "Edit", "arguments": {"file_path": "calc/__init__.py", "old_string": "x"}})
+TOOL_CALLS_AS_TEXT = {
+    "a JSON object": CALL_AS_JSON,
+    "chat-template tags": f"I will add mul now.\n<tool_call>\n{CALL_AS_JSON}\n</tool_call>",  # Qwen/Hermes style
+}
+
+
+@pytest.mark.parametrize("as_text", TOOL_CALLS_AS_TEXT.values(), ids=TOOL_CALLS_AS_TEXT)
+def test_a_tool_call_written_as_text_is_answered_and_then_made(repo: Path, as_text: str) -> None:
     implementer = [final(as_text), tools(edit_mul()), final(implemented())]
     result, state = run(repo, {"implementer": implementer})
     assert state["status"] == "done", state.get("error")
