@@ -121,7 +121,7 @@ def implementer_writes(*files: tuple[str, dict[str, Any]]) -> Responder:
         if is_first_turn(request):  # Read first, as Write will not overwrite a file the agent has not Read
             reads = tuple(("Read", {"file_path": args["file_path"], "limit": 1}) for _, args in files)
             return Reply("Writing.", reads + tuple(files))
-        return Reply("## Changes\n- Done.")
+        return handoff(request.agent, "- Done.")
 
     return respond
 
@@ -151,7 +151,7 @@ def reads_hidden(hidden_file: Path) -> Responder:
         if len(request.messages) == 3:  # the tools' answers are in: write down what they showed
             read = ("Read", {"file_path": "calc/__init__.py"})  # Write will not overwrite an unread file
             return Reply("Saving notes.", (write("leak.txt", seen), read, write("calc/__init__.py", WRONG_MUL)))
-        return Reply("## Changes\n- Done.")
+        return handoff(request.agent, "- Done.")
 
     return respond
 

@@ -65,7 +65,25 @@ MUL_TEST = (
 MUL_IMPL = "\n\ndef mul(a, b):\n    return a * b\n"
 WRONG_MUL_IMPL = "\n\ndef mul(a, b):\n    return a + b\n"
 
-APPROVE = "The change does what the request asks and is tested.\n\nVERDICT: APPROVE"
+APPROVE = "Checked: calc/__init__.py\nThe change does what the request asks and is tested.\n\nVERDICT: APPROVE"
+AUDIT_APPROVE = "Audited: calc/__init__.py\nNo security concerns.\n\nVERDICT: APPROVE"
+
+# The sections each built-in agent's file declares (`handoff_sections`): a final reply without them gets
+# one corrective turn, which would take the next scripted reply.
+RESEARCH = "## Relevant code\n- `calc/__init__.py` holds `add(a, b)`."
+WEB_NOTES = "## Findings\n- Nothing external is needed."
+PLAN = "## Goal\nAdd `mul`.\n## Changes\n1. Add `mul` to calc.\n## Tests to write\n- Test `mul` in tests/test_calc.py."
+TESTS_WRITTEN = "## Tests\n- Added MulTests.test_mul.\n## Test run\n- 1 new test failing as expected."
+NO_DOCS = "## Docs updated\n- none: no documentation change needed."
+
+
+def implemented(changes: str = "- Added `mul(a, b)` to calc/__init__.py.", extra: str = "") -> str:
+    """An implementer handoff with its declared sections; `extra` adds e.g. an `## Addressed` section."""
+    text = f"## Changes\n{changes}\n## Tests\n- RunTests passed.\n## Docs impact\n- none"
+    return f"{text}\n{extra}" if extra else text
+
+
+ADDRESSED = implemented("- none", "## Addressed\nNothing further to change.")
 
 
 def final(text: str, delay: float = 0.0) -> Reply:
@@ -134,8 +152,9 @@ def fix_mul() -> dict[str, Any]:
     return call("Edit", file_path="calc/__init__.py", old_string=WRONG_MUL_IMPL, new_string=MUL_IMPL)
 
 
-def verdict(decision: str, findings: str = "", delay: float = 0.0) -> Reply:
-    body = f"Reviewed the change.\n\nVERDICT: {decision}"
+def verdict(decision: str, findings: str = "", delay: float = 0.0, label: str = "Checked") -> Reply:
+    """A verdict agent's final reply; `label` is its declared section (the security-auditor's is "Audited")."""
+    body = f"{label}: the change.\n\nVERDICT: {decision}"
     return final(body + (f"\n{findings}" if findings else ""), delay)
 
 
@@ -143,19 +162,19 @@ def default_replies(delay: float = 0.0) -> dict[str, list[Reply]]:
     """Simple replies for the feature pipeline: test-master adds a test, the implementer adds `mul`."""
     d = delay
     return {
-        "researcher-local": [final("## Local findings\n- `calc/__init__.py` holds `add(a, b)`.", d)],
-        "researcher-web": [final("## External notes\n- Nothing external is needed.", d)],
-        "planner": [final("## Plan\n1. Test `mul` in tests/test_calc.py.\n2. Add `mul` to calc.", d)],
-        "test-master": [tools(edit_mul_test(), delay=d), final("## Tests\nAdded MulTests.test_mul.", d)],
+        "researcher-local": [final(RESEARCH, d)],
+        "researcher-web": [final(WEB_NOTES, d)],
+        "planner": [final(PLAN, d)],
+        "test-master": [tools(edit_mul_test(), delay=d), final(TESTS_WRITTEN, d)],
         "implementer": [
             tools(edit_mul(), text="Adding mul.", delay=d),
-            final("## Changes\n- Added `mul(a, b)` to calc/__init__.py.", d),
-            final("## Addressed\nNothing further to change.", d),
-            final("## Addressed\nNothing further to change.", d),
+            final(implemented(), d),
+            final(ADDRESSED, d),
+            final(ADDRESSED, d),
         ],
         "reviewer": [final(APPROVE, d)] * 3,
-        "security-auditor": [final("No security concerns.\n\nVERDICT: APPROVE", d)] * 3,
-        "doc-master": [final("## Docs\nNo documentation change needed.", d)] * 3,
+        "security-auditor": [final(AUDIT_APPROVE, d)] * 3,
+        "doc-master": [final(NO_DOCS, d)] * 3,
     }
 
 
@@ -190,7 +209,7 @@ def issue_script() -> dict[str, Any]:
         "agents": {
             "researcher-local": [
                 tools(call("Read", file_path="calc/__init__.py")),
-                final("## Local findings\n- `add` lives in calc/__init__.py."),
+                final("## Relevant code\n- `add` lives in calc/__init__.py."),
             ],
             "issue-creator": [final(draft)],
         },

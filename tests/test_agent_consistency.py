@@ -88,3 +88,78 @@ def test_the_reviewer_is_not_told_the_suite_passed() -> None:
 def test_prompts_stay_compact() -> None:
     for name, spec in AGENTS.items():
         assert len(spec.prompt.split()) <= MAX_PROMPT_WORDS, name
+
+
+# ---------------------------------------------------------------- every reachable skill, every rule
+PAIRS = [(name, skill) for name, spec in sorted(AGENTS.items()) for skill in reachable(spec)]
+SEVERITY_WORDS = re.compile(r"\b(block|blocking)\b[^.\n]*\b(critical|high|medium|low)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("name", "skill"), PAIRS, ids=[f"{n}-{s.name}" for n, s in PAIRS])
+def test_no_reachable_skill_contradicts_its_agent(name: str, skill: Skill) -> None:
+    """The rules issue 20 names, checked for every skill an agent can load (its preloads, or all with `Skill`)."""
+    spec, body = AGENTS[name], skill.body
+    tools = set(spec.offered_tools())
+    # one severity scale: whatever a skill says about blocking by severity is the auditor's scale
+    for match in SEVERITY_WORDS.finditer(body):
+        sentence = match.group(0).lower()
+        assert "only on critical or high" not in sentence and "medium severity or above" not in sentence, sentence
+    if SEVERITY_WORDS.search(body):
+        assert "Block on critical and high" in body and "concrete path from attacker-controlled input" in body
+    # a verdict agent's skills never ask for another verdict format, and keep untouched lines non-blocking
+    if spec.verdict:
+        for line in body.splitlines():
+            assert not re.search(r"VERDICT:\s*(PASS|FAIL|REJECT|LGTM)", line), (skill.name, line)
+        if re.search(r"\breview", body, re.IGNORECASE):
+            assert re.search(r"(untouched lines|lines the change does not touch)", body), skill.name
+    # ImportError naming the planned symbol is a valid red test wherever tests are written first
+    assert "not an import error" not in body.lower()
+    # nobody is told to weaken a test, or to leave a stub behind
+    for permissive in (
+        "mark it xfail",
+        "skip the failing test",
+        "delete the failing test",
+        "raise NotImplementedError",
+    ):
+        assert permissive not in body, (skill.name, permissive)
+    # docstrings belong to the implementer: a skill the doc-master reads never tells it to edit them
+    if "Write" in tools and "Bash" not in tools and spec.write_scope and "!**/*.py" in spec.write_scope:
+        assert "update the docstring" not in body.lower(), skill.name
+    # what an agent cannot do, no skill tells it to do
+    if "Bash" not in tools:
+        assert not re.search(r"\b(run|check) (the )?(linter|type checker|git \w+|`git)", body, re.IGNORECASE) or (
+            "cannot run" in body or "never run git" in body
+        ), skill.name
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in AGENTS.items() if s.handoff_sections))
+def test_every_declared_handoff_section_is_in_the_agents_own_template(name: str) -> None:
+    """The sections the runtime checks are the ones the prompt asks for: a heading or a label line."""
+    spec = AGENTS[name]
+    for section in spec.handoff_sections:
+        assert f"## {section}\n" in spec.prompt or f"\n{section}: " in spec.prompt, (name, section)
+
+
+def test_the_implementer_has_the_rules_real_models_need() -> None:
+    prompt = AGENTS["implementer"].prompt
+    for rule in (
+        "same failure comes back twice",  # loop discipline
+        "form a new hypothesis",
+        "already failed before your change",  # pre-existing failures
+        "`NotImplementedError`",  # no stubs
+        "no placeholder comments",
+        "update every caller",  # a changed signature
+        "# Your previous attempt",  # reruns see their own earlier work
+        "Never delete, skip, mark xfail or loosen a test",
+    ):
+        assert rule in prompt, rule
+
+
+def test_the_web_researcher_is_told_about_the_pins_it_receives() -> None:
+    assert "# Project dependencies" in AGENTS["researcher-web"].prompt
+
+
+def test_the_reviewer_is_told_what_a_tamper_fact_means() -> None:
+    reviewer = AGENTS["reviewer"]
+    assert "tamper" in reviewer.facts
+    assert "`tamper`: tests weakened since they were written" in reviewer.prompt

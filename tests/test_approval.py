@@ -130,7 +130,7 @@ def test_on_a_terminal_the_run_asks_and_an_edited_plan_is_what_follows(
     seen = bytearray()
     try:
         read_until(master, b"Approve?", seen)
-        assert b"## Plan" in seen and b"the rest is estimated at" in seen
+        assert b"## Goal" in seen and b"the rest is estimated at" in seen
         os.write(master, b"e\n")
         read_until(master, b"Edited by the user", seen)
         again = bytearray(seen[seen.index(b"Edited by the user") :])

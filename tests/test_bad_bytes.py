@@ -14,7 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, REQUEST, call, edit_mul, feature_script, final, git, tools
+from scripts import (
+    ADDRESSED,
+    CALC_FILES,
+    PLAN,
+    REQUEST,
+    RESEARCH,
+    call,
+    edit_mul,
+    feature_script,
+    final,
+    git,
+    implemented,
+    tools,
+)
 
 from autodev.agent.context.repomap import map_commit, map_worktree
 from autodev.apps.cli.main import main
@@ -55,7 +68,7 @@ def test_a_lone_surrogate_in_arguments_comes_back_as_an_error_the_model_corrects
         call("Edit", file_path="calc/__init__.py", old_string="add", new_string="ad\ud800d"),
         call("Grep", pattern="\udcff"),
     ]
-    replies = [tools(*bad), tools(edit_mul()), final("## Changes\n- Added mul."), final("-"), final("-")]
+    replies = [tools(*bad), tools(edit_mul()), final(implemented("- Added mul.")), final(ADDRESSED), final(ADDRESSED)]
     code = run(tmp_path, repo, feature_script({"implementer": replies}))
     assert code == 0, capsys.readouterr()
     state = json.loads((run_dir(repo) / "state.json").read_text(encoding="utf-8"))
@@ -75,10 +88,10 @@ def test_a_lone_surrogate_in_the_final_text_is_stored_escaped(
     make_repo: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(CALC_FILES, name="proj")
-    script = feature_script({"planner": [final("## Plan\n1. Add mul to calc\udcef.")]})
+    script = feature_script({"planner": [final(PLAN + "\n- calc\udcef.")]})
     assert run(tmp_path, repo, script) == 0, capsys.readouterr()
     state = json.loads((run_dir(repo) / "state.json").read_text(encoding="utf-8"))
-    assert state["agents"]["planner"]["handoff"] == "## Plan\n1. Add mul to calc\\xef."
+    assert state["agents"]["planner"]["handoff"] == PLAN + "\n- calc\\xef."
     assert_utf8_everywhere(repo)
 
 
@@ -89,7 +102,7 @@ def test_a_tracked_file_with_a_non_utf8_name_neither_stops_retrieval_nor_grep(
     (repo / BAD_NAME).write_text("def naive():\n    return 1\n", encoding="utf-8")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "a Latin-1 name")
-    grep = [tools(call("Grep", pattern="def "), call("Glob", pattern="calc/*")), final("## Local findings\n- ok")]
+    grep = [tools(call("Grep", pattern="def "), call("Glob", pattern="calc/*")), final(RESEARCH)]
     assert run(tmp_path, repo, feature_script({"researcher-local": grep}), "make naive() return 2") == 0, (
         capsys.readouterr()
     )

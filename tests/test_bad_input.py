@@ -25,6 +25,7 @@ import pytest
 from fakes.anthropic import FakeAnthropic
 from fakes.server import Error
 from scripts import (
+    ADDRESSED,
     CALC_FILES,
     REQUEST,
     call,
@@ -32,6 +33,7 @@ from scripts import (
     feature_script,
     final,
     git,
+    implemented,
     settle,
     tools,
     tree_snapshot,
@@ -225,7 +227,7 @@ def escape_script(case: Case) -> None:
         call("Write", file_path=str(outside), content="escaped\n"),
         text="Looking around first.",
     )
-    replies = [attempts, tools(edit_mul()), final("## Changes\n- Added mul."), final("Nothing more."), final("-")]
+    replies = [attempts, tools(edit_mul()), final(implemented("- Added mul.")), final(ADDRESSED), final(ADDRESSED)]
     case.write("escape.json", json.dumps(feature_script({"implementer": replies})))
 
     def nothing_escaped(case: Case) -> None:

@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, REQUEST, call, edit_mul, feature_script, final, settle, tools
+from scripts import (
+    CALC_FILES,
+    REQUEST,
+    TESTS_WRITTEN,
+    call,
+    edit_mul,
+    feature_script,
+    final,
+    implemented,
+    settle,
+    tools,
+)
 
 from autodev.config.settings import CliOverrides
 from autodev.engines.local.launch import RunResult, run_feature
@@ -94,9 +105,9 @@ def test_a_failure_at_the_base_is_reported_not_blamed_and_not_sent_back(legacy_r
 def test_a_change_that_breaks_a_passing_test_fails_the_gate_and_goes_back(legacy_repo: Path) -> None:
     implementer = [
         tools(edit_mul(), BREAK_ADD, text="Adding mul (and breaking add)."),
-        final("## Changes\n- Added mul."),
+        final(implemented("- Added mul.")),
         tools(UNBREAK_ADD, text="add must still add."),
-        final("## Changes\n- Restored add."),
+        final(implemented("- Restored add.")),
     ]
     result = run(legacy_repo, feature_script({"implementer": implementer}))
     state = state_of(result)
@@ -113,9 +124,9 @@ def test_a_change_that_breaks_a_passing_test_fails_the_gate_and_goes_back(legacy
 def test_a_broken_test_is_blamed_until_the_retries_run_out(legacy_repo: Path) -> None:
     implementer = [
         tools(edit_mul(), BREAK_ADD, text="Adding mul (and breaking add)."),
-        final("## Changes\n- Added mul."),
-        final("It is fine."),
-        final("Still fine."),
+        final(implemented("- Added mul.")),
+        final(implemented("- It is fine.")),
+        final(implemented("- Still fine.")),
     ]
     state = state_of(run(legacy_repo, feature_script({"implementer": implementer})))
 
@@ -133,8 +144,8 @@ def test_no_tests_collected_is_its_own_status_never_passed(make_repo: Any) -> No
     settle(repo)
     script = feature_script(
         {
-            "test-master": [final("## Tests\nNo tests added.")],
-            "implementer": [tools(edit_mul(), text="Adding mul."), final("## Changes\n- Added mul.")],
+            "test-master": [final(TESTS_WRITTEN)],
+            "implementer": [tools(edit_mul(), text="Adding mul."), final(implemented("- Added mul."))],
         }
     )
     events: list[RunEvent] = []

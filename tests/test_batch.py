@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, error, feature_script, final, git
+from scripts import APPROVE, CALC_FILES, error, feature_script, final, git
 
 from autodev.apps.cli.main import main
 from autodev.models import ModelRequest, ModelResponse
@@ -121,9 +121,7 @@ def test_running_a_batch_again_keeps_finished_features_and_resumes_the_rest(
     batch_file = tmp_path / "backlog.txt"
     batch_file.write_text("\n".join(REQUESTS[:2]) + "\n")
     # every feature's reviewer hits a provider outage once, then works
-    script = write_script(
-        tmp_path, feature_script({"reviewer": [error("529 overloaded"), final("Fine.\n\nVERDICT: APPROVE")]})
-    )
+    script = write_script(tmp_path, feature_script({"reviewer": [error("529 overloaded"), final(APPROVE)]}))
     code, first = batch(repo, batch_file, script, capsys)
     assert code == 1
     assert [f["status"] for f in first["features"]] == ["failed", "failed"]

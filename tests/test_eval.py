@@ -202,9 +202,9 @@ def test_interrupted_eval_resumes_where_it_stopped(tmp_path: Path) -> None:
 SCRIPT = {
     "version": 1,
     "agents": {
-        "researcher-local": [{"text": "## Findings\n- calc/__init__.py has add."}],
-        "planner": [{"text": "## Plan\n1. Add mul."}],
-        "test-master": [{"text": "## Tests\nNone added."}],
+        "researcher-local": [{"text": "## Relevant code\n- calc/__init__.py has add."}],
+        "planner": [{"text": "## Goal\nmul\n## Changes\n1. Add mul.\n## Tests to write\n- none"}],
+        "test-master": [{"text": "## Tests\nNone added.\n## Test run\n- not run"}],
         "implementer": [
             {
                 "tool_calls": [
@@ -212,11 +212,11 @@ SCRIPT = {
                     {"name": "Write", "input": {"file_path": "calc/__init__.py", "content": MUL}},
                 ]
             },
-            {"text": "## Changes\n- Added mul."},
+            {"text": "## Changes\n- Added mul.\n## Tests\n- passed\n## Docs impact\n- none"},
         ],
-        "reviewer": [{"text": "VERDICT: APPROVE"}],
-        "security-auditor": [{"text": "VERDICT: APPROVE"}],
-        "doc-master": [{"text": "## Docs\nNothing."}],
+        "reviewer": [{"text": "Checked: calc\nVERDICT: APPROVE"}],
+        "security-auditor": [{"text": "Audited: calc\nVERDICT: APPROVE"}],
+        "doc-master": [{"text": "## Docs updated\n- none"}],
     },
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from gh_fake import PR_URL, add_bare_origin, install_fake_gh, remote_branch
-from scripts import CALC_FILES, REQUEST, call, feature_script, final, git, settle, tools
+from scripts import CALC_FILES, REQUEST, TESTS_WRITTEN, call, feature_script, final, git, implemented, settle, tools
 
 from autodev.apps.cli.main import main
 from autodev.core.locks import FileLock, run_lock_path
@@ -48,14 +48,16 @@ def follow_up_script(tmp_path: Path) -> Path:
             {
                 "researcher-local": [final(NOT_AGAIN)],
                 "researcher-web": [final(NOT_AGAIN)],
-                "planner": [final("## Plan\n1. Test `sub` in tests/test_sub.py.\n2. Add calc/sub.py.")],
+                "planner": [
+                    final("## Goal\nAdd sub.\n## Changes\n1. Add calc/sub.py.\n## Tests to write\n- tests/test_sub.py.")
+                ],
                 "test-master": [
                     tools(call("Write", file_path="tests/test_sub.py", content=SUB_TEST)),
-                    final("## Tests\nAdded tests/test_sub.py."),
+                    final(TESTS_WRITTEN),
                 ],
                 "implementer": [
                     tools(call("Write", file_path="calc/sub.py", content=SUB_IMPL)),
-                    final("## Changes\n- Added calc/sub.py."),
+                    final(implemented("- Added calc/sub.py.")),
                 ],
             }
         ),

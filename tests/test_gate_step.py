@@ -25,6 +25,7 @@ from scripts import (
     feature_script,
     final,
     fix_mul,
+    implemented,
     settle,
     tools,
 )
@@ -43,15 +44,15 @@ from autodev.run.state import GateTests, RunState, StateStore
 
 FAILS_THEN_PASSES = [  # the first gate fails (mul adds), the implementer fixes it, the second gate passes
     tools(edit_mul(WRONG_MUL_IMPL), text="Adding mul."),
-    final("## Changes\n- Added mul."),
+    final(implemented("- Added mul.")),
     tools(fix_mul(), text="mul added instead of multiplying."),
-    final("## Changes\n- Fixed mul to multiply."),
+    final(implemented("- Fixed mul to multiply.")),
 ]
 ALWAYS_FAILS = [  # the gate fails three times: the run fails with the tests' error
     tools(edit_mul(WRONG_MUL_IMPL), text="Adding mul."),
-    final("## Changes\n- Added mul."),
-    final("I believe it is correct."),
-    final("Still correct, I think."),
+    final(implemented("- Added mul.")),
+    final(implemented("- I believe it is correct.")),
+    final(implemented("- Still correct, I think.")),
     final("unused"),
 ]
 
@@ -216,7 +217,7 @@ def test_an_agents_own_test_runs_are_not_the_gate(make_repo: Any) -> None:
     implementer = [
         tools(edit_mul(), text="Adding mul."),
         tools(call("RunTests"), text="Checking."),
-        final("## Changes\n- Added mul; the tests pass."),
+        final(implemented("- Added mul; the tests pass.")),
     ]
     result = run(repo, implementer)
     assert result.state.status == "done", result.state.error

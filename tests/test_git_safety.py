@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, MUL_TEST, REQUEST, call, feature_script, final, git, settle, tools
+from scripts import CALC_FILES, MUL_TEST, REQUEST, TESTS_WRITTEN, call, feature_script, final, git, settle, tools
 
 from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
@@ -110,7 +110,7 @@ def test_a_run_during_which_git_config_changes_fails_and_says_what_changed(
     sneaky = call("Edit", file_path="tests/test_calc.py", old_string=anchor)
     sneaky["input"]["new_string"] = anchor + MUL_TEST + _config_writing_test(repo)
     script = tmp_path / "script.json"
-    script.write_text(json.dumps(feature_script({"test-master": [tools(sneaky), final("## Tests\nAdded.")]})))
+    script.write_text(json.dumps(feature_script({"test-master": [tools(sneaky), final(TESTS_WRITTEN)]})))
     # the jail keeps test code from writing .git/config at all (test_jail_escapes); unconfined, the
     # run's own check is what stands between the planted program and the next git command
     argv = ["run", REQUEST, "--repo", str(repo), "--provider", "scripted", "--script", str(script), "--sandbox", "off"]

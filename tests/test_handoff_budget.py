@@ -39,7 +39,7 @@ def test_handoffs_are_never_cut_below_the_minimum() -> None:
 
 
 def test_a_run_keeps_its_handoffs_within_budget_tokens(make_repo: Callable[..., Path]) -> None:
-    from scripts import CALC_FILES, REQUEST, feature_script, final
+    from scripts import CALC_FILES, PLAN, REQUEST, feature_script, final
 
     from autodev.config.settings import CliOverrides
     from autodev.engines.local.launch import run_feature
@@ -47,7 +47,7 @@ def test_a_run_keeps_its_handoffs_within_budget_tokens(make_repo: Callable[..., 
 
     files = {**CALC_FILES, ".autodev/config.toml": CALC_FILES[".autodev/config.toml"] + "budget_tokens = 600\n"}
     repo = make_repo(files)
-    long_plan = "Plan step. " * 300  # ~900 tokens: alone more than the budget
+    long_plan = PLAN + "\n" + "Plan step. " * 300  # ~900 tokens: alone more than the budget
     script = feature_script({"planner": [final(long_plan)]})
     result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script))
     budget = result.state.handoff_budget.to_json()

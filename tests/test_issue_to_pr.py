@@ -15,7 +15,19 @@ from typing import Any
 
 import pytest
 from gh_fake import PR_URL, add_bare_origin, comment, install_fake_gh, issue_json, path_without_gh, remote_branch
-from scripts import CALC_FILES, MUL_TEST, call, error, feature_script, final, git, settle, tools
+from scripts import (
+    CALC_FILES,
+    MUL_TEST,
+    TESTS_WRITTEN,
+    WEB_NOTES,
+    call,
+    error,
+    feature_script,
+    final,
+    git,
+    settle,
+    tools,
+)
 
 from autodev.apps.cli.main import main
 from autodev.run.publish.issue_in import OUTCOME_MARKER, read_issue
@@ -52,7 +64,7 @@ def script_file(tmp_path: Path) -> Path:
         {
             "test-master": [
                 tools(call("Write", file_path="tests/test_mul.py", content=NEW_TEST)),
-                final("## Tests\nAdded tests/test_mul.py."),
+                final(TESTS_WRITTEN),
             ]
         }
     )
@@ -298,7 +310,7 @@ def test_a_failed_run_is_not_published_and_its_resume_publishes_it(
 ) -> None:
     gh = install_fake_gh(tmp_path, monkeypatch, issues)
     script = tmp_path / "failing.json"
-    replies = feature_script({"researcher-web": [error("boom"), final("## External notes\n- Nothing needed.")]})
+    replies = feature_script({"researcher-web": [error("boom"), final(WEB_NOTES)]})
     script.write_text(json.dumps(replies), encoding="utf-8")
     argv = ["run", "--issue", "7", "--pr", "--repo", str(repo), "--provider", "scripted", "--script", str(script)]
     assert main([*argv, "--json"]) == 1

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import require_jail
-from scripts import CALC_FILES, MUL_TEST, REQUEST, call, feature_script, final, git, settle, tools
+from scripts import CALC_FILES, MUL_TEST, REQUEST, TESTS_WRITTEN, call, feature_script, final, git, settle, tools
 from test_jail import SECRETS, Listener, _all_command_lines
 
 from autodev.config.settings import CliOverrides
@@ -75,7 +75,7 @@ def test_test_code_written_by_a_model_escapes_nowhere(
     anchor = "self.assertEqual(add(2, 3), 5)\n"
     edit = call("Edit", file_path="tests/test_calc.py", old_string=anchor)
     edit["input"]["new_string"] = anchor + MUL_TEST + hostile
-    script = feature_script({"test-master": [tools(edit), final("## Tests\nAdded.")]})
+    script = feature_script({"test-master": [tools(edit), final(TESTS_WRITTEN)]})
     try:
         result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script))
     finally:

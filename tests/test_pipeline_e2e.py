@@ -27,6 +27,7 @@ from scripts import (
     final,
     fix_mul,
     git,
+    implemented,
     settle,
     tools,
     verdict,
@@ -350,7 +351,7 @@ def test_failing_agent_fails_the_run_and_cancels_its_dependents(calc_repo: Path)
     assert agents["researcher-web"]["status"] == "failed"
     assert "boom" in agents["researcher-web"]["error"]
     assert agents["researcher-local"]["status"] == "done"
-    assert agents["researcher-local"]["handoff"].startswith("## Local findings")
+    assert agents["researcher-local"]["handoff"].startswith("## Relevant code")
     later = (*BUILD_AFTER_RESEARCH, *VALIDATION_AGENTS)
     for name in later:
         assert agents[name]["status"] == "cancelled", name
@@ -376,9 +377,9 @@ def test_failing_agent_fails_the_run_and_cancels_its_dependents(calc_repo: Path)
 def test_failing_gate_sends_the_output_back_to_the_implementer(calc_repo: Path) -> None:
     implementer = [
         tools(edit_mul(WRONG_MUL_IMPL), text="Adding mul."),
-        final("## Changes\n- Added mul."),
+        final(implemented("- Added mul.")),
         tools(fix_mul(), text="mul added instead of multiplying."),
-        final("## Changes\n- Fixed mul to multiply."),
+        final(implemented("- Fixed mul to multiply.")),
     ]
     result = run(calc_repo, feature_script({"implementer": implementer}))
     state = state_of(result)
@@ -403,9 +404,9 @@ def test_failing_gate_sends_the_output_back_to_the_implementer(calc_repo: Path) 
 def test_gate_exhausted_fails_the_run_but_keeps_the_work(calc_repo: Path) -> None:
     implementer = [
         tools(edit_mul(WRONG_MUL_IMPL), text="Adding mul."),
-        final("## Changes\n- Added mul."),
-        final("I believe it is correct."),
-        final("Still correct, I think."),
+        final(implemented("- Added mul.")),
+        final(implemented("- I believe it is correct.")),
+        final(implemented("- Still correct, I think.")),
         final("unused"),
     ]
     result = run(calc_repo, feature_script({"implementer": implementer}))
@@ -553,7 +554,7 @@ def test_tool_calls_outside_the_worktree_are_refused_and_the_run_goes_on(calc_re
             text="Trying some paths.",
         ),
         tools(edit_mul(), text="Adding mul."),
-        final("## Changes\n- Added mul."),
+        final(implemented("- Added mul.")),
         final("unused"),
     ]
     tmp_x = Path("/tmp/x")

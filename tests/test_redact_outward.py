@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import CALC_FILES, call, error, feature_script, final, git, settle, tools
+from scripts import ADDRESSED, CALC_FILES, call, error, feature_script, final, git, implemented, settle, tools
 
 from autodev.apps.cli.main import main
 from autodev.core import secret_scan
@@ -149,9 +149,9 @@ def _script_writing_a_secret_named_file() -> dict[str, Any]:
                     ),
                     text="Adding mul.",
                 ),
-                final("## Changes\n- Added `mul(a, b)`."),
-                final("## Addressed\nNothing further to change."),
-                final("## Addressed\nNothing further to change."),
+                final(implemented("- Added `mul(a, b)`.")),
+                final(ADDRESSED),
+                final(ADDRESSED),
             ]
         }
     )

@@ -117,9 +117,14 @@ def test_renamed_copies_of_the_reviewer_and_researcher_local_behave_as_the_origi
     for state, name in ((original, "reviewer"), (copy, "code-critic")):
         for task in tasks(state, name):
             assert "# Facts from analysers" in task
-            assert [h.split(":")[0] for h in re.findall(r"^## (\w+: .*)$", task, re.M)] == ["diff", "ruff", "tests"]
+            assert [h.split(":")[0] for h in re.findall(r"^## (\w+: .*)$", task, re.M)] == [
+                "diff",
+                "ruff",
+                "tests",
+                "tamper",
+            ]
         saved = json.loads((state["run_dir"] / "analysers" / f"{name}.json").read_text(encoding="utf-8"))
-        assert [r["name"] for r in saved["results"]] == ["diff", "ruff", "tests"]
+        assert [r["name"] for r in saved["results"]] == ["diff", "ruff", "tests", "tamper"]
 
     # the scout got the ranked repository snippets, word for word what researcher-local got
     scout, researcher = tasks(copy, "scout"), tasks(original, "researcher-local")

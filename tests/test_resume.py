@@ -21,6 +21,7 @@ import pytest
 from scripts import (
     APPROVE,
     CALC_FILES,
+    NO_DOCS,
     REQUEST,
     WRONG_MUL_IMPL,
     append_to,
@@ -30,6 +31,7 @@ from scripts import (
     final,
     fix_mul,
     git,
+    implemented,
     tools,
     verdict,
 )
@@ -53,16 +55,16 @@ def long_script(delay: float = 0.0) -> dict[str, Any]:
         {
             "implementer": [
                 tools(edit_mul(WRONG_MUL_IMPL), text="Adding mul.", delay=d),
-                final("## Changes\n- Added mul.", d),
+                final(implemented("- Added mul."), d),
                 tools(fix_mul(), text="Fixing mul.", delay=d),
-                final("## Fixed\n- mul multiplies now.", d),
-                final("## Addressed\n- Added the docstring note.", d),
+                final(implemented("- mul multiplies now."), d),
+                final(implemented("- none", "## Addressed\n- Added the docstring note."), d),
             ],
             "reviewer": [verdict("REQUEST_CHANGES", "- say what mul does", d), final(APPROVE, d)],
             "doc-master": [
                 tools(append_to("README.md", "A tiny calculator.\n", "\n`mul(a, b)` multiplies.\n"), delay=d),
-                final("## Docs\n- README mentions mul.", d),
-                final("## Docs\n- Nothing more.", d),
+                final(NO_DOCS, d),
+                final(NO_DOCS, d),
             ],
         },
         delay=delay,

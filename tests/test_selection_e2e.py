@@ -10,11 +10,17 @@ from typing import Any
 
 import pytest
 from scripts import (
+    ADDRESSED,
     APPROVE,
+    AUDIT_APPROVE,
     CALC_FILES,
     FEATURE_AGENTS,
     MUL_IMPL,
+    NO_DOCS,
+    PLAN,
     REQUEST,
+    RESEARCH,
+    TESTS_WRITTEN,
     VALIDATION_AGENTS,
     append_to,
     call,
@@ -23,6 +29,7 @@ from scripts import (
     feature_script,
     final,
     git,
+    implemented,
     settle,
     tools,
     tree_snapshot,
@@ -63,18 +70,18 @@ def fast_script(edit: dict[str, Any]) -> dict[str, Any]:
         "version": 1,
         "web_search": True,
         "agents": {
-            "researcher-local": [final("## Local findings\n- README.md holds the description.")],
-            "planner": [final("## Plan\n1. Make the edit.")],
+            "researcher-local": [final(RESEARCH)],
+            "planner": [final(PLAN)],
             # runs only when the diff re-check brings it back (the change touched code): tests after the fact
-            "test-master": [tools(edit_mul_test(), text="Testing mul."), final("## Tests\nAdded MulTests.")],
+            "test-master": [tools(edit_mul_test(), text="Testing mul."), final(TESTS_WRITTEN)],
             "implementer": [
                 tools(edit, text="Editing."),
-                final("## Changes\n- Done."),
-                final("## Addressed\nNothing further."),
+                final(implemented("- Done.")),
+                final(ADDRESSED),
             ],
             "reviewer": [final(APPROVE)] * 3,
-            "security-auditor": [final("No concerns.\n\nVERDICT: APPROVE")] * 3,
-            "doc-master": [final("## Docs\nNothing more.")] * 3,
+            "security-auditor": [final(AUDIT_APPROVE)] * 3,
+            "doc-master": [final(NO_DOCS)] * 3,
         },
     }
 
@@ -241,7 +248,7 @@ def test_run_skip_records_the_skip(typo_repo: Path, tmp_path: Path, capsys: pyte
 
 
 def test_run_only_runs_the_listed_agents(typo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    replies = {"implementer": [tools(edit_mul()), final("Done.")]}
+    replies = {"implementer": [tools(edit_mul()), final(implemented("- Done."))]}
     script = write_script(tmp_path, {"version": 1, "web_search": True, "agents": replies})
     assert main(_run_argv(typo_repo, script, REQUEST, "--only", "implementer")) == 0
     state = json.loads(capsys.readouterr().out)

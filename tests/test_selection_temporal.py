@@ -9,7 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scripts import APPROVE, edit_mul, edit_mul_test, final, tools
+from scripts import (
+    APPROVE,
+    AUDIT_APPROVE,
+    NO_DOCS,
+    PLAN,
+    RESEARCH,
+    TESTS_WRITTEN,
+    edit_mul,
+    edit_mul_test,
+    final,
+    implemented,
+    tools,
+)
 from temporal_support import cli_worker, running, stop, temporal_repo
 
 pytest.importorskip("temporalio")
@@ -24,13 +36,13 @@ SCRIPT = {
     "version": 1,
     "web_search": True,
     "agents": {
-        "researcher-local": [final("## Local findings\n- README.md holds the description.")],
-        "planner": [final("## Plan\n1. Make the edit.")],
-        "test-master": [tools(edit_mul_test(), text="Testing mul."), final("## Tests\nAdded MulTests.")],
-        "implementer": [tools(edit_mul(), text="Editing."), final("## Changes\n- Done.")],
+        "researcher-local": [final(RESEARCH)],
+        "planner": [final(PLAN)],
+        "test-master": [tools(edit_mul_test(), text="Testing mul."), final(TESTS_WRITTEN)],
+        "implementer": [tools(edit_mul(), text="Editing."), final(implemented("- Done."))],
         "reviewer": [final(APPROVE)] * 2,
-        "security-auditor": [final("No concerns.\n\nVERDICT: APPROVE")] * 2,
-        "doc-master": [final("## Docs\nNothing more.")] * 2,
+        "security-auditor": [final(AUDIT_APPROVE)] * 2,
+        "doc-master": [final(NO_DOCS)] * 2,
     },
 }
 

@@ -311,19 +311,42 @@ DOC_GLOBS = (
     "!requirements*.txt", "!constraints*.txt", "!**/*.py",
 )  # fmt: skip
 BUILTIN_CAPABILITIES: dict[str, dict[str, object]] = {
-    "researcher-local": {"retrieval": True, "write_scope": ()},
-    "researcher-web": {"write_scope": ()},
-    "planner": {"write_scope": (), "project_memory": True},
-    "test-master": {"write_scope": ("tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")},
+    "researcher-local": {"retrieval": True, "write_scope": (), "handoff_sections": ("Relevant code",)},
+    "researcher-web": {"write_scope": (), "handoff_sections": ("Findings",)},
+    "planner": {
+        "write_scope": (),
+        "project_memory": True,
+        "handoff_sections": ("Goal", "Changes", "Tests to write"),
+    },
+    "test-master": {
+        "write_scope": ("tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"),
+        "handoff_sections": ("Tests", "Test run"),
+    },
     "implementer": {
         "write_scope": ("**",),
         "roles": frozenset({"gate", "remediation"}),
         "reads": ("planner",),
         "project_memory": True,
+        "handoff_sections": ("Changes", "Tests", "Docs impact"),
     },
-    "reviewer": {"write_scope": (), "facts": ("diff", "ruff", "tests"), "verdict": True, "reads": ("planner",)},
-    "security-auditor": {"write_scope": (), "facts": ("bandit", "secrets", "dependencies"), "verdict": True},
-    "doc-master": {"write_scope": DOC_GLOBS, "facts": ("public_api", "doc_mentions")},
+    "reviewer": {
+        "write_scope": (),
+        "facts": ("diff", "ruff", "tests", "tamper"),
+        "verdict": True,
+        "reads": ("planner",),
+        "handoff_sections": ("Checked",),
+    },
+    "security-auditor": {
+        "write_scope": (),
+        "facts": ("bandit", "secrets", "dependencies"),
+        "verdict": True,
+        "handoff_sections": ("Audited",),
+    },
+    "doc-master": {
+        "write_scope": DOC_GLOBS,
+        "facts": ("public_api", "doc_mentions"),
+        "handoff_sections": ("Docs updated",),
+    },
     "issue-creator": {"write_scope": (), "handoff_sections": ("Problem", "Proposal", "Acceptance criteria")},
 }
 NOTHING: dict[str, object] = {

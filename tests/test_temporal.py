@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts import REQUEST, edit_mul, feature_script, final, tools
+from scripts import REQUEST, edit_mul, feature_script, final, implemented, tools
 from temporal_support import cli_worker, git, kill, running, stamped_worker, stamps, stop, temporal_repo
 
 pytest.importorskip("temporalio")
@@ -100,7 +100,7 @@ def test_a_batch_of_features_completes_through_autodev_worker(server: str, tmp_p
         state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
         assert state["status"] == "done" and state["gate"]["status"] == "passed"
         assert {agent["status"] for agent in state["agents"].values()} == {"done"}
-        assert state["agents"]["planner"]["handoff"].startswith("## Plan")
+        assert state["agents"]["planner"]["handoff"].startswith("## Goal")
         records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
         assert {r["agent"] for r in records if r["kind"] == "agent"} == set(state["agents"])
         assert (run_dir / "sessions" / "implementer.md").is_file()
@@ -120,7 +120,7 @@ KILL_TEST_HEARTBEAT_S = 10.0
 
 
 def test_a_killed_worker_is_replaced_and_finished_agents_are_not_rerun(server: str, tmp_path: Path) -> None:
-    slow = [tools(edit_mul(), text="Adding mul.", delay=5.0), final("## Changes\n- Added `mul(a, b)`.")]
+    slow = [tools(edit_mul(), text="Adding mul.", delay=5.0), final(implemented("- Added `mul(a, b)`."))]
     temporal = f"heartbeat_timeout_s = {KILL_TEST_HEARTBEAT_S}\n"
     repo = temporal_repo(tmp_path, feature_script({"implementer": slow}), temporal=temporal)
     log = tmp_path / "calls.jsonl"

@@ -206,7 +206,7 @@ def test_a_rust_project_runs_cargo_test_by_its_exit_code(make_repo: Any) -> None
 
 def test_a_whole_run_on_an_editable_venv_project_gates_the_worktree(make_repo: Any) -> None:
     """End to end: the pipeline's own gate, in the project's `.venv`, counts the new test and passes."""
-    from scripts import append_to, feature_script, final, tools
+    from scripts import TESTS_WRITTEN, append_to, feature_script, final, implemented, tools
 
     from autodev.config.settings import CliOverrides
     from autodev.engines.local.launch import run_feature
@@ -218,13 +218,13 @@ def test_a_whole_run_on_an_editable_venv_project_gates_the_worktree(make_repo: A
         {
             "test-master": [
                 tools(append_to("tests/test_greeter.py", "self.assertEqual(greet(), 'hello')\n", SHOUT_TEST)),
-                final("## Tests\nAdded test_shout."),
+                final(TESTS_WRITTEN),
             ],
             "implementer": [
                 tools(
                     append_to("src/greeter/__init__.py", 'return "hello"\n', '\n\ndef shout():\n    return "HELLO"\n')
                 ),
-                final("## Changes\n- Added shout()."),
+                final(implemented("- Added shout().")),
             ],
         }
     )

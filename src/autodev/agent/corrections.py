@@ -58,9 +58,16 @@ def tool_call_as_text(text: str, tool_names: set[str]) -> str | None:
 
 
 def missing_sections(text: str, required: tuple[str, ...]) -> tuple[str, ...]:
-    """The `## Section` headings of `required` that `text` lacks (case and decoration ignored)."""
-    present = {_heading_key(match) for match in _HEADING.findall(text)}
-    return tuple(name for name in required if _heading_key(name) not in present)
+    """The sections of `required` that `text` lacks: a `## Section` heading or a line starting with the
+    section's name counts (case and decoration ignored)."""
+    headings = {_heading_key(match) for match in _HEADING.findall(text)}
+    return tuple(name for name in required if _heading_key(name) not in headings and not _labelled(text, name))
+
+
+def _labelled(text: str, name: str) -> bool:
+    """A section written as a line that starts with its name ("Checked: calc.py", "**Changes:**"), as
+    models often write them."""
+    return re.search(rf"^[*_]{{0,2}}{re.escape(name)}\b", text, re.IGNORECASE | re.MULTILINE) is not None
 
 
 def _heading_key(heading: str) -> str:
@@ -77,11 +84,14 @@ def correction_for(spec: AgentSpec, text: str, tool_names: set[str], used: set[K
         return Correction("tool_call_text", note, tools=True, append=False)
     if spec.verdict and "verdict" not in used and not has_verdict(text):
         return Correction("verdict", ASK_FOR_VERDICT, tools=False, append=True)
+    if spec.verdict and not has_verdict(text):
+        return None  # still no verdict after its re-ask: judged on that (REQUEST_CHANGES), not asked again
     if spec.handoff_sections and "sections" not in used and (missing := missing_sections(text, spec.handoff_sections)):
         listed = ", ".join(f"`## {name}`" for name in missing)
         note = (
             f"Your handoff lacks the section(s) {listed} that your instructions require and the next agent "
-            "reads. Reply with your complete handoff again, with every required section."
+            "reads. Reply with your complete handoff again, with every required section"
+            + (", and your verdict line last." if spec.verdict else ".")
         )
         return Correction("sections", note, tools=False, append=False)
     return None

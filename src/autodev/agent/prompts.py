@@ -102,6 +102,33 @@ def previous_review(cycle: int, findings: str) -> str:
     )
 
 
+def section_of(text: str, heading: str) -> str | None:
+    """The `## heading` section of a handoff (up to the next heading of the same or a higher level), or None."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = _HEADING.match(line)
+        if match and line[len(match.group(1)) :].strip().strip("*:").strip().lower() == heading.lower():
+            level, body = len(match.group(1)), [line]
+            for rest in lines[index + 1 :]:
+                ends = _HEADING.match(rest)
+                if ends and len(ends.group(1)) <= level:
+                    break
+                body.append(rest)
+            return "\n".join(body).strip()
+    return None
+
+
+def previous_attempt(stats: Sequence[str], changes: str | None) -> str | None:
+    """A writing agent's rerun: what its earlier runs changed (a diff stat each) and its `## Changes`."""
+    if not stats and not changes:
+        return None
+    parts = ["# Your previous attempt", "Already in the worktree; build on it, do not redo it."]
+    parts += [f"```\n{stat.rstrip()}\n```" for stat in stats if stat.strip()]
+    if changes:
+        parts.append(nested(changes, 2))
+    return "\n\n".join(parts)
+
+
 def retrieved_section(total_tokens: int, text: str) -> str:
     return f"# Repository context (ranked snippets, {total_tokens} tokens; Read the files for more)\n\n{text}"
 
@@ -115,13 +142,14 @@ def agent_task(
     notes: str | None = None,
     previous: str | None = None,
     write_scope: str | None = None,
+    extra: Sequence[str | None] = (),
 ) -> str:
     """The agent's own message: the handoffs it depends on, tier-0 facts, the orchestrator's notes."""
     parts: list[str] = []
     if handoffs:
         sections = "\n\n".join(f"## {name}\n\n{nested(text, 3)}" for name, text in handoffs.items())
         parts.append(f"# Handoffs\n\n{HANDOFFS_NOTE}\n\n{sections}")
-    parts.extend(part for part in (previous, memory, facts, retrieved) if part)
+    parts.extend(part for part in (previous, memory, facts, retrieved, *extra) if part)
     if notes:
         parts.append(f"# Notes from the orchestrator\n\n{notes}")
     if write_scope:

@@ -31,6 +31,7 @@ from typing import Any
 from autodev.agent.context.compaction import cached_counter, compact, fixed_tokens
 from autodev.agent.corrections import Correction, Kind, correction_for
 from autodev.agent.specs import AgentSpec
+from autodev.agent.verdicts import with_answer
 from autodev.core import otel
 from autodev.core.clock import utc_now
 from autodev.core.metrics import MetricsSink, call_record
@@ -337,7 +338,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                     continue
                 text = response.text
                 if answered is not None and answered.append:
-                    text = f"{earlier}\n\n{text}".strip()
+                    text = with_answer(earlier, text)
                 if not cut_off:
                     names = set(inputs.tools) if offers_tools or answered is not None else set()
                     correcting = correction_for(spec, text, names, corrections)

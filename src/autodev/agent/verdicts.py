@@ -107,5 +107,22 @@ def _unfenced(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def with_answer(review: str, answer: str) -> str:
+    """A review completed by the answer to the verdict re-ask: the answer's verdict decides.
+
+    A review whose own verdict lines disagreed (both templates echoed) loses those lines, or the
+    combined text would disagree again and the re-ask would have been for nothing.
+    """
+    if parse_verdict(review).conflicting and has_verdict(answer):
+        verdict_lines = {start for start, _, line in _own_lines(review) if _decision_of(line)}
+        kept, position = [], 0
+        for line in review.splitlines(keepends=True):
+            if position not in verdict_lines:
+                kept.append(line)
+            position += len(line)
+        review = "".join(kept)
+    return f"{review.strip()}\n\n{answer.strip()}".strip()
+
+
 def has_verdict(text: str) -> bool:
     return parse_verdict(text).decision is not None

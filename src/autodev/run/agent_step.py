@@ -22,10 +22,11 @@ import anyio
 
 from autodev.agent import analysers, prompts
 from autodev.agent.context.counting import count_tokens
+from autodev.agent.context.pins import dependency_pins
 from autodev.agent.context.retrieval import build_context
 from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
 from autodev.agent.skills import with_skills
-from autodev.agent.specs import WEB_TOOLS, AgentSpec
+from autodev.agent.specs import GATE_ROLE, WEB_TOOLS, AgentSpec
 from autodev.agent.verdicts import parse_verdict
 from autodev.config.providers import ResilientProvider
 from autodev.core import gitops
@@ -242,6 +243,7 @@ class AgentStep:
                 self.plan.base_commit,
                 self.recorder.store.state.test_summary,
                 self.gate.jail,
+                self._tests_written_at(),
             )
 
             async def one(kind: str) -> None:
@@ -259,6 +261,17 @@ class AgentStep:
             async with anyio.create_task_group() as group:
                 for kind in kinds:
                     group.start_soon(one, kind)
+
+    def _tests_written_at(self) -> str:
+        """The commit the tests stood at when the implementer started: the last checkpoint before the first
+        one of an agent with the gate role (the test-master's, in the default pipeline), or the base commit."""
+        gate_agents = {name for name, spec in self.plan.specs.items() if GATE_ROLE in spec.roles}
+        commit = self.plan.base_commit
+        for checkpoint in self.recorder.store.state.checkpoints:
+            if checkpoint.agent in gate_agents:
+                break
+            commit = checkpoint.commit
+        return commit
 
     def _shared_context(self, name: str) -> str:
         reviewing = is_reviewing(name, self.plan)
@@ -290,8 +303,25 @@ class AgentStep:
             retrieved=retrieved,
             notes=notes,
             write_scope=scope,
-            previous=self._previous_review(name),
+            previous=self._previous_review(name) or self._previous_attempt(name),
+            extra=(self._dependency_pins(name),),
         )
+
+    def _previous_attempt(self, name: str) -> str | None:
+        """A writing agent's rerun (a gate retry, a remediation cycle): its own earlier diff stats and `## Changes`."""
+        agent = self.recorder.store.agent(name)
+        if agent.runs < 2 or not self.use_worktree:
+            return None
+        own = [c.commit for c in self.recorder.store.state.checkpoints if c.agent == name]
+        stats = [gitops.diff_summary(self.paths.worktree, f"{commit}^", commit).stat for commit in own]
+        changes = prompts.section_of(agent.handoff, "Changes") if agent.handoff else None
+        return prompts.previous_attempt(stats, changes)
+
+    def _dependency_pins(self, name: str) -> str | None:
+        """An agent with web tools researches outside the repository: it gets the versions the project pins."""
+        if not WEB_TOOLS & set(self.plan.specs[name].tools or ()):
+            return None
+        return dependency_pins(self.workspace.root)
 
     def _previous_review(self, name: str) -> str | None:
         """A verdict agent's rerun: its own earlier findings and the round number (docs/agents.md, verdicts)."""

@@ -67,6 +67,7 @@ class AnalysisInput:
     diff: str
     tests: str | None = None  # the last test run's summary, None when tests were not run
     jail: Jail | None = None  # where the scanners run (a run always gives one; None: unconfined)
+    tests_at: str | None = None  # the commit the tests stood at when the implementer started (None: base)
 
 
 Analyser = Callable[[AnalysisInput, float], AnalyserResult]

@@ -46,8 +46,13 @@ def _numstat(worktree: Path, base: str) -> dict[str, tuple[int | None, int | Non
     return counts
 
 
-def analysis_input(worktree: Path, base: str, tests: str | None = None, jail: Jail | None = None) -> AnalysisInput:
-    """The change in `worktree` relative to commit `base`, staged so untracked files are included."""
+def analysis_input(
+    worktree: Path, base: str, tests: str | None = None, jail: Jail | None = None, tests_at: str | None = None
+) -> AnalysisInput:
+    """The change in `worktree` relative to commit `base`, staged so untracked files are included.
+
+    `tests_at`: the commit the tests stood at when the implementer started (the tamper analyser's reference).
+    """
     stage_all(worktree)
     counts = _numstat(worktree, base)
     changed = tuple(
@@ -55,4 +60,4 @@ def analysis_input(worktree: Path, base: str, tests: str | None = None, jail: Ja
         for f in _name_status(worktree, base)
     )
     diff = git(["-c", "core.quotePath=false", "diff", *DIFF_FLAGS, "--no-color", "--unified=3", base], worktree).stdout
-    return AnalysisInput(worktree=worktree, base=base, changed=changed, diff=diff, tests=tests, jail=jail)
+    return AnalysisInput(worktree, base, changed, diff, tests=tests, jail=jail, tests_at=tests_at)

@@ -21,6 +21,7 @@ from autodev.agent.analysers.base import DEFAULT_TIMEOUT_S, Analyser, AnalyserRe
 from autodev.agent.analysers.deps import dependencies
 from autodev.agent.analysers.review import diff_stat, ruff, tests
 from autodev.agent.analysers.security import bandit, secrets
+from autodev.agent.analysers.tamper import tamper
 from autodev.core.jsonio import write_json_atomic
 from autodev.core.redact import redact
 
@@ -30,6 +31,7 @@ ANALYSERS: Mapping[str, Analyser] = {
     "diff": diff_stat,
     "ruff": ruff,
     "tests": tests,
+    "tamper": tamper,
     "bandit": bandit,
     "secrets": secrets,
     "dependencies": dependencies,

@@ -27,7 +27,9 @@ def _edit(text: str, path: str, old: str, new: str) -> dict[str, Any]:
     return {"text": text, "tool_calls": [read, call], "usage": {"input_tokens": 3000, "output_tokens": 80}}
 
 
-APPROVE = "## Review\nThe change does what was asked and nothing else.\nVERDICT: APPROVE\nNo blocking findings."
+APPROVE = (
+    "Checked: the diff.\nThe change does what was asked and nothing else.\nVERDICT: APPROVE\nNo blocking findings."
+)
 TYPO = ("whitespace-separated", "whitespace-seperated")
 
 
@@ -36,13 +38,20 @@ def _fast_script(implementer_call: dict[str, Any], what: str) -> Script:
         {
             "web_search": True,
             "agents": {
-                "researcher-local": [_reply(f"## Local findings\n{what} lives at the project root.")],
-                "researcher-web": [_reply("## External notes\nNothing external is needed.")],
-                "planner": [_reply(f"## Plan\n1. {what}.\nAcceptance: only that file changes.")],
-                "test-master": [_reply("## Tests\nNo test change is needed.")],
-                "implementer": [implementer_call, _reply(f"## Implementation done\n{what}.")],
+                "researcher-local": [_reply(f"## Relevant code\n{what} lives at the project root.")],
+                "researcher-web": [_reply("## Findings\nNothing external is needed.")],
+                "planner": [
+                    _reply(
+                        f"## Goal\n{what}.\n## Changes\n1. {what}.\n## Tests to write\n- none: only that file changes."
+                    )
+                ],
+                "test-master": [_reply("## Tests\nNo test change is needed.\n## Test run\n- not needed")],
+                "implementer": [
+                    implementer_call,
+                    _reply(f"## Changes\n- {what}.\n## Tests\n- unchanged\n## Docs impact\n- none"),
+                ],
                 "reviewer": [_reply(APPROVE)],
-                "security-auditor": [_reply(APPROVE.replace("Review", "Security audit"))],
+                "security-auditor": [_reply(APPROVE.replace("Checked:", "Audited:"))],
                 "doc-master": [_reply("## Docs updated\nNothing else to document.")],
             },
         }

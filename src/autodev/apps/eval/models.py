@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from autodev.agent.specs import load_agents
 from autodev.models import Model, ModelRequest, ModelResponse, ToolCall
 from autodev.models.fakes.scripted import estimated_usage
 
@@ -72,9 +73,16 @@ class PolicyProvider:
 
 
 def handoff(agent: str, what: str) -> Reply:
+    """A final reply with the sections the bundled agent's file declares (`handoff_sections`), so the
+    pipeline's section check is satisfied; a verdict agent's sections are label lines before its verdict."""
+    sections = _SECTIONS.get(agent, ())
     if agent in VERDICT_AGENTS:
-        return Reply(APPROVE)
-    return Reply(f"## {agent}\n{what}")
+        labels = "".join(f"{name}: {what}\n" for name in sections)
+        return Reply(labels + APPROVE)
+    return Reply("\n".join(f"## {name}\n{what}" for name in sections) or f"## {agent}\n{what}")
+
+
+_SECTIONS = {name: spec.handoff_sections for name, spec in load_agents(None).items()}
 
 
 def oracle_responder(files: Mapping[str, str]) -> Responder:
@@ -90,7 +98,7 @@ def oracle_responder(files: Mapping[str, str]) -> Responder:
         if request.agent == IMPLEMENTER and writes and is_first_turn(request):
             return Reply("Writing the reference solution.", writes)
         if request.agent == IMPLEMENTER:
-            return Reply("## Changes\n- Wrote the reference solution.")
+            return handoff(IMPLEMENTER, "- Wrote the reference solution.")
         return handoff(request.agent, "Nothing to add: the oracle writes the reference solution.")
 
     return respond
