@@ -41,22 +41,28 @@ def quickstart_script(package: str, package_dir: str) -> dict[str, Any]:
         "agents": {
             "researcher-local": [
                 _tool("Looking at the package.", "Glob", pattern=f"{package_dir}/*.py"),
-                _final(f"## Local findings\n- `{package_dir}` holds the package; tests live in `tests/`."),
+                _final(f"## Relevant code\n- `{package_dir}` holds the package; tests live in `tests/`."),
             ],
             "planner": [
-                _final(f"## Plan\n1. Tests: `tests/test_shout.py`.\n2. Code: `{module}` with `shout(text)`."),
+                _final(
+                    f"## Goal\nAdd `shout(text)`.\n## Changes\n1. `{module}` with `shout(text)`.\n"
+                    "## Tests to write\n- `tests/test_shout.py`."
+                ),
             ],
             "test-master": [
                 _tool("Writing the tests.", "Write", file_path="tests/test_shout.py", content=test),
-                _final("## Tests written\n`tests/test_shout.py`: two tests of `shout`, red until it exists."),
+                _final("## Tests\n`tests/test_shout.py`: two tests of `shout`.\n## Test run\n- red until it exists."),
             ],
             "implementer": [
                 _tool("Writing the module.", "Write", file_path=module, content=code),
-                _final(f"## Implemented\n`{module}`: `shout(text)` upper-cases and adds `!`."),
+                _final(
+                    f"## Changes\n`{module}`: `shout(text)` upper-cases and adds `!`.\n"
+                    "## Tests\n- pass\n## Docs impact\n- none"
+                ),
             ],
-            "reviewer": [_final("## Review\nSmall, tested, matches the plan.\n\nVERDICT: APPROVE")],
-            "security-auditor": [_final("## Security\nNo input reaches anything dangerous.\n\nVERDICT: APPROVE")],
-            "doc-master": [_final("## Docs\nA helper this small needs no docs change.")],
+            "reviewer": [_final("Checked: the new module and tests.\nSmall, tested, as planned.\n\nVERDICT: APPROVE")],
+            "security-auditor": [_final("Audited: `shout`.\nNo input reaches anything dangerous.\n\nVERDICT: APPROVE")],
+            "doc-master": [_final("## Docs updated\n- none: a helper this small needs no docs change.")],
         },
     }
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 import pytest
-from scripts import CALC_FILES, append_to, error, feature_script, final, git, tools
+from scripts import CALC_FILES, PLAN, append_to, error, feature_script, final, git, implemented, tools
 
 from autodev.apps.cli.common import counted
 from autodev.apps.cli.main import main
@@ -54,7 +54,7 @@ def test_a_typo_run_says_each_price_warning_once_and_no_false_test_warning(
 ) -> None:
     """The repository has a test command and tests; the typo run skips its gate by policy."""
     repo = make_repo(CALC_FILES)
-    script = feature_script({"implementer": [tools(README_FIX), final("## Changes\n- README typo.")]})
+    script = feature_script({"implementer": [tools(README_FIX), final(implemented("- README typo."))]})
     assert scripted_run(repo, tmp_path, script) == 0
     captured = capsys.readouterr()
     said = captured.out + captured.err
@@ -75,7 +75,7 @@ def test_a_failed_run_keeps_skipped_agents_skipped_and_drops_an_unchanged_worktr
     make_repo: MakeRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repo(CALC_FILES)
-    script = feature_script({"planner": [error("the model is down"), final("## Plan\n1. Fix the typo.")]})
+    script = feature_script({"planner": [error("the model is down"), final(PLAN)]})
     assert scripted_run(repo, tmp_path, script) == 1
     said = capsys.readouterr().out
     state = run_state(repo)

@@ -31,7 +31,7 @@ from typing import Any
 
 import anyio
 import pytest
-from scripts import CALC_FILES, REQUEST, append_to, feature_script, final, tools
+from scripts import CALC_FILES, REQUEST, TESTS_WRITTEN, append_to, feature_script, final, tools
 
 from autodev.apps.cli import stopping
 from autodev.core import process as processes
@@ -166,7 +166,7 @@ def blocking_run(make_repo: Callable[..., Path], tmp_path: Path) -> Iterator[Blo
     script.write_text(
         json.dumps(
             feature_script(
-                {"test-master": [tools(append_to("tests/test_calc.py", anchor, BLOCKING_TEST)), final("## Tests\n")]}
+                {"test-master": [tools(append_to("tests/test_calc.py", anchor, BLOCKING_TEST)), final(TESTS_WRITTEN)]}
             )
         )
     )
