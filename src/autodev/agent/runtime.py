@@ -163,6 +163,7 @@ async def _priced_call(
                 attempts=exc.attempts if isinstance(exc, ModelError) else 1,
                 status="error",
                 usage=Usage(),
+                queued_s=getattr(exc, "queued_s", 0.0),
             )
         )
         raise
@@ -181,6 +182,7 @@ async def _priced_call(
         usage=response.usage,
         cost_usd=cost,
         usage_estimated=response.usage_estimated,
+        queued_s=response.queued_s,
     )
     inputs.metrics.write(record)
     return response
