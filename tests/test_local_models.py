@@ -140,6 +140,14 @@ def test_the_window_is_read_from_ollamas_show(ollama: FakeOpenAI) -> None:
     assert [body["model"] for body in asked] == list(LOCAL_MODELS)
 
 
+def test_a_model_ollama_has_loaded_has_the_window_it_runs_with(ollama: FakeOpenAI) -> None:
+    loaded = {"name": LOCAL_MODELS[0], "model": LOCAL_MODELS[0], "size_vram": 5_000_000_000, "context_length": 8192}
+    ollama.metadata[("GET", "/api/ps")] = {"models": [loaded]}
+    ollama.metadata[("POST", "/api/show")] = {"model_info": {"qwen2.context_length": 32768}}  # trained, not run
+    learnt = learn_window("openai", ollama.base_url, LOCAL_MODELS[0], None)
+    assert learnt is not None and learnt.tokens == 8192 and "/api/ps" in learnt.source
+
+
 def test_a_run_asks_the_server_through_however_the_provider_is_wrapped(ollama: FakeOpenAI) -> None:
     ollama.metadata[("GET", "/props")] = {"default_generation_settings": {"n_ctx": 8192}}
     adapter = OpenAIProvider(base_url=ollama.base_url)

@@ -339,7 +339,7 @@ class _HTTPServer(ThreadingHTTPServer):
 # The base fake
 
 
-METADATA_PATHS = frozenset({"/v1/models", "/models", "/props", "/api/show"})
+METADATA_PATHS = frozenset({"/v1/models", "/models", "/props", "/api/show", "/api/ps"})
 
 
 class FakeServer:

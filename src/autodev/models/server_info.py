@@ -10,8 +10,9 @@ cut short or requests the server refuses. So autodev asks the server, where it s
   `context_length` / `max_context_length` / `loaded_context_length`, others' `context_window`;
 - `GET {root}/props` (llama.cpp's `llama-server`): `default_generation_settings.n_ctx`, the window
   each slot really has (not the model's training length);
-- `POST {root}/api/show` (Ollama): a `num_ctx` in the model's `parameters`, else its
-  `model_info`'s `<arch>.context_length`.
+- Ollama: `GET {root}/api/ps`'s `context_length` for a loaded model (what it runs with), else
+  `POST {root}/api/show`: a `num_ctx` in the model's `parameters`, else its `model_info`'s
+  `<arch>.context_length` (the trained length; Ollama may run it with less, see docs/local-models.md).
 
 Each request is small, has a short timeout, and a failure only means "not said": nothing here raises.
 The answers are cached per process. The requests carry the key the adapter would send (never logged).
@@ -162,7 +163,20 @@ def _from_props(root: str, model_id: str, headers: Mapping[str, str]) -> LearntW
     return LearntWindow(tokens, "llama.cpp GET /props n_ctx") if tokens else None
 
 
+def _from_ollama_ps(root: str, model_id: str, headers: Mapping[str, str]) -> LearntWindow | None:
+    """A model Ollama has loaded runs with the context its `GET /api/ps` entry names (what `ollama ps` shows)."""
+    payload = _fetch(root + "/api/ps", headers)
+    for entry in payload.get("models") or [] if isinstance(payload, dict) else []:
+        if isinstance(entry, dict) and model_id in (entry.get("name"), entry.get("model")):
+            tokens = _positive_int(entry.get("context_length"))
+            if tokens:
+                return LearntWindow(tokens, "Ollama GET /api/ps context_length (loaded)")
+    return None
+
+
 def _from_ollama(root: str, model_id: str, headers: Mapping[str, str]) -> LearntWindow | None:
+    """The model's `num_ctx`, else its trained length: Ollama may run it with less (OLLAMA_CONTEXT_LENGTH, or a
+    default by VRAM) and then cuts the prompt silently, so docs/local-models.md says to set num_ctx."""
     payload = _fetch(root + "/api/show", headers, {"model": model_id})
     if not isinstance(payload, dict):
         return None
@@ -198,7 +212,7 @@ def learn_window(provider: str, base_url: str, model_id: str, key: str | None) -
         found = LearntWindow(listed.windows[model_id], f"GET {urlsplit(listed.url).path} entry")
     if found is None and provider == "openai" and listed.reachable:
         root = _root(base_url)
-        for ask in (_from_props, _from_ollama):
+        for ask in (_from_props, _from_ollama_ps, _from_ollama):
             try:
                 found = ask(root, model_id, headers)
             except (OSError, ValueError, AttributeError):
