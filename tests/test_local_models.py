@@ -331,3 +331,18 @@ def test_an_implementer_that_reads_but_changes_nothing_says_so(repo: Path) -> No
     state = run_scripted(repo, feature_script({"test-master": prose, "implementer": reads}))
     assert state["status"] == "failed"
     assert "the implementer changed no file (1 tool call(s): Read ×1)" in state["agents"]["implementer"]["error"]
+
+
+def test_the_finished_line_counts_the_whole_prompt_and_what_came_from_the_cache() -> None:
+    import io
+
+    from rich.console import Console
+
+    from autodev.apps.cli.progress import ProgressPrinter
+    from autodev.run.events import RunEvent
+
+    target = io.StringIO()
+    printer = ProgressPrinter(Console(file=target, width=200, color_system=None))
+    figures = {"duration_s": 9.5, "turns": 2, "input_tokens": 3001, "cache_read_tokens": 3000, "output_tokens": 7}
+    printer(RunEvent("agent_finished", "planner", "done", data={**figures, "cost_usd": None, "error": None}))
+    assert "3,001 in (3,000 cached) / 7 out" in target.getvalue()  # not "1 in"
