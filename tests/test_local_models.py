@@ -7,10 +7,11 @@ errors, `autodev doctor`'s window line, and a run whose implementer changed noth
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,14 @@ import pytest
 from fakes.openai import FakeOpenAI
 from fakes.server import ToolCall
 from provider_support import FakeClock, close_clients, run_one_agent, shared_tls_context
+from rich.console import Console
 from scripts import CALC_FILES, REQUEST, call, feature_script, final, tools
 
 from autodev.apps.cli.main import main
+from autodev.apps.cli.progress import ProgressPrinter
 from autodev.apps.setup.model_checks import provider_checks
 from autodev.config.settings import CliOverrides, load_settings
-from autodev.core.records import call_record, parse_lines
+from autodev.core.records import agent_record, call_record, parse_lines
 from autodev.core.usage import Usage
 from autodev.engines.local.launch import run_feature
 from autodev.models import Message, ModelRequest, ModelResponse, ProviderError, TextPart, server_info
@@ -33,6 +36,9 @@ from autodev.models.adapters.sdk_errors import ContextWindowExceeded
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel
 from autodev.models.server_info import learn_window, list_models, served_window
+from autodev.run.events import RunEvent
+from autodev.run.report import run_report
+from autodev.run.state import AgentState, RunState
 
 LOCAL_MODELS = ("qwen2.5-coder:7b", "llama3.1:8b")
 TIER_VARIABLES = ("AUTODEV_MODEL_FAST", "AUTODEV_MODEL_BALANCED", "AUTODEV_MODEL_DEEP")
@@ -334,15 +340,34 @@ def test_an_implementer_that_reads_but_changes_nothing_says_so(repo: Path) -> No
 
 
 def test_the_finished_line_counts_the_whole_prompt_and_what_came_from_the_cache() -> None:
-    import io
-
-    from rich.console import Console
-
-    from autodev.apps.cli.progress import ProgressPrinter
-    from autodev.run.events import RunEvent
-
     target = io.StringIO()
     printer = ProgressPrinter(Console(file=target, width=200, color_system=None))
     figures = {"duration_s": 9.5, "turns": 2, "input_tokens": 3001, "cache_read_tokens": 3000, "output_tokens": 7}
     printer(RunEvent("agent_finished", "planner", "done", data={**figures, "cost_usd": None, "error": None}))
     assert "3,001 in (3,000 cached) / 7 out" in target.getvalue()  # not "1 in"
+
+
+def test_parallel_efficiency_counts_model_time_not_queueing_for_a_slot() -> None:
+    t0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+    def ran(agent: str, queued: float) -> list[Any]:
+        """Three agents side by side on a one-slot server: each 10 s of work, the later ones queued behind."""
+        ended = t0 + timedelta(seconds=10 + queued)
+        usage = Usage(100, 10)
+        return [
+            call_record(
+                run_id="r", agent=agent, model="local", started_at=t0, duration_s=10 + queued, attempts=1,
+                status="ok", usage=usage, queued_s=queued,
+            ),
+            agent_record(
+                run_id="r", agent=agent, tier="fast", model="local", provider="openai", status="done",
+                started_at=t0, ended_at=ended, turns=1, usage=usage,
+            ),
+        ]  # fmt: skip
+
+    records = [*ran("reviewer", 0.0), *ran("security-auditor", 10.0), *ran("doc-master", 20.0)]
+    state = RunState(run_id="r", request="x", repo="", worktree="", branch="", base_commit="", agents={})
+    state.agents = {name: AgentState() for name in ("reviewer", "security-auditor", "doc-master")}
+    report = run_report(state, records, {"reviewer": [], "security-auditor": [], "doc-master": []})
+    assert report.wall_s == 30.0 and report.totals.duration_s == 60.0 and report.totals.queued_s == 30.0
+    assert report.parallel_efficiency == 1.0  # 30 s of model time in 30 s: no real overlap (it was 2.0 before)
