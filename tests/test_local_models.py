@@ -371,3 +371,12 @@ def test_parallel_efficiency_counts_model_time_not_queueing_for_a_slot() -> None
     report = run_report(state, records, {"reviewer": [], "security-auditor": [], "doc-master": []})
     assert report.wall_s == 30.0 and report.totals.duration_s == 60.0 and report.totals.queued_s == 30.0
     assert report.parallel_efficiency == 1.0  # 30 s of model time in 30 s: no real overlap (it was 2.0 before)
+
+
+def test_init_writes_no_default_tier_for_a_local_server_but_its_models_to_choose(
+    repo: Path, ollama: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--repo", str(repo), "--yes"]) == 0, capsys.readouterr().err
+    written = (repo / ".autodev" / "config.toml").read_text(encoding="utf-8")
+    assert "gpt-5" not in written
+    assert '# fast = "qwen2.5-coder:7b"  # name one of the server\'s models: it serves: qwen2.5-coder:7b' in written

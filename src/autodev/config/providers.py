@@ -22,7 +22,14 @@ from autodev.core.redact import redact
 from autodev.models import Model, ModelProvider, ProviderWrapper
 from autodev.models.registry import Capabilities, ProviderOptions, get_profile
 from autodev.models.resilience import LimitedModel, ProviderLimiter, RetryingModel, RetryPolicy, Sleep
-from autodev.models.server_info import BASE_URL_VARIABLES, api_key, effective_base_url, is_official, list_models
+from autodev.models.server_info import (
+    BASE_URL_VARIABLES,
+    ServerModels,
+    api_key,
+    effective_base_url,
+    is_official,
+    list_models,
+)
 
 
 @dataclass
@@ -75,6 +82,40 @@ def build_provider(settings: Settings, env: Mapping[str, str] | None = None) -> 
     return wrap(base_provider(settings, env), settings)
 
 
+def local_server(settings: Settings, env: Mapping[str, str] | None = None) -> str | None:
+    """The base URL when requests go to a server that is not the provider's own API (None: they do not,
+    or the provider needs a key it has not got, the first thing to fix, said when it is built)."""
+    provider = settings.provider
+    if provider is None or provider == "scripted":
+        return None
+    env = os.environ if env is None else env
+    base_url = effective_base_url(provider, settings.base_url, env)
+    if is_official(provider, base_url) or (provider == "anthropic" and api_key(provider, env) is None):
+        return None
+    return base_url
+
+
+def unnamed_tiers(
+    settings: Settings, tiers_used: Iterable[str], env: Mapping[str, str] | None = None
+) -> tuple[list[str], ServerModels | None]:
+    """The tiers `tiers_used` leaves at the provider's default although a local server serves the requests,
+    and what that server lists (None: no local server, or every tier named)."""
+    base_url = local_server(settings, env)
+    if base_url is None:
+        return [], None
+    defaulted = sorted(
+        {tier for tier in tiers_used if settings.source_of(f"tiers.{tier}").startswith("default for")},
+        key=TIERS.index,
+    )
+    if not defaulted:
+        return [], None
+    provider = settings.require_provider()
+    listed = list_models(provider, base_url, api_key(provider, os.environ if env is None else env))
+    if listed.models and all(settings.tiers[tier] in listed.models for tier in defaulted):
+        return [], listed  # a proxy that serves the provider's own models under their own names
+    return defaulted, listed
+
+
 def require_named_tiers(settings: Settings, tiers_used: Iterable[str], env: Mapping[str, str] | None = None) -> None:
     """A server that is not the provider's own API must be told which of its models serve each tier.
 
@@ -83,23 +124,10 @@ def require_named_tiers(settings: Settings, tiers_used: Iterable[str], env: Mapp
     (or, worse, with whatever model it maps unknown names to). So a run stops before it starts, listing
     the server's models (`GET /v1/models`) and the lines to add. `tiers_used`: the tiers the pipeline's
     agents use (a tier no agent uses need not be named)."""
-    provider = settings.provider
-    if provider is None or provider == "scripted":
+    defaulted, listed = unnamed_tiers(settings, tiers_used, env)
+    if not defaulted or listed is None:
         return
-    env = os.environ if env is None else env
-    base_url = effective_base_url(provider, settings.base_url, env)
-    if is_official(provider, base_url) or (provider == "anthropic" and api_key(provider, env) is None):
-        return  # (a missing key is the first thing to fix: said when the provider is built)
-    assert base_url is not None
-    defaulted = sorted(
-        {tier for tier in tiers_used if settings.source_of(f"tiers.{tier}").startswith("default for")},
-        key=TIERS.index,
-    )
-    if not defaulted:
-        return
-    listed = list_models(provider, base_url, api_key(provider, env))
-    if listed.models and all(settings.tiers[tier] in listed.models for tier in defaulted):
-        return  # a proxy that serves the provider's own models under their own names
+    provider, base_url = settings.require_provider(), local_server(settings, env) or ""
     examples = list(listed.models) or ["MODEL"]
     lines = "".join(f'\n    {tier} = "{examples[min(i, len(examples) - 1)]}"' for i, tier in enumerate(defaulted))
     named = (
