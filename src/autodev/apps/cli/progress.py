@@ -14,7 +14,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.console import Console
 from rich.live import Live
@@ -26,12 +26,6 @@ from autodev.run.events import RunEvent
 from autodev.run.gate.summary import GATE_LANE, GateCounts
 
 _MARKS = {"done": "[green]✓[/]", "failed": "[red]✗[/]"}
-
-
-def _cached(data: dict[str, Any]) -> str:
-    """How much of the prompt the provider read from its cache (a local server's cache too)."""
-    cached = data.get("cache_read_tokens") or 0
-    return f" ({cached:,} cached)" if cached else ""
 
 
 class ProgressPrinter:
@@ -56,7 +50,9 @@ class ProgressPrinter:
             mark = _MARKS.get(event.detail, "?")
             figures = (
                 f"{data['duration_s']:6.2f}s  {data['turns']} turns  "
-                f"{data['input_tokens']:,} in{_cached(data)} / {data['output_tokens']:,} out"
+                f"{data['input_tokens']:,} in"
+                + (f" ({cached:,} cached)" if (cached := data.get("cache_read_tokens")) else "")  # a server's cache too
+                + f" / {data['output_tokens']:,} out"
             )
             cost = data.get("cost_usd")
             figures += f"  ${cost:.4f}" if cost is not None else "  $ n/a"
