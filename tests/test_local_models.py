@@ -146,6 +146,16 @@ def test_the_window_is_read_from_ollamas_show(ollama: FakeOpenAI) -> None:
     assert [body["model"] for body in asked] == list(LOCAL_MODELS)
 
 
+def test_the_window_is_read_from_lm_studios_own_api(ollama: FakeOpenAI) -> None:
+    entry = {"id": LOCAL_MODELS[0], "type": "llm", "state": "loaded", "max_context_length": 32768}
+    ollama.metadata[("GET", "/api/v0/models")] = {"data": [{**entry, "loaded_context_length": 12288}]}
+    learnt = learn_window("openai", ollama.base_url, LOCAL_MODELS[0], None)
+    assert learnt is not None and (learnt.tokens, learnt.source) == (
+        12288,
+        "LM Studio GET /api/v0/models loaded_context_length",
+    )
+
+
 def test_a_model_ollama_has_loaded_has_the_window_it_runs_with(ollama: FakeOpenAI) -> None:
     loaded = {"name": LOCAL_MODELS[0], "model": LOCAL_MODELS[0], "size_vram": 5_000_000_000, "context_length": 8192}
     ollama.metadata[("GET", "/api/ps")] = {"models": [loaded]}

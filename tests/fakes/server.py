@@ -339,7 +339,7 @@ class _HTTPServer(ThreadingHTTPServer):
 # The base fake
 
 
-METADATA_PATHS = frozenset({"/v1/models", "/models", "/props", "/api/show", "/api/ps"})
+METADATA_PATHS = frozenset({"/v1/models", "/models", "/props", "/api/show", "/api/ps", "/api/v0/models"})
 
 
 class FakeServer:

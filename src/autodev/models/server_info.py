@@ -10,6 +10,7 @@ cut short or requests the server refuses. So autodev asks the server, where it s
   `context_length` / `max_context_length` / `loaded_context_length`, others' `context_window`;
 - `GET {root}/props` (llama.cpp's `llama-server`): `default_generation_settings.n_ctx`, the window
   each slot really has (not the model's training length);
+- `GET {root}/api/v0/models` (LM Studio's own API): `loaded_context_length`, else `max_context_length`;
 - Ollama: `GET {root}/api/ps`'s `context_length` for a loaded model (what it runs with), else
   `POST {root}/api/show`: a `num_ctx` in the model's `parameters`, else its `model_info`'s
   `<arch>.context_length` (the trained length; Ollama may run it with less, see docs/local-models.md).
@@ -163,6 +164,18 @@ def _from_props(root: str, model_id: str, headers: Mapping[str, str]) -> LearntW
     return LearntWindow(tokens, "llama.cpp GET /props n_ctx") if tokens else None
 
 
+def _from_lm_studio(root: str, model_id: str, headers: Mapping[str, str]) -> LearntWindow | None:
+    """LM Studio's own `GET /api/v0/models`: the context a loaded model runs with, else its maximum."""
+    payload = _fetch(root + "/api/v0/models", headers)
+    for entry in payload.get("data") or [] if isinstance(payload, dict) else []:
+        if isinstance(entry, dict) and entry.get("id") == model_id:
+            for name in ("loaded_context_length", "max_context_length"):
+                tokens = _positive_int(entry.get(name))
+                if tokens:
+                    return LearntWindow(tokens, f"LM Studio GET /api/v0/models {name}")
+    return None
+
+
 def _from_ollama_ps(root: str, model_id: str, headers: Mapping[str, str]) -> LearntWindow | None:
     """A model Ollama has loaded runs with the context its `GET /api/ps` entry names (what `ollama ps` shows)."""
     payload = _fetch(root + "/api/ps", headers)
@@ -212,7 +225,7 @@ def learn_window(provider: str, base_url: str, model_id: str, key: str | None) -
         found = LearntWindow(listed.windows[model_id], f"GET {urlsplit(listed.url).path} entry")
     if found is None and provider == "openai" and listed.reachable:
         root = _root(base_url)
-        for ask in (_from_props, _from_ollama_ps, _from_ollama):
+        for ask in (_from_props, _from_lm_studio, _from_ollama_ps, _from_ollama):
             try:
                 found = ask(root, model_id, headers)
             except (OSError, ValueError, AttributeError):
