@@ -30,7 +30,7 @@ from autodev.config.settings import CliOverrides, load_settings
 from autodev.core.records import agent_record, call_record, parse_lines
 from autodev.core.usage import Usage
 from autodev.engines.local.launch import run_feature
-from autodev.models import Message, ModelRequest, ModelResponse, ProviderError, TextPart, server_info
+from autodev.models import Message, ModelRequest, ModelResponse, ProviderError, TextPart, ToolDefinition, server_info
 from autodev.models.adapters.openai import OpenAIProvider
 from autodev.models.adapters.sdk_errors import ContextWindowExceeded
 from autodev.models.fakes.scripted import ScriptedProvider
@@ -390,3 +390,34 @@ def test_init_writes_no_default_tier_for_a_local_server_but_its_models_to_choose
     written = (repo / ".autodev" / "config.toml").read_text(encoding="utf-8")
     assert "gpt-5" not in written
     assert '# fast = "qwen2.5-coder:7b"  # name one of the server\'s models: it serves: qwen2.5-coder:7b' in written
+
+
+@dataclass
+class Big:
+    """A tool whose result alone overflows a 4K window (a large file, a long test log)."""
+
+    name: str = "Big"
+
+    @property
+    def definition(self) -> ToolDefinition:
+        return ToolDefinition(self.name, "Returns a lot.", {"type": "object", "properties": {}})
+
+    async def __call__(self, args: Any, ctx: Any) -> str:
+        return "line of output\n" * 1600  # ~24,000 characters, ~6,000 tokens
+
+
+def test_a_small_learnt_window_compacts_old_tool_results_instead_of_failing(ollama: FakeOpenAI, tmp_path: Path) -> None:
+    ollama.reply(tool_calls=[ToolCall("Big", {})]).reply("## Changes\n- none needed")
+    adapter = OpenAIProvider(base_url=ollama.base_url)
+    run = run_one_agent(
+        adapter.model(LOCAL_MODELS[0]),
+        tmp_path,
+        extra_tools={"Big": Big()},
+        context_window=4096,
+        max_tokens=8192,
+        close=[adapter],
+    )
+    assert run.outcome.ok, run.outcome.error
+    assert run.outcome.compactions == 1 and len(ollama.requests) == 2
+    second = ollama.requests[1].body
+    assert len(json.dumps(second["messages"])) < 4096 * 4 and second["max_tokens"] >= 1024

@@ -201,6 +201,14 @@ def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
     )
 
 
+def _prompt_budget(inputs: AgentInputs) -> int:
+    """The tokens the prompt may take: the agent's working-context budget, and within a known context window
+    room for a reply, so a local model's small window compacts old tool results instead of failing the agent."""
+    if inputs.context_window is None:
+        return inputs.spec.context_tokens
+    return max(1, min(inputs.spec.context_tokens, inputs.context_window - MIN_REPLY_TOKENS))
+
+
 def _fit_reply(inputs: AgentInputs, request: ModelRequest) -> ModelRequest:
     """`max_tokens` lowered so prompt and reply fit the context window (a local model's window is often
     no larger than the default max_tokens); left as it is when even MIN_REPLY_TOKENS would not fit."""
@@ -288,7 +296,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             offers_tools = not final_turn and (correcting is None or correcting.tools)
             tools = definitions if offers_tools else ()
             fixed = fixed_tokens(spec.prompt, inputs.context, tools, count)
-            compaction = compact(messages, budget=spec.context_tokens, fixed=fixed, count=count)
+            compaction = compact(messages, budget=_prompt_budget(inputs), fixed=fixed, count=count)
             if compaction.changed:
                 messages = list(compaction.messages)
                 outcome.compactions += 1
