@@ -121,8 +121,9 @@ def test_saboteurs_are_scored_correctly_and_break_nothing(tmp_path: Path, monkey
 
     syntax = results["syntax-error"]
     assert not syntax["passed"] and syntax["status"] == "failed" and syntax["tests_passed"] == 0
-    # Write refuses a .py file that does not compile (issue 20), so the broken code never lands
-    assert syntax["run_status"] == "done"
+    # Write refuses a .py file that does not compile (issue 20), so the broken code never lands, and a run whose
+    # implementer changed no file fails with that reason instead of ending done (issue 20 item 6)
+    assert syntax["run_status"] == "failed"
     sessions = (out / "syntax-error").rglob("implementer.md")
     assert any("unparsable" in path.read_text(encoding="utf-8") for path in sessions)
 
