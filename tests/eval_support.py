@@ -323,3 +323,176 @@ def make_exercism_track(root: Path) -> Path:
     )
     write_tree(track, {"config.json": "{}", "README.md": "# Exercism Python track\n"})
     return track
+
+
+# ---------------------------------------------------------------- the polyglot benchmark
+LEAP_JS_EXAMPLE = (
+    "function isLeap(year) {\n  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);\n}\n\n"
+    "module.exports = { isLeap };\n"
+)
+LEAP_JS_STUB = "function isLeap(year) {\n  throw new Error('not implemented');\n}\n\nmodule.exports = { isLeap };\n"
+LEAP_JS_TEST = f"""// {HIDDEN_MARKER}
+const test = require('node:test');
+const assert = require('node:assert');
+const {{ isLeap }} = require('./leap.js');
+
+test('year not divisible by 4', () => {{
+  assert.strictEqual(isLeap(2015), false);
+}});
+
+xtest('year divisible by 400', () => {{
+  assert.strictEqual(isLeap(2000), true);
+}});
+"""  # xtest is not defined: the harness must turn it into test, as Aider's npm-test.sh does
+
+
+def make_polyglot(root: Path) -> Path:
+    """Aider's polyglot layout with one Python and one JavaScript exercise (node's own test runner),
+    and a Go exercise: listed as skipped where there is no `go` on PATH."""
+    bench = root / "polyglot-benchmark"
+    py = bench / "python" / "exercises" / "practice" / "two-fer"
+    write_tree(
+        py,
+        {
+            ".docs/instructions.md": "# Instructions\n\nReturn 'One for X, one for me.'; X is 'you' by default.",
+            ".meta/example.py": TWO_FER_EXAMPLE,
+            ".meta/config.json": json.dumps(
+                {"files": {"solution": ["two_fer.py"], "test": ["two_fer_test.py"], "example": [".meta/example.py"]}}
+            ),
+            "two_fer.py": "def two_fer(name):\n    pass\n",
+            "greeting_data.py": 'DEFAULT = "you"\n',
+            "two_fer_test.py": f"# {HIDDEN_MARKER}\n" + TWO_FER_TEST,
+        },
+    )
+    js = bench / "javascript" / "exercises" / "practice" / "leap"
+    write_tree(
+        js,
+        {
+            ".docs/instructions.md": "# Instructions\n\nTell whether a year is a leap year in the Gregorian calendar.",
+            ".meta/proof.ci.js": LEAP_JS_EXAMPLE,
+            ".meta/config.json": json.dumps(
+                {"files": {"solution": ["leap.js"], "test": ["leap.spec.js"], "example": [".meta/proof.ci.js"]}}
+            ),
+            "leap.js": LEAP_JS_STUB,
+            "leap.spec.js": LEAP_JS_TEST,
+            "package.json": json.dumps({"name": "leap", "private": True, "scripts": {"test": "node --test"}}),
+        },
+    )
+    go = bench / "go" / "exercises" / "practice" / "hello"
+    write_tree(
+        go,
+        {
+            ".docs/instructions.md": "Say hello.",
+            ".meta/example.go": "package hello\n",
+            ".meta/config.json": json.dumps(
+                {"files": {"solution": ["hello.go"], "test": ["hello_test.go"], "example": [".meta/example.go"]}}
+            ),
+            "hello.go": "package hello\n",
+            "hello_test.go": "package hello\n",
+        },
+    )
+    return bench
+
+
+# ---------------------------------------------------------------- SWE-bench
+TEST_MARKER = "hm7f3a"  # in the hidden tests' names, so in FAIL_TO_PASS: must never reach an agent either
+SUB_BUGGY = CALC + "\n\ndef sub(a, b):\n    return a + b\n"
+SUB_FIXED = CALC + "\n\ndef sub(a, b):\n    return a - b\n"
+MUL_AND_SUB = SUB_BUGGY + "\n\ndef mul(a, b):\n    return a * b\n"
+ADD_TEST = (
+    "import unittest\n\nfrom calc import add\n\n\n"
+    "class AddTests(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n"
+)
+
+
+def _hidden_test(function: str, expected: int) -> str:
+    return (
+        f"# {HIDDEN_MARKER}\nimport unittest\n\nfrom calc import {function}\n\n\n"
+        f"class {function.title()}Tests(unittest.TestCase):\n"
+        f"    def test_{function}_{TEST_MARKER}(self):\n        self.assertEqual({function}(6, 3), {expected})\n"
+    )
+
+
+def _diff(repo: Path, files: Mapping[str, str]) -> str:
+    """The patch that makes `files` in `repo` (left unchanged afterwards), as `git diff` writes it."""
+    write_tree(repo, files)
+    git(repo, "add", "-A")
+    patch = git(repo, "diff", "--cached")
+    git(repo, "reset", "--quiet", "--hard")
+    return patch
+
+
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false"]
+    done = subprocess.run(["git", *identity, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def case_id(module: str, cls: str, name: str, pytest_style: bool) -> str:
+    return f"tests/{module}.py::{cls}::{name}" if pytest_style else f"tests.{module}.{cls}.{name}"
+
+
+def make_swebench_fixture(root: Path) -> tuple[Path, Path]:
+    """A local repository `acme/calc` (as `repos/acme__calc`) and a two-instance SWE-bench dataset over it.
+
+    The fix of each instance is also committed on a later branch, as in a real clone: the agents'
+    copy must not have it. Every hidden field carries HIDDEN_MARKER. Test names follow the runner the
+    project's environment detection picks (pytest node ids, or dotted unittest ids)."""
+    from autodev.run.gate.environment import detect
+
+    repos = root / "repos"
+    repo = repos / "acme__calc"
+    write_tree(
+        repo,
+        {
+            "README.md": "# calc\n",
+            "calc/__init__.py": SUB_BUGGY,
+            "tests/__init__.py": "",
+            "tests/test_calc.py": ADD_TEST,
+        },
+    )
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "calc with add and sub")
+    base_1 = git(repo, "rev-parse", "HEAD").strip()
+    write_tree(repo, {"docs/usage.md": "Call add or sub.\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "docs")
+    base_2 = git(repo, "rev-parse", "HEAD").strip()
+    environment = detect(repo, None)
+    pytest_style = environment is not None and "pytest" in " ".join(environment.command)
+    add = case_id("test_calc", "AddTests", "test_add", pytest_style)
+    instances = [
+        {
+            "instance_id": "acme__calc-1",
+            "repo": "acme/calc",
+            "base_commit": base_1,
+            "problem_statement": "calc has no mul(a, b): add one to calc/__init__.py that multiplies two numbers.",
+            "hints_text": f"hint {HIDDEN_MARKER}",
+            "patch": _diff(repo, {"calc/__init__.py": MUL_AND_SUB}),
+            "test_patch": _diff(repo, {"tests/test_mul.py": _hidden_test("mul", 18)}),
+            "FAIL_TO_PASS": json.dumps([case_id("test_mul", "MulTests", f"test_mul_{TEST_MARKER}", pytest_style)]),
+            "PASS_TO_PASS": json.dumps([add]),
+            "version": "0.1",
+        },
+        {
+            "instance_id": "acme__calc-2",
+            "repo": "acme/calc",
+            "base_commit": base_2,
+            "problem_statement": "sub(6, 3) returns 9: calc's sub adds instead of subtracting.",
+            "hints_text": "",
+            "patch": _diff(repo, {"calc/__init__.py": SUB_FIXED}),
+            "test_patch": _diff(repo, {"tests/test_sub.py": _hidden_test("sub", 3)}),
+            "FAIL_TO_PASS": [case_id("test_sub", "SubTests", f"test_sub_{TEST_MARKER}", pytest_style)],  # a list
+            "PASS_TO_PASS": [add],
+        },
+    ]
+    git(repo, "checkout", "--quiet", "-b", "future")
+    write_tree(repo, {"calc/__init__.py": SUB_FIXED})
+    git(repo, "commit", "--quiet", "-am", f"fix sub ({HIDDEN_MARKER})")
+    git(repo, "checkout", "--quiet", "main")
+    dataset = root / "swebench.jsonl"
+    dataset.write_text("".join(json.dumps(row) + "\n" for row in instances), encoding="utf-8")
+    return dataset, repos

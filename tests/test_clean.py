@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from scripts import CALC_FILES, REQUEST, error, feature_script, git
+from scripts import CALC_FILES, REQUEST, edit_mul_test, error, feature_script, git, tools
 
 from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
@@ -24,8 +24,10 @@ def test_clean_removes_worktrees_keeps_done_branches_and_drops_empty_failed_ones
 ) -> None:
     repo = make_repo(CALC_FILES)
     done = _run(repo, feature_script())
-    failed = _run(repo, feature_script({"researcher-local": [error("boom")]}))
+    # cut off with its edit uncommitted: the run keeps its worktree (a run that changed nothing does not)
+    failed = _run(repo, feature_script({"test-master": [tools(edit_mul_test()), error("boom")]}))
     assert (repo / ".autodev" / "worktrees" / done).is_dir()
+    assert (repo / ".autodev" / "worktrees" / failed).is_dir()
 
     assert main(["clean", "--repo", str(repo), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -35,6 +37,7 @@ def test_clean_removes_worktrees_keeps_done_branches_and_drops_empty_failed_ones
     assert f"autodev/{done}" in branches  # the result stays
     assert f"autodev/{failed}" not in branches  # nothing of its own: removed
     assert f"autodev/{failed}" in result["branches"]
+    assert len(result["patches"]) == 1  # its uncommitted edit, saved before its worktree went
     assert "worktrees" not in git(repo, "worktree", "list").replace(str(repo), "")
     assert (repo / ".autodev" / "runs" / done / "state.json").is_file()  # reports still work
 

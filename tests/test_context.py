@@ -123,7 +123,10 @@ def test_small_budgets_choose_fewer_or_partial_snippets(make_repo: Any) -> None:
 def test_context_cli_json_shape(make_repo: Any, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(FILES)
     data = run_json(capsys, ["context", "fix slugify", "--budget", "500", "--repo", str(repo), "--json"])
-    assert set(data) == {"files", "total_tokens"}
+    assert set(data) == {"files", "total_tokens", "snippets"}  # the snippets: what the agents receive
+    assert {s["path"] for s in data["snippets"]} == {f["path"] for f in data["files"]}
+    paths_only = ["context", "fix slugify", "--budget", "500", "--repo", str(repo), "--json", "--paths-only"]
+    assert run_json(capsys, paths_only) == {"files": data["files"], "total_tokens": data["total_tokens"]}
     assert data["files"] and all(set(f) == {"path", "tokens", "score"} for f in data["files"])
     assert data["files"][0]["path"] == "src/shop/text.py"
     assert 0 < data["total_tokens"] <= 500

@@ -27,6 +27,7 @@ import pytest
 import yaml
 from scripts import git
 
+from autodev.apps.cli.common import counted
 from autodev.apps.cli.main import main
 from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
 
@@ -196,7 +197,7 @@ def test_fifty_demo_runs_leak_nothing(
     assert len(git(demo_repo, "worktree", "list").splitlines()) == LEAK_RUNS + 1  # before clean: one per run
     assert checkout_facts(demo_repo) == checkout  # the user's checkout never moved
 
-    assert f"removed {LEAK_RUNS} worktree(s)" in clean(demo_repo, capsys)
+    assert f"removed {counted(LEAK_RUNS, 'worktree')}" in clean(demo_repo, capsys)
     assert len(git(demo_repo, "branch", "--list", "autodev/*").splitlines()) == LEAK_RUNS  # done runs' results stay
     clean(demo_repo, capsys, "--purge")
     assert_nothing_left(demo_repo, checkout, baseline, private_tmp)

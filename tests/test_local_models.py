@@ -357,7 +357,7 @@ def test_the_finished_line_counts_the_whole_prompt_and_what_came_from_the_cache(
     assert "3,001 in (3,000 cached) / 7 out" in target.getvalue()  # not "1 in"
 
 
-def test_parallel_efficiency_counts_model_time_not_queueing_for_a_slot() -> None:
+def test_overlap_counts_model_time_not_queueing_for_a_slot() -> None:
     t0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
     def ran(agent: str, queued: float) -> list[Any]:
@@ -380,7 +380,7 @@ def test_parallel_efficiency_counts_model_time_not_queueing_for_a_slot() -> None
     state.agents = {name: AgentState() for name in ("reviewer", "security-auditor", "doc-master")}
     report = run_report(state, records, {"reviewer": [], "security-auditor": [], "doc-master": []})
     assert report.wall_s == 30.0 and report.totals.duration_s == 60.0 and report.totals.queued_s == 30.0
-    assert report.parallel_efficiency == 1.0  # 30 s of model time in 30 s: no real overlap (it was 2.0 before)
+    assert report.overlap == 1.0  # 30 s of model time in 30 s: no real overlap (it was 2.0 before)
 
 
 def test_init_writes_no_default_tier_for_a_local_server_but_its_models_to_choose(

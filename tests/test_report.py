@@ -1,5 +1,5 @@
 """`autodev report` and the figures behind it: totals that are sums of the records, the critical path,
-parallel efficiency, p50/p95 across runs, bottlenecks, hints, and the timeline in PNG, HTML and SVG."""
+overlap (agent time / wall), p50/p95 across runs, bottlenecks, hints, and the timeline in PNG, HTML and SVG."""
 
 from __future__ import annotations
 
@@ -16,16 +16,15 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from run_fixture import shared_run
 from scripts import VALIDATION_AGENTS
 
 from autodev.apps.cli.main import main
-from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
-from autodev.config.settings import CliOverrides, load_settings
+from autodev.apps.demo import DEMO_REQUEST
+from autodev.config.settings import load_settings
 from autodev.core.metrics import agent_record, timer_record
 from autodev.core.records import AgentRecord, MetricRecord, read_metrics
-from autodev.engines.local.launch import run_feature
 from autodev.models import Usage
-from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run import report as rep
 from autodev.run.graph import FEATURE_PIPELINE, stages
 from autodev.run.layout import load_state
@@ -50,16 +49,11 @@ class DemoRun:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The demo's pipeline, priced at real list prices, with its scripted delays cut to 5 %."""
-    repo = make_demo_repo(tmp_path_factory.mktemp("demo"))
-    provider = ScriptedProvider.from_file(demo_dir() / "script.yaml", delay_scale=0.05)
-    result = run_feature(
-        DEMO_REQUEST, repo, CliOverrides(provider="scripted", models=DEMO_TIER_MODELS), provider=provider
-    )
-    assert result.state.status == "done", result.state.error
-    state = json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
-    records = read_metrics(result.run_dir / "metrics.jsonl")
-    return DemoRun(repo, result.run_dir, state, load_state(result.run_dir), records)
+    """The demo's pipeline, priced at real list prices, with its scripted delays cut to 5 % (the run
+    tests/test_screens.py and test_run_page.py look at too: made once per session)."""
+    shared = shared_run(tmp_path_factory.getbasetemp())
+    records = read_metrics(shared.run_dir / "metrics.jsonl")
+    return DemoRun(shared.repo, shared.run_dir, shared.state, load_state(shared.run_dir), records)
 
 
 def demo_report(demo: DemoRun) -> rep.RunReport:
@@ -123,13 +117,13 @@ def test_rows_follow_the_pipeline_and_the_timers_are_the_orchestrators_phases(de
         assert seconds == pytest.approx(sum(t["duration_s"] for t in demo.kind("timer") if t["name"] == name))
 
 
-def test_wall_time_parallel_efficiency_and_critical_path_of_a_run(demo: DemoRun) -> None:
+def test_wall_time_overlap_and_critical_path_of_a_run(demo: DemoRun) -> None:
     report = demo_report(demo)
     agents = demo.kind("agent")
     starts = [datetime.fromisoformat(r["started_at"]) for r in agents]
     ends = [datetime.fromisoformat(r["ended_at"]) for r in agents]
     assert report.wall_s == pytest.approx((max(ends) - min(starts)).total_seconds())
-    assert report.parallel_efficiency == pytest.approx(sum(r["duration_s"] for r in agents) / report.wall_s)
+    assert report.overlap == pytest.approx(sum(r["duration_s"] for r in agents) / report.wall_s)
     # the critical path is a chain of dependencies whose durations add up to its length, and no longer than the wall
     # (the test step is a link of it: after the implementer, before the validation agents)
     needs = demo.state["pipeline"]
@@ -354,7 +348,7 @@ def test_report_json_of_the_last_run(demo: DemoRun, capsys: pytest.CaptureFixtur
     assert data["totals"] == json.loads(json.dumps(expected.to_json()["totals"]))
     assert [a["agent"] for a in data["agents"]] == list(demo.state["agents"])
     assert data["critical_path"] == expected.critical_path
-    assert data["parallel_efficiency"] == pytest.approx(expected.parallel_efficiency)
+    assert data["overlap"] == pytest.approx(expected.overlap) and "parallel_efficiency" not in data
     assert data["bottlenecks"] == [] and data["timeline"] is None
     assert any("deep tier" in hint for hint in data["hints"])
     assert cli_json(capsys, "report", "--repo", str(demo.repo), "--last", "--json") == data
@@ -368,7 +362,7 @@ def test_report_text_names_every_agent_and_the_totals(demo: DemoRun, capsys: pyt
         assert re.search(rf"^{name}\s+done\s", out, re.MULTILINE), name
     total_cost = demo_report(demo).totals.cost_usd
     assert re.search(rf"^total\s.*\${total_cost:.4f}", out, re.MULTILINE)
-    assert "parallel efficiency" in out and "critical path" in out
+    assert "overlap" in out and "critical path" in out and "efficiency" not in out
 
 
 def test_run_id_prefix_ambiguity_and_unknown_ids(make_repo: Any, capsys: pytest.CaptureFixture[str]) -> None:

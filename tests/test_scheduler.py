@@ -141,11 +141,12 @@ def test_skipped_nodes_count_as_satisfied_and_never_run() -> None:
     assert rec.blocked == {}
 
 
-def test_skipped_node_behind_a_failure_is_blocked() -> None:
-    pipeline = Pipeline((Node("a"), Node("b", ("a",))))
+def test_skipped_node_behind_a_failure_stays_skipped_and_passes_the_failure_on() -> None:
+    """Skipped by policy is not blocked (issue 21): only what needs it is, naming the agent that failed."""
+    pipeline = Pipeline((Node("a"), Node("b", ("a",)), Node("c", ("b",))))
     rec = Recorder(fail={"a"}, nap=0.01)
-    assert rec.run(pipeline, skipped={"b"}) == {"a": False, "b": False}
-    assert "b" in rec.blocked
+    assert rec.run(pipeline, skipped={"b"}) == {"a": False, "b": False, "c": False}
+    assert rec.blocked == {"c": "not run: a did not finish"}
 
 
 def test_dependencies_outside_names_are_satisfied() -> None:

@@ -38,7 +38,14 @@ TYPO_REQUEST = "Fix the typo in README.md: calculater should be calculator"
 DOCS_REQUEST = "Add a short usage section to README.md"
 TYPO_SKIPS = {"researcher-local", "researcher-web", "test-master"}
 DOCS_SKIPS = {"researcher-web", "test-master", "security-auditor"}
-DEV_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "commits-dev.jsonl"
+DEV_DATA = next(
+    (
+        found
+        for parent in Path(__file__).resolve().parents[1:4]  # the checkout's parent, or a worktree's
+        if (found := parent / "shared" / "data" / "commits-dev.jsonl").is_file()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "commits-dev.jsonl",
+)
 
 FIX_README = call("Edit", file_path="README.md", old_string="calculater", new_string="calculator")
 USAGE = append_to("README.md", "A tiny calculater.\n", "\n## Usage\n\n    from calc import add\n")

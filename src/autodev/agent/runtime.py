@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from autodev.agent.context.compaction import cached_counter, compact, fixed_tokens
 from autodev.agent.corrections import Correction, Kind, correction_for
@@ -115,6 +116,7 @@ class AgentInputs:
     price: Callable[[str, Usage], float | None] | None = None
     context_window: int | None = None
     on_turn: Callable[[AgentOutcome], None] | None = None  # live progress: called after every model reply
+    on_tool: Callable[[str, str, Mapping[str, Any]], None] | None = None  # live progress: (agent, tool, arguments)
     jail: Jail | None = None  # where Bash runs its programs (a run always gives one)
     cost_cap: CostCap | None = None  # the run's `max_cost_usd`, checked before every call
 
@@ -376,6 +378,8 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                 if cut_off and index == len(response.tool_calls) - 1:  # its arguments may be incomplete
                     result_text, is_error = CUT_OFF_CALL.format(**limit_note), True
                 else:
+                    if inputs.on_tool is not None:
+                        inputs.on_tool(spec.name, call.name, call.input)
                     result_text, is_error = await _run_tool(inputs, call, ctx)
                 results.append(ToolResultPart(call.id, result_text, is_error))
                 shown = (

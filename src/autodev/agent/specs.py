@@ -217,3 +217,42 @@ def load_agents(repo: Path | None, skip: Collection[Path] = frozenset()) -> dict
             spec = load_agent_file(path)
             agents[spec.name] = spec
     return agents
+
+
+# The start of a word of an agent's name -> the bundled agent whose place it would take (`unused_agent_notes`).
+ROLE_HINTS: tuple[tuple[str, str], ...] = (
+    ("audit", "security-auditor"), ("secur", "security-auditor"), ("review", "reviewer"), ("test", "test-master"),
+    ("docs", "doc-master"), ("document", "doc-master"), ("writer", "doc-master"), ("plan", "planner"),
+    ("architect", "planner"), ("research", "researcher-local"), ("explor", "researcher-local"),
+    ("implement", "implementer"), ("develop", "implementer"), ("engineer", "implementer"), ("coder", "implementer"),
+    ("issue", "issue-creator"),
+)  # fmt: skip
+
+
+def unused_agents(specs: dict[str, AgentSpec], running: Collection[str]) -> list[AgentSpec]:
+    """The agents loaded from files of the user's that no pipeline runs (a Claude Code subagent such as
+    `.claude/agents/code-reviewer.md`): a run uses the agents its pipeline names, so without a word
+    they would go silently unused (`unused_agent_note`)."""
+    bundled = builtin_agents_dir()
+    return [
+        spec for name, spec in sorted(specs.items()) if name not in running and not spec.source.is_relative_to(bundled)
+    ]
+
+
+def wiring_hint(name: str) -> str:
+    """How to have a pipeline run the agent `name`: the bundled agent whose place its name suggests."""
+    words = name.split("-")
+    role = next((agent for start, agent in ROLE_HINTS if any(word.startswith(start) for word in words)), None)
+    if role is None:
+        return "to run it, put it in [pipeline], or name it after the bundled agent it should replace"
+    return (
+        f"to run it as the {role}, put it in [pipeline] in place of {role}, or name it `{role}` (its file then "
+        f"replaces the bundled {role} whole)"
+    )
+
+
+def unused_agent_note(spec: AgentSpec, repo: Path | None = None) -> str:
+    """The warning a run and `autodev plan` give for an agent no pipeline runs."""
+    where = spec.source.relative_to(repo) if repo is not None and spec.source.is_relative_to(repo) else spec.source
+    hint = wiring_hint(spec.name)
+    return f"agent {spec.name!r} ({where}) is loaded but no pipeline runs it: {hint}; see docs/agents.md"

@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +34,9 @@ from anyio.abc import ByteReceiveStream, Process
 TERM_GRACE_S = 1.0  # after SIGTERM, how long the group has to end before SIGKILL
 DRAIN_GRACE_S = 2.0  # after the group is gone, how long a detached process may keep the output open
 _GROUP_POLL_S = 0.02  # how often a stopping group is checked (there is no event for "the group is empty")
+
+_live_groups: dict[int, int] = {}  # the process group of every running program -> the thread that started it
+_stopped_by: list[int] = []  # the thread that called `stop_programs` (empty: autodev is not stopping)
 
 
 def _prctl() -> Callable[..., int] | None:
@@ -159,6 +163,9 @@ async def run_process(
     )
     streams = [(process.stdout, output), (process.stderr, errors)]
     timed_out = False
+    _live_groups[process.pid] = threading.get_ident()
+    if _stopped_by and _stopped_by[0] != threading.get_ident():  # started by a worker as autodev stops
+        _kill_group(process.pid)
     try:
         async with anyio.create_task_group() as group:
             drained: list[anyio.Event] = []
@@ -178,7 +185,38 @@ async def run_process(
         with anyio.CancelScope(shield=True):
             await stop_group(process)
             await process.aclose()
+        _live_groups.pop(process.pid, None)
     return Finished(None if timed_out else process.returncode, timed_out)
+
+
+def stop_programs() -> None:
+    """Autodev is stopping (SIGTERM, SIGHUP): end the programs worker threads run, now and from now on.
+
+    Called from the signal handler, in the thread whose event loop the stop cancels: the programs it
+    started end through that cancellation (`run_process` stops their groups as it unwinds, after the
+    task that waits on them is cancelled, so no step mistakes a killed test run for a failed one). A
+    program run from a worker thread (an analyser's scanner, on an event loop of its own) is out of the
+    cancellation's reach, and the cancelled step waits for its thread: it is killed here instead.
+    """
+    me = threading.get_ident()
+    _stopped_by[:] = [me]
+    for pgid, owner in list(_live_groups.items()):
+        if owner != me:
+            _kill_group(pgid)
+
+
+def end_programs() -> None:
+    """The command is over: kill whatever program is still running (none should be), and stop stopping."""
+    for pgid in list(_live_groups):
+        _kill_group(pgid)
+    _live_groups.clear()
+    _stopped_by.clear()
+
+
+def _kill_group(pgid: int) -> None:
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 async def _drain(stream: ByteReceiveStream, sink: HeadTail, done: anyio.Event) -> None:

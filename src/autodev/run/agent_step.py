@@ -98,7 +98,7 @@ class AgentStep:
     def __post_init__(self) -> None:
         self.workspace = Workspace(self.root, read_only=not self.use_worktree)
         self.tools: dict[str, Tool] = available_tools(self.plan.settings, self.plan.skills)
-        self.pricer = Pricer(load_price_table(self.plan.settings.prices), warn=self.recorder.warn)
+        self.pricer = Pricer(load_price_table(self.plan.settings.prices), warn=self.recorder.remember)
         self.cost_cap: CostCap | None = None  # set by `cap_costs` (the local engine), checked before every call
         self.review_diff = ""
         self.analyser_facts: dict[str, str] = {}  # agent -> rendered tier-0 facts for this validation round
@@ -209,6 +209,7 @@ class AgentStep:
                 context_window=self.pricer.table.context_window(resolved.model_id)  # configured, else as served
                 or await served_window(self.provider, resolved.model_id),
                 on_turn=self.recorder.turn,
+                on_tool=self.recorder.tool,
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
                 jail=self.gate.jail,
                 cost_cap=self.cost_cap,
@@ -253,7 +254,10 @@ class AgentStep:
                 results = await anyio.to_thread.run_sync(analysers.run_analysers, facts, inp)
                 analysers.save(results, self.paths.run_dir / "analysers" / f"{kind}.json")
                 self.analyser_facts[kind] = analysers.render(results)
+                tests_skipped = self.recorder.store.state.gate.status == "skipped"  # the gate's line said why
                 for result in results:
+                    if result.status == "missing" and result.name == "tests" and tests_skipped:
+                        continue
                     if result.status in ("missing", "error"):
                         self.recorder.warn(f"analyser {result.name} for {kind}: {result.status}: {result.note}")
 

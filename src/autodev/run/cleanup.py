@@ -6,6 +6,9 @@ still be resumed: `autodev resume` brings the worktree back) and goes only when 
 its own. Uncommitted work in a worktree that is removed is first saved as a patch in the run
 directory. A live run (its process holds the run's lock) is never touched; a run that was killed or
 interrupted is resumable, so it is kept unless `--force`.
+
+A failed run that changed nothing does not wait for `autodev clean`: `drop_if_unchanged` removes its
+worktree and branch as it ends.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.core.locks import holder, repo_lock, run_lock_path
 from autodev.run.layout import list_runs, load_state
+from autodev.run.state import RunState
 
 
 @dataclass
@@ -86,3 +90,24 @@ def _clean_run(repo: Path, run_dir: Path, result: CleanResult, *, purge: bool, f
     if purge:
         shutil.rmtree(run_dir, ignore_errors=True)
         result.run_dirs.append(str(run_dir))
+
+
+def drop_if_unchanged(state: RunState) -> bool:
+    """A failed run that changed nothing leaves nothing to look at: its worktree and branch go (True).
+
+    A run with a checkpoint or uncommitted work in its worktree keeps both, for the user to inspect
+    and for `autodev resume`; one without them can still be resumed, which makes them again from
+    the base commit.
+    """
+    repo, worktree = Path(state.repo), Path(state.worktree)
+    if state.status != "failed" or not state.branch or state.commit or worktree == repo or not worktree.is_dir():
+        return False
+    try:
+        if gitops.dirty_paths(worktree) or _branch_has_commits(repo, state.branch, state.base_commit):
+            return False
+        with repo_lock(gitops.common_dir(repo)):
+            gitops.git(["worktree", "remove", "--force", str(worktree)], repo)
+            gitops.git(["branch", "-D", state.branch], repo)
+    except gitops.GitError:
+        return False
+    return True

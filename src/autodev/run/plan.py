@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autodev.agent.skills import Skill, check_agent_skills, load_skills
-from autodev.agent.specs import AgentSpec, load_agents
+from autodev.agent.specs import AgentSpec, load_agents, unused_agent_note, unused_agents
 from autodev.config.providers import capabilities, require_named_tiers
 from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
 from autodev.core import gitops
@@ -19,7 +19,7 @@ from autodev.core.errors import UserError
 from autodev.run import confinement
 from autodev.run.gate.environment import TestEnvironment
 from autodev.run.gate.environment import detect as detect_tests
-from autodev.run.graph import Pipeline, pipeline_from_config, stages, validate
+from autodev.run.graph import FEATURE_NEEDS, ISSUE_PIPELINE, Pipeline, pipeline_from_config, stages, validate
 from autodev.run.publish.request import PublishRequest
 from autodev.run.sections import IssueRef
 from autodev.run.selection.decide import Selection, select_agents
@@ -72,6 +72,17 @@ class RunPlan:
 
     def runs(self, agent: str) -> bool:
         return agent not in self.selection.skips
+
+    def unused_agent_notes(self) -> list[str]:
+        """A warning for each agent file no pipeline runs (`autodev run` and `autodev issue` alike)."""
+        running = pipeline_agents(self.settings, self.pipeline)
+        return [unused_agent_note(spec, self.repo) for spec in unused_agents(self.specs, running)]
+
+
+def pipeline_agents(settings: Settings, pipeline: Pipeline | None = None) -> set[str]:
+    """Every agent some pipeline runs: the feature pipeline (`[pipeline]`, or the default), the issue
+    drafter's, and `pipeline` (the one at hand)."""
+    return {*(settings.pipeline or FEATURE_NEEDS), *ISSUE_PIPELINE.names, *(pipeline.names if pipeline else ())}
 
 
 def provider_web_search(settings: Settings) -> bool:

@@ -8,6 +8,7 @@ Temporal activity for the one step it runs (its records travel home as artifacts
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from autodev.core.metrics import MetricsSink, agent_record
 from autodev.core.records import CallRecord
 from autodev.core.usage import Usage
 from autodev.models.pricing import total_cost
-from autodev.run.events import Reporter, RunEvent
+from autodev.run.events import Reporter, RunEvent, describe_call
 from autodev.run.state import AgentState, Checkpoint, HandoffBudget, StateStore
 
 
@@ -43,6 +44,12 @@ class Recorder:
         if message not in self.store.state.warnings:
             self.store.state.warnings.append(message)
             self.report(RunEvent("note", None, message))
+
+    def remember(self, message: str) -> None:
+        """A warning kept in state.json (once) and shown with the run's outcome only: one about the figures
+        the outcome shows (a model without a price, so no cost), which would otherwise be said twice."""
+        if message not in self.store.state.warnings:
+            self.store.state.warnings.append(message)
 
     def note(self, agent: str | None, message: str) -> None:
         self.report(RunEvent("note", agent, message))
@@ -71,6 +78,10 @@ class Recorder:
             "cost_usd": outcome.cost_usd,
         }
         self.report(RunEvent("agent_turn", outcome.agent, data=data))
+
+    def tool(self, agent: str, tool: str, arguments: Mapping[str, Any]) -> None:
+        """An agent starts a tool call: the live view shows what it is on (`Edit textkit/strings.py`)."""
+        self.report(RunEvent("agent_tool", agent, describe_call(tool, arguments), data={"tool": tool}))
 
     def cut_off(self, name: str, calls: list[CallRecord]) -> None:
         """The calls an interrupted run of `name` made were paid for: its `interrupted` agent record."""

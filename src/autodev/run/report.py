@@ -117,7 +117,7 @@ class RunReport:
     agents: list[AgentRow]
     totals: RunTotals
     wall_s: float
-    parallel_efficiency: float | None
+    overlap: float | None  # agent time (not queueing) / wall: 2.0 = two agents at work at once on average
     critical_path: list[str]  # agents, and the test step (`tests`) when the tests were on it
     critical_path_s: float
     timers: dict[str, float]
@@ -173,7 +173,7 @@ def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[
         totals=totals,
         wall_s=wall,
         # agents' own time, not their queueing for a provider slot: waiting side by side is not parallel work
-        parallel_efficiency=(max(0.0, totals.duration_s - totals.queued_s) / wall) if wall > 0 else None,
+        overlap=(max(0.0, totals.duration_s - totals.queued_s) / wall) if wall > 0 else None,
         critical_path=path,
         critical_path_s=path_s,
         timers=dict(timers),

@@ -35,13 +35,14 @@ class RunReportView:
         """state.json's `handoff_budget` as JSON."""
         return self.state.handoff_budget.to_json()
 
-    def to_json(self, timeline: Path | None = None) -> dict[str, Any]:
+    def to_json(self, timeline: Path | None = None, page: Path | None = None) -> dict[str, Any]:
         return {
             **self.report.to_json(),
             "handoff_budget": self.handoff_budget(),
             "bottlenecks": self.bottlenecks,
             "hints": self.hints,
             "timeline": str(timeline) if timeline else None,
+            "html": str(page) if page else None,
         }
 
 

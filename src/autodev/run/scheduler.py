@@ -23,6 +23,11 @@ def blocked_reason(failed: Sequence[str]) -> str:
     return f"not run: {', '.join(failed)} did not finish"
 
 
+def _causes(failed: Sequence[str], passed_on: Mapping[str, Sequence[str]]) -> list[str]:
+    """The agents that did not finish, seen through skipped ones (which did not fail: they were not due)."""
+    return list(dict.fromkeys(cause for name in failed for cause in passed_on.get(name) or (name,)))
+
+
 async def run_graph(
     needs: Pipeline | Mapping[str, Sequence[str]],
     names: Sequence[str],
@@ -41,6 +46,7 @@ async def run_graph(
     slots = asyncio.Semaphore(max_parallel)
     finished = {name: asyncio.Event() for name in names}
     succeeded: dict[str, bool] = {}
+    unfinished_before: dict[str, list[str]] = {}  # a skipped agent -> the failed agents it passes on
 
     async def run_node(name: str) -> None:
         deps = [d for d in needs_of[name] if d in finished]
@@ -48,11 +54,12 @@ async def run_graph(
             for dep in deps:
                 await finished[dep].wait()
             failed = [d for d in deps if not succeeded[d]]
-            if failed:
-                on_blocked(name, blocked_reason(failed))
+            if name in skipped:  # stays skipped (or done) whatever failed before it, and passes a failure on
+                succeeded[name] = not failed
+                unfinished_before[name] = _causes(failed, unfinished_before)
+            elif failed:
+                on_blocked(name, blocked_reason(_causes(failed, unfinished_before)))
                 succeeded[name] = False
-            elif name in skipped:
-                succeeded[name] = True
             else:
                 async with slots:
                     succeeded[name] = await run_one(name)

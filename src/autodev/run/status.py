@@ -1,7 +1,8 @@
 """Where each local run is: its stage from state.json, and whether a process is working on it now.
 
 A run whose state says `running` but whose lock nobody holds was killed: it is shown as `stopped`,
-resumable with `autodev resume`. Rows have the same shape as the Temporal engine's query answers.
+resumable with `autodev resume`. Rows have the same shape as the Temporal engine's query answers (which
+may lack `branch`, `cost_usd`, `created_at` and `updated_at`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def local_status(repo: Path, run_id: str | None = None) -> list[dict[str, Any]]:
                 "status": status,
                 "live": live,
                 "agents": {name: agent.status for name, agent in state.agents.items()},
+                "branch": state.branch or None,
+                "cost_usd": state.cost_usd,
+                "created_at": state.created_at,
+                "updated_at": state.updated_at,
             }
         )
     return rows

@@ -134,8 +134,7 @@ def tests(inp: AnalysisInput, timeout_s: float) -> AnalyserResult:
             "tests",
             "missing",
             [],
-            "no test results: the tests were not run (no test command configured and no tests found); "
-            "NOT 'tests pass'. Configure `test_command` to have them run.",
+            "no test results: the tests were not run (the tests section says why); NOT 'tests pass'.",
         )
     text = inp.tests.strip()
     head, _, rest = text.partition("\n")

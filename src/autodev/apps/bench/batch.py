@@ -296,7 +296,7 @@ def render(result: dict[str, Any]) -> list[str]:
         f"autodev bench batch: {result['features']} demo features per run on a local Temporal dev server, "
         f"time scale {scale:g} (seconds are real; / {scale:g} = unscaled)",
         "",
-        f"  {'workers':<8} {'slots':>5} {'wall s':>8} {'bound s':>8} {'effic.':>7} {'features/min':>13} "
+        f"  {'workers':<8} {'slots':>5} {'wall s':>8} {'bound s':>8} {'efficiency':>10} {'features/min':>13} "
         f"{'unscaled f/h':>13} {'calls by worker':>20}",
     ]
     for key in ("one_worker", "two_workers"):
@@ -304,14 +304,15 @@ def render(result: dict[str, Any]) -> list[str]:
         bound = run["slot_bound_s"]
         lines.append(
             f"  {run['workers']:<8} {run['workers'] * run['activities_per_worker']:>5} {run['wall_s']:>8.2f} "
-            f"{(bound or 0):>8.2f} {(run['efficiency'] or 0):>7.2f} {run['features_per_minute']:>13.2f} "
+            f"{(bound or 0):>8.2f} {(run['efficiency'] or 0):>10.2f} {run['features_per_minute']:>13.2f} "
             f"{run['unscaled_features_per_hour']:>13.1f} {'/'.join(map(str, run['calls_by_worker'].values())):>20}"
         )
     rate = result["rate"]
     lines += [
         f"  speedup 2 workers / 1: {result['speedup']:.2f}x; all done: "
         f"{result['one_worker']['all_done'] and result['two_workers']['all_done']}",
-        "  bound: max(longest feature's critical path, agent seconds / slots)",
+        "  bound: max(longest feature's critical path, agent seconds / slots); efficiency = bound / wall "
+        "(1.00 = as fast as the slots allow)",
         "",
         f"Rate limit (2 workers, one cluster-wide limit: {rate['requests_per_minute']} requests/min, burst 1)",
         f"  {rate['model_calls']} calls ({'/'.join(map(str, rate['calls_by_worker'].values()))} by worker) "

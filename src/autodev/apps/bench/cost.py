@@ -4,11 +4,16 @@ The pipeline is the demo's (bundled project, scripted replies, real tools and te
 by side: once with each agent on its own tier, once with every agent on the deep tier. Each run's
 requests go through the real Anthropic request builder and a simulation of Anthropic's prompt cache
 (`cache_sim`), so the cache figures reflect the breakpoints we actually place. Input tokens are
-offline estimates of the real prompts; output tokens are the script's.
+offline estimates of the real prompts; output tokens are the script's. Before counting, the parts of a
+prompt that differ between two runs or two machines (the temporary directory, run ids, commit SHAs,
+durations, where the interpreter is installed) are replaced by fixed text (`steady`), so the figures
+repeat.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -27,6 +32,21 @@ from autodev.models.pricing import PriceTable, load_price_table
 from autodev.run.plan import prepare
 
 CLAUDE = DEFAULT_TIER_MODELS["anthropic"]
+_VARYING = (
+    (re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}"), "20260101-000000-000000"),  # run ids
+    (re.compile(r"\b[0-9a-f]{7,40}\b"), "0000000"),  # commit SHAs
+    (re.compile(r"\d+\.\d+ ?s\b"), "0.0s"),  # durations
+    (re.compile(r"(?:/[\w.+-]+)+/(python[\d.]*)\b"), r"\1"),  # this machine's interpreter
+)
+
+
+def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """The request with what varies from run to run (where it ran, ids, SHAs, times) made fixed."""
+    text = json.dumps(params).replace(str(workdir), "/tmp/autodev-bench")
+    for pattern, fixed in _VARYING:
+        text = pattern.sub(fixed, text)
+    steady_params: dict[str, Any] = json.loads(text)
+    return steady_params
 
 
 @dataclass
@@ -35,6 +55,7 @@ class SimulatedAnthropicModel:
 
     inner: ScriptedModel
     cache: PromptCacheSimulator
+    workdir: Path
     provider: str = "anthropic-simulated"
 
     @property
@@ -43,19 +64,22 @@ class SimulatedAnthropicModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         response = await self.inner.complete(request)
-        usage = self.cache.usage(build_params(request, self.model_id), response.usage.output_tokens)
+        usage = self.cache.usage(
+            steady(build_params(request, self.model_id), self.workdir), response.usage.output_tokens
+        )
         return replace(response, usage=usage)
 
 
 @dataclass
 class SimulatedAnthropicProvider:
     scripted: ScriptedProvider
+    workdir: Path
     cache: PromptCacheSimulator = field(default_factory=PromptCacheSimulator)
     name: str = "anthropic-simulated"
     web_search: bool = True
 
     def model(self, model_id: str) -> SimulatedAnthropicModel:
-        return SimulatedAnthropicModel(self.scripted.model(model_id), self.cache)
+        return SimulatedAnthropicModel(self.scripted.model(model_id), self.cache, self.workdir)
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,7 @@ def run_pipeline(tier_models: dict[str, str], workdir: Path, min_cache_tokens: i
     repo = make_demo_repo(workdir)
     provider = SimulatedAnthropicProvider(
         ScriptedProvider.from_file(demo_dir() / "script.yaml", delay_scale=0.0),
+        workdir,
         PromptCacheSimulator(min_cache_tokens),
     )
     models = tuple(f"{tier}={model}" for tier, model in tier_models.items())

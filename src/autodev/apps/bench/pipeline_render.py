@@ -32,6 +32,7 @@ def render(result: dict[str, Any]) -> list[str]:
     par = speed["parallel"]
     lines += [
         f"  critical path: {' -> '.join(par['critical_path'])} + test gate and analysers",
+        "  efficiency = bound / wall (1.00: no time lost beyond what nothing can overlap)",
         f"  speedup {_f(speed['speedup'])}x; research phase {_f(speed['research_speedup'])}x, "
         f"validation phase {_f(speed['validation_speedup'])}x (sequential span / parallel span)",
         "",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
 from rich.markup import escape as esc
-from rich.table import Table
 
 from autodev.apps.cli.common import (
     err,
@@ -20,13 +19,16 @@ from autodev.apps.cli.common import (
     repo_option,
     selection_options,
 )
+from autodev.apps.cli.screen import fit, wrap_items
 from autodev.config.settings import CliOverrides
+from autodev.core.clock import utc_now
 from autodev.core.errors import RunError
 from autodev.engines.batch_file import FeatureResult, parse_batch
 from autodev.models.pricing import total_cost
 from autodev.run.selection.overrides import SelectionOverrides
 
 ENGINES = click.Choice(["local", "temporal"])
+WIDE_BATCH = 120  # from this width on, the batch table has a run id column too
 
 
 def temporal_options(func: Any) -> Any:
@@ -117,26 +119,24 @@ def totals(results: list[FeatureResult]) -> dict[str, Any]:
 
 
 def print_summary(results: list[FeatureResult]) -> None:
-    table = Table(title="batch", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    wide = out.width >= 120  # the request column only where it fits: ids and figures never wrap
-    for column in ("feature", "status", "run", "time", "in", "out", "cost"):  # in, out: tokens
-        numeric = column in ("time", "in", "out", "cost")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
-    if wide:
-        table.add_column("request", no_wrap=True, overflow="ellipsis", max_width=out.width - 100)
+    """The batch's table, one feature a line: its request (cut to fit), how it ended, time, tokens, cost.
+
+    The run id (`autodev report RUN_ID`) has a column where the console is wide enough; `--json` and
+    `autodev status` always give it."""
+    wide = out.width >= WIDE_BATCH
+    run_w = 23 if wide else 0  # a run id and its gap
+    room = max(out.width - 42 - run_w, 20)  # status, time, tokens in, out, cost and the gaps between them
+    run_head = f" {'run':<22}" if wide else ""
+    head = f"{'request':<{room}} {'status':<6}{run_head} {'time':>7} {'tokens in':>9} {'out':>7} {'cost':>8}"
+    out.print(f"[bold]batch[/]\n[dim]{head}[/]", highlight=False)
     for r in results:
         colour = "green" if r.status == "done" else "red"
-        table.add_row(
-            r.id,
-            f"[{colour}]{r.status}[/]",
-            r.run_id or "-",
-            f"{r.duration_s:.1f} s",
-            f"{r.input_tokens:,}",
-            f"{r.output_tokens:,}",
-            money(r.cost_usd),
-            *([esc(r.request)] if wide else []),
+        run = f" {r.run_id or '-':<22}" if wide else ""
+        out.print(
+            f"{esc(f'{fit(r.request, room):<{room}}')} [{colour}]{r.status:<6}[/]{run} {f'{r.duration_s:.1f} s':>7} "
+            f"{r.input_tokens:>9,} {r.output_tokens:>7,} {money(r.cost_usd):>8}",
+            highlight=False,
         )
-    out.print(table)
     t = totals(results)
     out.print(
         f"{t['done']}/{t['features']} done, {t['input_tokens']:,} tokens in, {t['output_tokens']:,} out, "
@@ -144,7 +144,43 @@ def print_summary(results: list[FeatureResult]) -> None:
     )
     for r in results:
         if r.status != "done" and r.error:
-            out.print(f"[red]{r.id}:[/] {esc(r.error.splitlines()[0][:200])}")
+            out.print(f"[red]{esc(fit(r.request, 40))}:[/] {esc(r.error.splitlines()[0][:200])}")
+    if not wide:
+        out.print("[dim]each feature's run id: autodev status (or --json)[/]")
+
+
+def _age(created_at: object, now: datetime) -> str:
+    """How long ago a run started: `45s`, `12m`, `3h`, `2d` (`-` when not known)."""
+    if not isinstance(created_at, str) or not created_at:
+        return "-"
+    try:
+        seconds = (now - datetime.fromisoformat(created_at)).total_seconds()
+    except ValueError:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{max(int(seconds), 0)}s"
+
+
+def print_status(rows: list[dict[str, Any]]) -> None:
+    """Each run in two lines and its agents: id, status, stage, age, cost, then branch and request."""
+    now = utc_now()
+    out.print(f"{'run':<22}  {'status':<12} {'stage':<14} {'age':>5} {'cost':>9}", style="dim", highlight=False)
+    for row in rows:
+        cost = row.get("cost_usd", "")
+        shown_cost = money(cost) if cost is None or isinstance(cost, int | float) else "-"
+        out.print(
+            f"[bold]{esc(str(row['run_id'])):<22}[/]  {row['status']:<12} {fit(str(row['stage']), 14):<14} "
+            f"{_age(row.get('created_at'), now):>5} {shown_cost:>9}",
+            highlight=False,
+        )
+        out.print(f"  {esc(fit(str(row['request']), out.width - 2))}", highlight=False)
+        if row.get("branch"):
+            out.print(f"  [dim]branch {esc(str(row['branch']))}[/]", highlight=False)
+        marks = [f"{name}:{state}" for name, state in row["agents"].items()]
+        for line in wrap_items(marks, out.width, label="  ", joiner=""):
+            out.print(f"[dim]{esc(line)}[/]", highlight=False)
 
 
 @click.command()
@@ -177,8 +213,4 @@ def status(
         return
     if not rows:
         raise RunError("no runs to show", hint='start one with autodev run "..." or autodev batch FILE')
-    for row in rows:
-        stage = row["stage"]
-        out.print(f"[bold]{row['run_id']}[/]  {row['status']:<12} {stage:<14} {esc(str(row['request'])[:60])}")
-        marks = "  ".join(f"{name}:{state}" for name, state in row["agents"].items())
-        out.print(f"  [dim]{esc(marks)}[/]")
+    print_status(rows)

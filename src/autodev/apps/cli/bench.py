@@ -188,7 +188,7 @@ def bench_cost(as_json: bool, min_cache_tokens: int) -> None:
     out.print(
         f"\nWhy: tiering moves the fast and balanced agents' tokens to models that cost less per token than "
         f"{models['deep']}; prompt caching served {result['cache_read_share']:.0%} of input tokens from cache "
-        f"(read at a tenth of the input price, written at 1.25x). The research note claimed 40-60 % from tiers."
+        f"(read at a tenth of the input price, written at 1.25x)."
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.markup import escape as esc
 
-from autodev.apps.cli.common import json_option, out, print_json, repo_option
+from autodev.apps.cli.common import counted, json_option, out, print_json, repo_option
 
 
 @click.command()
@@ -28,8 +28,8 @@ def clean(run_ids: tuple[str, ...], purge: bool, force: bool, repo: Path, as_jso
         print_json(vars(result))
         return
     out.print(
-        f"removed {len(result.worktrees)} worktree(s), {len(result.branches)} branch(es), "
-        f"{len(result.run_dirs)} run director(y/ies)"
+        f"removed {counted(len(result.worktrees), 'worktree')}, {counted(len(result.branches), 'branch', 'branches')}, "
+        f"{counted(len(result.run_dirs), 'run directory', 'run directories')}"
     )
     for patch in result.patches:
         out.print(f"saved uncommitted work to {esc(patch)}")

@@ -133,3 +133,8 @@ def print_json(data: Any) -> None:
 
 def money(value: float | None) -> str:
     return f"${value:.4f}" if value is not None else "n/a"
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """`1 worktree`, `2 worktrees`, `0 run directories`: the noun agrees with the count."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"

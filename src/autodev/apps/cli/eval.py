@@ -46,10 +46,13 @@ def eval_group() -> None:
     autodev eval SUITE [--tasks GLOB] [--trials N] [--tries 1|2] [--jobs N] [--json]
         run every task (same as `autodev eval run SUITE ...`)
     autodev eval validate SUITE     oracle and null models: is every task fair?
+    autodev eval swebench --dataset FILE --predictions OUT.jsonl   SWE-bench predictions
+    autodev eval check-predictions OUT.jsonl   does it read in the official harness?
     autodev eval report A [B]       one result set, or two compared (tasks that flipped)
 
     SUITE is a directory of tasks (task.toml + repo/ tests/ solution/), an Exercism Python
-    track or polyglot-benchmark clone, or the shipped `builtin` / `builtin-smoke` suites.
+    track, Aider's polyglot-benchmark clone (every language whose toolchain is on PATH), or the
+    shipped `builtin` / `builtin-smoke` suites.
     """
 
 
@@ -110,10 +113,12 @@ def run_cmd(
     selection: SelectionOverrides,
 ) -> None:
     """Run the pipeline on every task of SUITE and grade it on the hidden tests."""
+    from autodev.apps.eval.catalog import load_any_suite as load_suite
     from autodev.apps.eval.harness import check_provider, run_eval
     from autodev.apps.eval.options import EvalOptions
+    from autodev.apps.eval.polyglot.figures import headline
     from autodev.apps.eval.results import summarize
-    from autodev.apps.eval.tasks import load_suite, select_tasks
+    from autodev.apps.eval.tasks import select_tasks
     from autodev.apps.eval.workspace import load_user_config
 
     the_suite = load_suite(suite)
@@ -130,6 +135,7 @@ def run_cmd(
     check_provider(options)  # before the first line of output: nothing runs without a provider
     target = out_dir or DEFAULT_OUT / the_suite.name
     units = len(tasks) * trials
+    _print_skipped(the_suite.skipped)
     err.print(
         f"[bold]autodev eval[/] {esc(the_suite.name)}: {len(tasks)} task(s) x {trials} trial(s), tries {tries}; "
         f"results in {esc(str(target))}"
@@ -144,6 +150,7 @@ def run_cmd(
     if outcome.resumed:
         err.print(f"[dim]{outcome.resumed} result(s) were already in {esc(str(target))} and were not run again[/]")
     summary = summarize(outcome.results)
+    polyglot = headline(outcome.results).to_json() if any(t.format == "polyglot" for t in tasks) else None
     if as_json:
         print_json(
             {
@@ -151,39 +158,72 @@ def run_cmd(
                 "out": str(target),
                 "options": options.manifest(),
                 "summary": summary.to_json(),
+                "polyglot": polyglot,
+                "skipped_languages": [{"language": lang, "reason": why} for lang, why in the_suite.skipped],
                 "tasks": outcome.results,
             }
         )
         return
     _print_results(outcome.results)
     _print_summary(summary.to_json())
+    if polyglot is not None:
+        _print_headline(polyglot)
 
 
 # ---------------------------------------------------------------- validate
 @eval_group.command("validate")
 @click.argument("suite")
 @_task_options
+@click.option(
+    "--repos",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="SWE-bench: local clones named owner__repo (default: clone from GitHub once).",
+)
 @json_option
-def validate_cmd(suite: str, patterns: tuple[str, ...], jobs: int, as_json: bool) -> None:
+def validate_cmd(suite: str, patterns: tuple[str, ...], jobs: int, repos: Path | None, as_json: bool) -> None:
     """Check every task of SUITE is fair: the oracle (reference solution) passes, the null model fails.
 
-    No provider is needed: the oracle writes the reference files through the implementer's own tool
-    calls and the reviewers approve; the null model changes nothing. Exit 1 when a task is flagged.
+    SUITE may also be a SWE-bench dataset (.jsonl/.parquet): the oracle writes the gold patch, and
+    "pass" is the local grade (an approximation of the official harness). No provider is needed:
+    the oracle writes the reference files through the implementer's own tool calls and the
+    reviewers approve; the null model changes nothing. Exit 1 when a task is flagged.
     """
-    from autodev.apps.eval.tasks import load_suite, select_tasks
-    from autodev.apps.eval.validate import validate
-
-    the_suite = load_suite(suite)
-    tasks = select_tasks(the_suite, patterns)
-    err.print(f"[bold]autodev eval validate[/] {esc(the_suite.name)}: {len(tasks)} task(s), oracle and null")
+    from autodev.apps.eval.catalog import load_any_suite as load_suite
+    from autodev.apps.eval.tasks import select_tasks
+    from autodev.apps.eval.validate import validate, validate_swebench
 
     def progress(result: dict[str, Any]) -> None:
         err.print(f"  {result['model']:<6} {_result_line(result)}")
 
-    rows = validate(tasks, jobs=jobs, on_result=progress)
+    skipped: tuple[tuple[str, str], ...] = ()
+    if suite.endswith((".jsonl", ".parquet")):
+        from autodev.apps.eval.swebench.dataset import load_instances, select_instances
+
+        instances = select_instances(load_instances(Path(suite)), ",".join(patterns) or None, None)
+        name = Path(suite).name
+        err.print(
+            f"[bold]autodev eval validate[/] {esc(name)}: {len(instances)} SWE-bench instance(s), oracle and null"
+        )
+        rows = validate_swebench(instances, repos, jobs=jobs, on_result=progress)
+    else:
+        the_suite = load_suite(suite)
+        name, skipped = the_suite.name, the_suite.skipped
+        tasks = select_tasks(the_suite, patterns)
+        err.print(f"[bold]autodev eval validate[/] {esc(name)}: {len(tasks)} task(s), oracle and null")
+        _print_skipped(skipped)
+        rows = validate(tasks, jobs=jobs, on_result=progress)
     flagged = [row["task"] for row in rows if row["flags"]]
     if as_json:
-        print_json({"suite": the_suite.name, "tasks": rows, "flagged": flagged, "ok": not flagged})
+        print_json(
+            {
+                "suite": name,
+                "tasks": rows,
+                "flagged": flagged,
+                "ok": not flagged,
+                "skipped_languages": [{"language": lang, "reason": why} for lang, why in skipped],
+            }
+        )
     else:
         out.print(f"{'task':<30} {'category':<9} {'class':<8} {'oracle':>8} {'null':>8}  flags")
         for row in rows:
@@ -197,6 +237,11 @@ def validate_cmd(suite: str, patterns: tuple[str, ...], jobs: int, as_json: bool
         out.print(f"{len(rows)} task(s): {verdict}")
     if flagged:
         raise SystemExit(1)
+
+
+def _print_skipped(skipped: Sequence[tuple[str, str]]) -> None:
+    for language, why in skipped:
+        err.print(f"[yellow]skipped {esc(language)}[/]: {esc(why)}")
 
 
 def _tests(brief: Mapping[str, Any] | None) -> str:
@@ -226,6 +271,10 @@ def report_cmd(results_a: Path, results_b: Path | None, as_json: bool) -> None:
             return
         _print_results(a)
         _print_summary(summary)
+        if any(r.get("format") == "polyglot" for r in a):
+            from autodev.apps.eval.polyglot.figures import headline
+
+            _print_headline(headline(a).to_json())
         return
     b = load_results(results_b)
     if not b:
@@ -302,6 +351,21 @@ def _print_summary(summary: Mapping[str, Any]) -> None:
             )
 
 
+def _print_headline(figures: Mapping[str, Any]) -> None:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    out.print(
+        f"\n[bold]polyglot[/]  pass rate try 1 {pct(figures['pass_rate_1'])}, "
+        f"after try 2 {pct(figures['pass_rate_2'])}; "
+        f"well-formed {pct(figures['well_formed'])}; cost {money(figures['cost_usd'])}"
+    )
+    for language, row in figures["per_language"].items():
+        out.print(
+            f"  {language:<11} {row['results']:>4}  try 1 {pct(row['pass_rate_1'])}  try 2 {pct(row['pass_rate_2'])}"
+        )
+
+
 def _print_comparison(comparison: Mapping[str, Any], a: Path, b: Path) -> None:
     out.print(f"A  {esc(str(a))}: solved {_rate(comparison['a'])}, cost {money(comparison['a']['cost_usd'])}")
     out.print(f"B  {esc(str(b))}: solved {_rate(comparison['b'])}, cost {money(comparison['b']['cost_usd'])}")
@@ -320,3 +384,13 @@ def _print_comparison(comparison: Mapping[str, Any], a: Path, b: Path) -> None:
         only = comparison[f"only_in_{side}"]
         if only:
             out.print(f"[dim]only in {side.upper()}: {esc(', '.join(only))}[/]")
+
+
+def _register() -> None:
+    from autodev.apps.cli.eval_swebench import check_predictions_cmd, swebench_cmd
+
+    eval_group.add_command(swebench_cmd)
+    eval_group.add_command(check_predictions_cmd)
+
+
+_register()

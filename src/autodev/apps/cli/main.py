@@ -2,15 +2,13 @@
 
 Each command lives in the module of its kind (`preview`, `runs`, `clean`, `batch`, `report`, `eval`,
 `bench`, `temporal`, `trust`, `mcp`) and only parses, calls one function and prints. `main(argv) -> int` is tested
-in-process: a usage error is exit 2, an `AutodevError` its own exit code, Ctrl-C (or SIGTERM) 130.
+in-process: a usage error is exit 2, an `AutodevError` its own exit code, Ctrl-C (or SIGTERM, or SIGHUP:
+`stopping`) 130.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 import click
@@ -29,6 +27,7 @@ from autodev.apps.cli.mcp import mcp_server
 from autodev.apps.cli.preview import agents, context_cmd, plan
 from autodev.apps.cli.report import report
 from autodev.apps.cli.runs import approve, demo, issue, resume, run
+from autodev.apps.cli.stopping import stopped_by_signals
 from autodev.apps.cli.temporal import worker
 from autodev.apps.cli.trust import trust
 from autodev.apps.cli.undo import undo
@@ -65,20 +64,9 @@ cli.add_command(undo)
 cli.add_command(mcp_server)
 
 
-def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
-    """`kill PID` stops a run the way Ctrl-C does: cleanly, with its state saved for `autodev resume`."""
-    os.kill(os.getpid(), signal.SIGINT)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
-    try:
+    with stopped_by_signals():
         return _main(argv)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -15,7 +15,7 @@ import click
 from rich.markup import escape as esc
 
 from autodev.agent.skills import load_skills, skill_prompt_tokens
-from autodev.agent.specs import load_agents
+from autodev.agent.specs import load_agents, wiring_hint
 from autodev.apps.cli.common import (
     json_option,
     model_options,
@@ -31,7 +31,7 @@ from autodev.core.errors import UserError
 from autodev.core.redact import redact, redact_data
 from autodev.run.confinement import jail_line
 from autodev.run.estimate import CostEstimate, for_plan
-from autodev.run.plan import prepare
+from autodev.run.plan import pipeline_agents, prepare
 from autodev.run.plan_view import plan_json
 from autodev.run.selection.decide import gate_outlook
 from autodev.run.selection.overrides import SelectionOverrides
@@ -78,7 +78,9 @@ def agents(
         "names": list(skills),
     }
     rows: list[dict[str, Any]] = []
-    for name, spec in sorted(load_agents(root, skip=settings.untrusted_files()).items()):
+    specs = load_agents(root, skip=settings.untrusted_files())
+    running = pipeline_agents(settings)
+    for name, spec in sorted(specs.items()):
         resolved = resolve_model(spec, settings)
         given = agent_tools(spec, settings, available)
         rows.append(
@@ -92,17 +94,23 @@ def agents(
                 "unavailable_tools": list(spec.unavailable_tools()),
                 "file": str(spec.source),
                 "description": spec.description,
+                "in_pipeline": name in running,  # some pipeline runs it (the feature one, or `autodev issue`'s)
             }
         )
     if as_json:
         print_json({"provider": settings.provider, "agents": rows, "skills": skill_info})
         return
     out.print(f"provider: {settings.provider or 'none configured'} ({esc(str(settings.sources.get('provider')))})")
+    out.print("[dim]● run by a pipeline   ○ loaded, but no pipeline runs it[/]")
     for row in rows:
         model = row["model"] or "(no provider)"
-        out.print(f"[bold]{row['name']:<17}[/] {row['tier']:<8} {esc(model):<22} {', '.join(row['tools']) or '-'}")
+        mark = "●" if row["in_pipeline"] else "[yellow]○[/]"
+        tools = ", ".join(row["tools"]) or "-"
+        out.print(f"{mark} [bold]{row['name']:<17}[/] {row['tier']:<8} {esc(model):<22} {tools}")
         extra = f"  (not offered here: {', '.join(row['unavailable_tools'])})" if row["unavailable_tools"] else ""
-        out.print(f"  [dim]{esc(row['file'] + extra)}[/]")
+        out.print(f"    [dim]{esc(row['file'] + extra)}[/]")
+        if not row["in_pipeline"]:
+            out.print(f"    [yellow]{esc(wiring_hint(row['name']))}; see docs/agents.md[/]")
     out.print(
         f"skills: {len(skills)} ({esc(', '.join(skills)) or 'none'}); system prompt "
         f"{skill_tokens['index']:,} tokens as an index vs {skill_tokens['inlined']:,} with every body inlined"
@@ -158,7 +166,7 @@ def plan(
 ) -> None:
     """Show what a run would do, without calling any model."""
     the_plan = prepare(request, repo, cli_overrides, selection=selection, require_jail=False)
-    warn_ignored(the_plan.settings.ignored_notes())
+    warn_ignored([*the_plan.settings.ignored_notes(), *the_plan.unused_agent_notes()])
     cost = for_plan(the_plan)
     if as_json:
         print_json(redact_data(plan_json(the_plan, cost)))
@@ -197,17 +205,20 @@ def plan(
 @click.command("context")
 @click.argument("request")
 @click.option("--budget", type=click.IntRange(min=1), default=4000, show_default=True, help="Token budget.")
+@click.option("--paths-only", is_flag=True, help="Only the chosen files: score, tokens and path, no snippets.")
 @repo_option
 @json_option
-def context_cmd(request: str, budget: int, repo: Path, as_json: bool) -> None:
-    """Retrieve the code most relevant to REQUEST, packed as snippets within --budget tokens."""
+def context_cmd(request: str, budget: int, paths_only: bool, repo: Path, as_json: bool) -> None:
+    """Retrieve the code most relevant to REQUEST, packed as snippets within --budget tokens, and print them."""
     from autodev.agent.context.retrieval import build_context
     from autodev.core.gitops import find_repo
 
     pack = build_context(find_repo(repo), request, budget)
     if as_json:
-        print_json(redact_data(pack.to_json()))  # snippets of the repository may hold a committed key
+        from autodev.apps.cli.context_view import pack_json
+
+        print_json(redact_data(pack_json(pack, paths_only=paths_only)))  # a snippet may hold a committed key
         return
-    out.print(f"[bold]autodev context[/]: {len(pack.files)} files, {pack.total_tokens:,} of {budget:,} tokens")
-    for row in pack.files:
-        out.print(f"{row['score']:>9.3f} {row['tokens']:>7,}  {esc(redact(row['path']))}")
+    from autodev.apps.cli.context_view import print_pack
+
+    print_pack(pack, paths_only=paths_only)

@@ -19,13 +19,17 @@ from typing import ClassVar
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape as esc
-from rich.table import Table
+from rich.text import Text
 
+from autodev.apps.cli.screen import fit
 from autodev.core.redact import redact, redact_data
 from autodev.run.events import RunEvent
 from autodev.run.gate.summary import GATE_LANE, GateCounts
 
 _MARKS = {"done": "[green]✓[/]", "failed": "[red]✗[/]"}
+MAX_NAME_W = 24  # the agent column: as wide as the longest name, up to this
+WIDE = 120  # from this many columns on, the live table shows each agent's tier and model too
+MIN_DETAIL_W = 24  # narrower than this after the columns, what an agent is on goes on a line of its own
 
 
 class ProgressPrinter:
@@ -95,7 +99,8 @@ class _Row:
         self.tier, self.model = tier, model
         self.priced = priced  # False: a step that calls no model (the tests) has no cost column
         self.status = "waiting"
-        self.detail = ""
+        self.detail = ""  # once over: its error, skip reason or test counts
+        self.doing = ""  # while it runs: its current tool call (`Edit textkit/strings.py`)
         self.started = 0.0
         self.elapsed = 0.0
         self.turns = 0
@@ -159,13 +164,15 @@ class LiveProgress:
         elif event.kind == "agent_started":
             # A rerun starts from zero: its turns, tokens and cost so far are this run's, not the last one's.
             row.status, row.started, row.turns = "running", time.monotonic(), 0
-            row.tokens_in, row.tokens_out, row.cost, row.detail = 0, 0, 0.0, ""
+            row.tokens_in, row.tokens_out, row.cost, row.detail, row.doing = 0, 0, 0.0, "", ""
             row.model = event.detail
+        elif event.kind == "agent_tool":
+            row.doing = event.detail
         elif event.kind == "agent_turn":
             row.turns, row.tokens_in, row.tokens_out = data["turns"], data["input_tokens"], data["output_tokens"]
             row.cost = data.get("cost_usd")
         elif event.kind == "agent_finished":
-            row.status, row.elapsed = event.detail, data["duration_s"]
+            row.status, row.elapsed, row.doing = event.detail, data["duration_s"], ""
             row.cost = data.get("cost_usd")
             if self.finished_cost is not None:
                 self.finished_cost = None if row.cost is None else self.finished_cost + row.cost
@@ -203,36 +210,67 @@ class LiveProgress:
         exit_code = data.get("exit_code")
         row.detail = counts.describe() if counts else (f"exit {exit_code}" if exit_code is not None else "")
 
-    def _render(self) -> Table:
-        table = Table(title=self.title, title_justify="left", box=None, pad_edge=False)
-        for column in ("agent", "state", "tier", "model", "time", "turns", "tokens in/out", "cost", ""):
-            table.add_column(column, justify="right" if column in ("time", "turns", "cost") else "left")
+    def _render(self) -> Text:
+        """The table as lines that fit the console: fixed columns, then what each agent is on (its tool
+        call while it runs; its error, skip reason or test counts once over) after them when there is
+        room, else on a line of its own under the agent. Tier and model only on a wide console."""
+        width = max(self.console.width, 40)
+        name_w = min(max([len(name) for name in self.rows] + [5]), MAX_NAME_W)
+        wide = width >= WIDE
+        columns = [("agent", name_w, "<"), ("state", 9, "<")]
+        if wide:
+            columns += [("tier", 8, "<"), ("model", 18, "<")]
+        columns += [("time", 7, ">"), ("turns", 5, ">"), ("tokens in/out", 15, ">"), ("cost", 8, ">")]
+        fixed = sum(w for _, w, _ in columns) + len(columns) - 1
+        inline = width - fixed - 2 >= MIN_DETAIL_W
+        lines = [Text(fit(self.title, width), style="bold")]
+        header = " ".join(f"{title:{align}{w}}" for title, w, align in columns)
+        lines.append(Text(header + ("  now / result" if inline else ""), style="dim"))
         running_cost: float | None = self.finished_cost
         now = time.monotonic()
         for name, row in self.rows.items():
-            elapsed = now - row.started if row.status == "running" else row.elapsed
             if row.status == "running" and running_cost is not None:
                 running_cost = None if row.cost is None else running_cost + row.cost
-            cost = (
-                ""
-                if row.status in ("waiting", "skipped", "cancelled") or not row.priced
-                else (f"${row.cost:.4f}" if row.cost is not None else "n/a")
-            )
-            table.add_row(
-                name,
-                f"[{self.STYLES.get(row.status, '')}]{row.status}[/]",
-                row.tier,
-                esc(row.model),
-                f"{elapsed:.1f}s" if row.status not in ("waiting", "skipped", "cancelled") else "",
-                str(row.turns or ""),
-                f"{row.tokens_in:,}/{row.tokens_out:,}" if row.turns else "",
-                cost,
-                esc(row.detail[:60]),
-            )
+            line = Text()
+            for index, ((_, w, align), value) in enumerate(zip(columns, _cells(name, row, now, wide), strict=True)):
+                style = self.STYLES.get(row.status, "") if index == 1 else ""
+                line.append(("" if index == 0 else " ") + f"{fit(value, w):{align}{w}}", style=style)
+            shown = row.doing if row.status == "running" and row.doing else row.detail
+            if shown and inline:
+                line.append("  " + fit(shown, width - fixed - 2), style="cyan" if shown is row.doing else "")
+            line.rstrip()
+            lines.append(line)
+            if shown and not inline:
+                lines.append(Text("  ↳ " + fit(shown, width - 4), style="cyan" if shown is row.doing else "dim"))
         total = f"${running_cost:.4f}" if running_cost is not None else "n/a (a model has no price)"
-        table.caption = f"cost so far {total}" + (f"   {esc(self.notes[-1])}" if self.notes else "")
-        table.caption_justify = "left"
-        return table
+        caption = f"cost so far {total}" + (f"   {self.notes[-1]}" if self.notes else "")
+        lines.append(Text(fit(caption, width)))
+        return Text("\n").join(lines)
+
+
+def _clock(seconds: float) -> str:
+    """Elapsed time in at most 7 characters: `12.3s`, `12m05s`, `3h05m`."""
+    if seconds < 100:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds) // 60}m{int(seconds) % 60:02d}s"
+    return f"{int(seconds) // 3600}h{int(seconds) % 3600 // 60:02d}m"
+
+
+def _cells(name: str, row: _Row, now: float, wide: bool) -> list[str]:
+    """One live row's fixed columns, as text (the tier and model only on a wide console)."""
+    elapsed = now - row.started if row.status == "running" else row.elapsed
+    idle = row.status in ("waiting", "skipped", "cancelled")
+    cost = "" if idle or not row.priced else (f"${row.cost:.4f}" if row.cost is not None else "n/a")
+    return [
+        name,
+        row.status,
+        *([row.tier, row.model] if wide else []),
+        "" if idle else _clock(elapsed),
+        str(row.turns or ""),
+        f"{row.tokens_in:,}/{row.tokens_out:,}" if row.turns else "",
+        cost,
+    ]
 
 
 class _PlainProgress(ProgressPrinter):

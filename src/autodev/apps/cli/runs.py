@@ -30,6 +30,7 @@ from autodev.apps.cli.common import (
 )
 from autodev.apps.cli.progress import make_progress
 from autodev.apps.cli.publishing import issue_request, print_published, publish_after, publish_options, ready
+from autodev.apps.cli.screen import wrap
 from autodev.apps.report.overlap import stage_timings
 from autodev.config.settings import CliOverrides
 from autodev.core.errors import EXIT_AWAITING_APPROVAL, EXIT_BUDGET, UserError
@@ -63,11 +64,12 @@ def _print_outcome(state: RunState, run_dir: Path) -> None:
         )
         if diff.stat:
             out.print(esc(redact(diff.stat.rstrip())))
-    elif state.branch:
+    elif state.branch and Path(state.worktree).is_dir():
         out.print(f"branch  {state.branch} (no changes were made)")
     print_published(state)
     out.print(f"run directory  {esc(str(run_dir))}")
-    out.print(f"worktree       {esc(state.worktree)}")
+    if Path(state.worktree).is_dir():
+        out.print(f"worktree       {esc(state.worktree)}")
     if state.status != "done" and state.branch:
         raise_cap = " --max-cost USD" if state.status == "budget" else ""
         go_on = "approve" if state.status == "awaiting-approval" else "resume"
@@ -225,11 +227,13 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
     _print_outcome(result.state, result.run_dir)
     stages = prepare(DEMO_REQUEST, Path(result.state.repo)).stages()
     for timing in stage_timings(result.state, stages):
-        out.print(
+        said = (
             f"in parallel: {' ∥ '.join(timing.agents)}: {timing.wall_s:.2f} s wall for "
-            f"{timing.agent_s:.2f} s of agent time ({timing.speedup:.1f}x)"
+            f"{timing.agent_s:.2f} s of agent time (overlap {timing.overlap:.1f})"
         )
+        out.print(esc("\n".join(wrap(said, out.width, indent=2))))
     out.print(f"\nLook at the change:  git -C {esc(result.state.repo)} show {result.state.branch}")
+    out.print("                     [dim](the demo's repository stays until the next autodev demo replaces it)[/]")
     out.print(f"State and metrics:   {esc(str(result.run_dir))}/ (state.json, metrics.jsonl, sessions/)")
     out.print(
         "On your own repository, with a real provider:\n"

@@ -11,6 +11,9 @@ starting project reaches their repository; the rest is read when grading.
   `.docs/` gives the request and `.meta/config.json` names the solution, test and example files. The
   workspace gets everything except `.meta/`, `.docs/`, `.approaches/`, `.articles/`, the tests and
   the reference, because some exercises need helper files that the config does not list.
+- **Polyglot** (Aider's benchmark: `<language>/exercises/practice/<exercise>/`): Exercism exercises of
+  several languages, each tested with its language's toolchain (`autodev.apps.eval.polyglot`, which
+  builds on this module; `catalog.load_any_suite` picks between the two).
 - **Built-in** (`builtin`, `builtin-smoke`): native tasks shipped in this package.
 """
 
@@ -47,7 +50,7 @@ class Task:
     """One task, resolved: every path exists and every relative path stays inside the project."""
 
     name: str
-    format: Literal["native", "exercism"]
+    format: Literal["native", "exercism", "polyglot", "swebench"]
     source: Path
     request: str
     start: dict[str, Path]  # project path -> file: what the agents' repository starts with
@@ -57,6 +60,10 @@ class Task:
     test_command: tuple[str, ...]  # the runner; the test files are appended
     timeout_s: float = DEFAULT_TIMEOUT_S
     category: str = "feature"
+    append_test_files: bool = True  # the runner takes the test files as arguments (cargo and cmake do not)
+    unskip: tuple[tuple[str, str], ...] = ()  # (regex, replacement) run over the hidden tests when grading
+    language: str = "python"
+    links: tuple[tuple[str, Path], ...] = ()  # (project path, directory) symlinked in for grading, read-only
 
     def solution_texts(self) -> dict[str, str]:
         return {rel: path.read_text(encoding="utf-8") for rel, path in self.solution.items()}
@@ -68,6 +75,7 @@ class Suite:
     root: Path
     tasks: tuple[Task, ...]
     smoke: tuple[str, ...] = field(default=())
+    skipped: tuple[tuple[str, str], ...] = ()  # (language, why): a polyglot language with no toolchain here
 
 
 class TaskFile(BaseModel):

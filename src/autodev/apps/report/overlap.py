@@ -1,6 +1,7 @@
 """How much parallel stages actually overlapped, from the recorded start and end times.
 
-The research note's parallel claims were never measured; this reads what happened in a run.
+`overlap` is agent time / wall (2.0: two agents at work at once, on average), the same word and the
+same ratio as `autodev report`'s; `efficiency` is `autodev bench`'s bound / wall, a different thing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ class StageTiming:
     agent_s: float  # sum of the agents' own durations
 
     @property
-    def speedup(self) -> float:
+    def overlap(self) -> float:
+        """Agent time / wall: how many of the stage's agents were at work at once, on average."""
         return self.agent_s / self.wall_s if self.wall_s > 0 else 1.0
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from autodev.core.errors import UserError
-from autodev.run.gate.summary import GATE_LANE
+from autodev.core.records import AgentRecord, MetricRecord, of_kind
+from autodev.run.gate.summary import GATE_LANE, gate_spans
 from autodev.run.report import RunReport
 
 TIER_COLOURS = {"fast": "#4caf50", "balanced": "#2196f3", "deep": "#9c27b0", "custom": "#ff9800"}
@@ -31,6 +33,18 @@ class Bar:
     start_s: float
     end_s: float
     critical: bool
+
+
+def spans_of(records: Iterable[MetricRecord]) -> dict[str, list[tuple[str, str]]]:
+    """Each timeline lane's runs: the agents' from their records, the tests' from their timers."""
+    records = list(records)
+    spans: dict[str, list[tuple[str, str]]] = {}
+    for record in of_kind(records, AgentRecord):
+        if record.started_at and record.ended_at:
+            spans.setdefault(record.agent, []).append((record.started_at, record.ended_at))
+    if tests := gate_spans(records):
+        spans[GATE_LANE] = tests
+    return spans
 
 
 def lanes(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> list[str]:
@@ -119,12 +133,13 @@ def render_svg(report: RunReport, spans: dict[str, list[tuple[str, str]]]) -> st
     for seconds, label in _ticks(total):
         x = _x(seconds, total)
         parts.append(f'<text x="{x:.1f}" y="{axis_y}" text-anchor="middle">{label}</text>')
-    legend = "  ".join(f"{tier}" for tier in TIER_COLOURS)
-    tests = f"; {GATE_LANE}: grey-blue" if GATE_LANE in rows else ""
-    parts.append(
-        f'<text x="10" y="{height - 8}" fill="#555">tiers: {legend} (colours as bars){tests}; '
-        "red outline = critical path</text>"
-    )
+    x = 10.0  # the legend: a swatch per tier (and the tests), then the critical path's outline
+    keys = {**TIER_COLOURS, **({GATE_LANE: GATE_COLOUR} if GATE_LANE in rows else {})}
+    for tier, colour in keys.items():
+        parts.append(f'<rect x="{x:.0f}" y="{height - 19}" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<text x="{x + 16:.0f}" y="{height - 9}" fill="#555">{tier}</text>')
+        x += 24 + 7 * len(tier)
+    parts.append(f'<text x="{x + 6:.0f}" y="{height - 9}" fill="#555">red outline = critical path</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -32,6 +32,7 @@ from autodev.run import steps
 from autodev.run.agent_step import RunKit, warm_tokenizer
 from autodev.run.approval import APPROVED, PENDING, REJECTED, ApprovalAnswer, ApprovalRequest, Approver
 from autodev.run.checkpoints import commit_result, cut_off_calls, reopen
+from autodev.run.cleanup import drop_if_unchanged
 from autodev.run.driver import PLAN_AGENT, Course, Driver, GateRun, Notes, RunStopped
 from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, RunEvent, silent
@@ -49,6 +50,8 @@ UNFINISHED = {  # why an agent still pending did not run, by the run's status
     "budget": "the run stopped at its cost cap; `autodev resume --max-cost` runs it",
     "awaiting-approval": "the run awaits approval; `autodev approve` runs it",
 }
+
+DROPPED = "the run changed nothing, so its worktree and branch were removed (`autodev resume` makes them again)"
 
 
 async def _asked(approver: Approver, request: ApprovalRequest) -> ApprovalAnswer | None:
@@ -204,6 +207,8 @@ class LocalRun:
         self.report(RunEvent("run_started", detail=self.run_id, data=data))
         for note in self.plan.settings.ignored_notes():  # repository settings awaiting `autodev trust`
             self.recorder.warn(note)
+        for note in self.plan.unused_agent_notes():  # agent files no pipeline runs
+            self.recorder.warn(note)
         try:
             if not self.resuming:
                 self._record_skips()
@@ -243,6 +248,8 @@ class LocalRun:
         try:
             if self.use_worktree and not changed:
                 commit_result(state, self.paths.worktree)
+                if self.follow_up is None and drop_if_unchanged(state):  # a follow-up's branch is its origin's
+                    self.recorder.warn(DROPPED)
         finally:
             self.store.save()
             self.metrics.close()

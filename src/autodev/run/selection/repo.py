@@ -13,7 +13,7 @@ from autodev.core import gitops
 from autodev.run.selection.diff import PYTHON_SUFFIXES, ChangedFile
 from autodev.run.selection.manifests import manifest_name
 from autodev.run.selection.paths import PathKind, path_kind
-from autodev.run.selection.request import PathFacts, PathLookup
+from autodev.run.selection.request import PathFacts
 
 MAX_PYTHON_FILES = 200  # files read in full for the docstring check; beyond that the path decides
 MAX_FILE_BYTES = 1_000_000
@@ -24,7 +24,7 @@ def tracked_files(repo: Path, commit: str = "HEAD") -> list[str]:
     return [path for path in result.stdout.split("\0") if path] if result.returncode == 0 else []
 
 
-def repo_lookup(repo: Path, commit: str = "HEAD") -> PathLookup:
+def repo_lookup(repo: Path, commit: str = "HEAD") -> ListingLookup:
     """A `PathLookup` over the files of `commit`; the listing is read once, on first use."""
     cache: list[list[str]] = []
 
@@ -36,15 +36,25 @@ def repo_lookup(repo: Path, commit: str = "HEAD") -> PathLookup:
     return listing_lookup(files)
 
 
-def listing_lookup(files: Callable[[], Collection[str]]) -> PathLookup:
+class ListingLookup:
     """A `PathLookup` over a listing of repository paths (a commit's files, or the benchmark's
-    approximation of them)."""
+    approximation of them) that can also say where the repository keeps code (`code_paths`): the
+    request classifier asks whether the docs build or CI runs code of the project's own."""
 
-    def lookup(path: str) -> PathFacts | None:
+    def __init__(self, files: Callable[[], Collection[str]]) -> None:
+        self._files = files
+        self._code: tuple[str, ...] | None = None
+
+    def code_paths(self) -> tuple[str, ...]:
+        if self._code is None:
+            self._code = tuple(sorted(f for f in self._files() if path_kind(f) == "code"))
+        return self._code
+
+    def __call__(self, path: str) -> PathFacts | None:
         clean = path.replace("\\", "/").strip().strip("/")
         if not clean or clean.startswith("/") or ".." in PurePosixPath(clean).parts:
             return None
-        listing = files()
+        listing = self._files()
         if clean in listing:
             return PathFacts(True, path_kind(clean))
         prefix = clean + "/"
@@ -66,7 +76,10 @@ def listing_lookup(files: Callable[[], Collection[str]]) -> PathLookup:
                 return PathFacts(True, kind, next(f for f in matches if path_kind(f) == kind))
         return PathFacts(False, path_kind(clean))
 
-    return lookup
+
+def listing_lookup(files: Callable[[], Collection[str]]) -> ListingLookup:
+    """A `PathLookup` over a listing of repository paths (see `ListingLookup`)."""
+    return ListingLookup(files)
 
 
 def changed_files(worktree: Path, base: str) -> list[ChangedFile]:

@@ -1,26 +1,37 @@
 """The request classifier: docs | typo | config | deps | feature, with the reasons, before anything runs.
 
 A pure function of the request text and a lookup of the paths it names (`PathLookup`: does the path
-exist in the repository, and is it docs, config, tests or code). Trailers (Signed-off-by: ...) and
-literal URLs are dropped first: a link is a reference, not network code. Then, in order:
+exist in the repository, and is it docs, config, tests or code; a lookup that can also list the
+repository's code files, `repo.ListingLookup`, enables the repository guards). Trailers
+(Signed-off-by: ...) and literal URLs are dropped first: a link is a reference, not network code. A
+conventional prefix the classifier knows (docs:, ci:, build:, fix: ...) decides or adds evidence; an
+unknown one is a scope ("sponsors: ...") whose word counts like any other. Then, in order:
 
 1. A security-sensitive signal (auth, login, password, crypto, token, secret, permission,
    sanitising/escaping/validating input, parsing, (de)serialising, network/HTTP/sockets/URLs,
-   subprocess/shell/exec, SQL ...) -> feature. Always.
+   subprocess/shell/exec, SQL ...) -> feature. Always. Documentation files the request names are taken
+   out first (SECURITY.md is a page), and "authors" is a documentation place, not "auth".
 2. Any sign of code -> feature: a named code or test file; an identifier (`name`, name(), dotted.name,
    snake_case, __dunder__); words about code or behaviour (function, class, argument, bug, crash,
    exception, implement, refactor, performance, tests, typing ...), including text that lives in code
    files (docstrings, comments, messages): the classifier cannot know such a change stays out of the
    code (the diff re-check can, but it only ever adds work); tools that check or rewrite source
    (linters, formatters, type checkers, pre-commit): updating or satisfying them usually reaches code.
-3. A fast path needs evidence in every ask (the first line, and each list item after it), at most
-   `MAX_FAST_WORDS` words in all, and then:
+   The repository host's templates (PR template, bug report template ...) are prose whatever they say.
+3. A fast path needs evidence in every ask (each comma-separated part of the first line, issue
+   references dropped, and each list item after it), at most `MAX_FAST_WORDS` words in all, and then:
    - config or deps evidence with repair words (fix, broken, failing, revert ...) -> feature: what broke
      the build or CI is as often code or a script as configuration;
+   - what the repository says (`guards.repository_guard`): its documentation build runs code and the
+     request is about the build; its CI runs the project's own code and no configuration file is named;
+     a tool or build migration -> feature;
+   - packaging words (or a named deps file, a deps: prefix) in a repository that packages with a build
+     script that is code (setup.py) -> feature, even beside a documentation place;
    - a named deps file, a deps: prefix, or packaging words without a named documentation place -> deps
-     (it keeps the most agents, so it wins), unless the repository packages with a build script that
-     is code (setup.py): then feature;
+     (it keeps the most agents, so it wins);
    - config words or named config files -> config (it keeps more agents than docs, so it wins a tie);
+   - a docs: prefix without typo words -> feature: in conventional-commit practice it labels
+     documentation *work*, docstrings and the documentation build included (code);
    - a documentation *place* (README, changelog, news fragment, contributors, a named .md/.rst file,
      docs/ ...) with typo words -> typo; without -> docs;
    - "docs", "documentation", "clarify", a typo ... with no place -> feature: documentation files, or
@@ -37,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from autodev.config.selection import FAST_PATHS
+from autodev.run.selection.guards import repository_guard
 from autodev.run.selection.paths import PATH_KINDS, PathKind, path_kind
 
 MAX_FAST_WORDS = 60
@@ -67,7 +79,8 @@ def _words(*patterns: str) -> re.Pattern[str]:
 
 
 SECURITY = _words(
-    r"auth\w*", r"oauth\w*", r"log(?:in|out|ins|ging in)", r"sign(?:-| )?(?:in|on)", r"passw\w*", r"passphrase\w*",
+    r"auth(?!ors?\b|ored\b|orship\b)\w*",  # not "authors": a documentation place
+    r"oauth\w*", r"log(?:in|out|ins|ging in)", r"sign(?:-| )?(?:in|on)", r"passw\w*", r"passphrase\w*",
     r"crypt\w*", r"\w*crypt(?:ion|ed|s)?", r"cipher\w*", r"hash(?:ing|es)? passwords?", r"tokens?", r"tokeni[sz]\w*",
     r"secrets?", r"credentials?", r"permissions?", r"privileges?", r"acls?", r"rbac", r"security", r"secure\w*",
     r"insecure", r"vulnerab\w*", r"cves?", r"exploit\w*", r"inject\w*", r"xss", r"csrf", r"ssrf", r"sanitis\w*",
@@ -95,13 +108,15 @@ CODE_WORDS = _words(
     r"subclass\w*", r"inherit\w*", r"override\w*", r"overload\w*", r"recursion", r"recursive", r"none", r"null",
     r"unicode", r"encoding",
 )  # fmt: skip
+# The repository host's forms (.github/ISSUE_TEMPLATE/bug_report.md ...): prose, whatever words they hold.
+TEMPLATES = r"(?:pr|pull request|issue|bug(?: report)?|feature(?: request)?|release|change(?:log)?) templates?"
 # Where documentation lives: naming one of these says the change is in prose files.
 DOC_PLACES = _words(
     r"readme\w*", r"changelogs?", r"change ?log entr(?:y|ies)", r"news ?fragments?", r"newsfragments?",
     r"release notes?", r"tutorials?", r"(?:user|style|contributor|developer|migration) guides?", r"how-?tos?",
     r"faqs?", r"contributing", r"contributors?", r"authors", r"maintainers", r"licen[cs]es?", r"sponsors?",
-    r"badges?", r"sphinx", r"mkdocs", r"wiki", r"code of conduct", r"pull request templates?",
-    r"issue templates?", r"logos?", r"docs (?:site|folder|directory)", r"man ?pages?",
+    r"badges?", r"sphinx", r"mkdocs", r"wiki", r"code of conduct", TEMPLATES, r"logos?",
+    r"docs (?:site|folder|directory)", r"man ?pages?",
 )  # fmt: skip
 # Documentation intent without a place: docs files, or docstrings in code? The words alone cannot say.
 DOC_INTENT = _words(
@@ -171,7 +186,7 @@ TRAILER = re.compile(
     r"^\s*(?:signed-off-by|co-authored-by|reviewed-by|acked-by|tested-by|reported-by|suggested-by|helped-by):.*$",
     re.IGNORECASE | re.MULTILINE,
 )
-NEUTRAL_PHRASES = _words(r"code of conduct", r"code reviews?", r"code owners?", r"codeowners")
+NEUTRAL_PHRASES = _words(TEMPLATES, r"code of conduct", r"code reviews?", r"code owners?", r"codeowners")
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 
@@ -224,6 +239,7 @@ def describe(path: str, facts: PathFacts | None) -> str:
     return f"{path} ({facts.kind}, {'exists' + where if facts.exists else 'not in the repository yet'})"
 
 
+ISSUE_REF = re.compile(r"\(?(?:[\w.-]+/[\w.-]+)?(?:#|gh-)\d+\)?", re.IGNORECASE)
 LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
 
 
@@ -231,7 +247,10 @@ def _asks(text: str) -> list[str]:
     """What the request asks for, one item each: its first line, and every list item after it."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     items = [LIST_ITEM.sub("", line) for line in lines[1:] if LIST_ITEM.match(line)]
-    return [LIST_ITEM.sub("", lines[0]), *items] if lines else []
+    if not lines:
+        return []
+    first = ISSUE_REF.sub(" ", LIST_ITEM.sub("", lines[0]))
+    return [part.strip() for part in first.split(",") if part.strip()] + items
 
 
 def _has_fast_evidence(ask: str, fast_paths: set[str], *, headline: bool) -> bool:
@@ -253,6 +272,14 @@ def _strip_paths(text: str) -> str:
     return BARE_FILES.sub(" ", DIR_TOKEN.sub(" ", FILE_TOKEN.sub(" ", text)))
 
 
+def _strip_doc_paths(text: str, lookup: PathLookup | None) -> str:
+    """The text without the documentation files it names: SECURITY.md is a page, not security code."""
+    for path, facts in _named_paths(text, lookup):
+        if _kind(path, facts) == "docs":
+            text = text.replace(path, " ")
+    return text
+
+
 def _build_script(lookup: PathLookup) -> str | None:
     for name in BUILD_SCRIPTS:
         facts = lookup(name)
@@ -265,7 +292,7 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     """docs | typo | config | feature, with the reasons (see the module docstring for the rules)."""
     text = TRAILER.sub(" ", text)
     text = URL.sub(" ", text)  # a link is a reference, not network code: its words would mislead
-    security = _find(SECURITY, text)
+    security = _find(SECURITY, _strip_doc_paths(text, lookup))  # SECURITY.md is a page, not security code
     if security:
         return RequestClass("feature", (f"security-sensitive: {', '.join(security[:5])}: the full pipeline runs",))
 
@@ -276,7 +303,8 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     prefix = PREFIX.match(text)
     prefix_name = prefix.group(1).lower() if prefix else ""
     prefix_class = PREFIX_CLASS.get(prefix_name)
-    body = text[prefix.end() :] if prefix else text
+    # an unknown prefix is a scope ("sponsors: add ...", "readme: ..."): its word is part of the request
+    body = text[prefix.end() :] if prefix and prefix_class else text
     prose = NEUTRAL_PHRASES.sub(" ", _strip_paths(body))  # what is left once the named paths are out
 
     code: list[str] = []
@@ -331,13 +359,30 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     if (is_deps or is_config) and (repair := _find(REPAIR_WORDS, headline)):
         why = f"repair words ({', '.join(repair[:3])}) on the build or CI: what broke may be code, so feature"
         return RequestClass("feature", (*reasons, why))
-    if is_deps and lookup is not None and (script := _build_script(lookup)):
+    guard = repository_guard(
+        body,
+        headline,
+        lookup,
+        docs_said=in_docs or bool(intent),
+        config_said=is_config,
+        config_named=bool(kinds["config"]),
+        packaging_said=is_deps,
+    )
+    if guard:
+        return RequestClass("feature", (*reasons, guard))
+    if (is_deps or deps) and lookup is not None and (script := _build_script(lookup)):
         why = f"the repository packages with {script}, which is code: a packaging change here edits code"
         return RequestClass("feature", (*reasons, why))
     if is_deps:
         return RequestClass("deps", (*reasons, "no sign of code: the deps path (security audit and test gate)"))
     if is_config:
         return RequestClass("config", (*reasons, "no sign of code: the config path"))
+    if prefix_class == "docs" and not typo:
+        why = (
+            f"'{prefix_name}:' marks documentation work, which in practice includes docstrings and the "
+            "documentation build (code); only a typo fix keeps a fast path with it"
+        )
+        return RequestClass("feature", (*reasons, why))
     if in_docs and typo:
         return RequestClass("typo", (*reasons, "no sign of code: a typo in documentation files"))
     if in_docs:
