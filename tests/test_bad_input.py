@@ -388,6 +388,7 @@ SETUPS: dict[str, Setup] = {
     "clean-unknown-run": Case.a_run,
     "tool-leaves-repo": escape_script,
     "provider-outage": provider_down,
+    "local-server-default-tiers": nothing,
 }
 NOT_YET: dict[str, str] = {}  # row id -> the command it needs that is not there yet
 if "resume" not in cli.commands:

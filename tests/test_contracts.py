@@ -79,6 +79,16 @@ def test_every_field_of_a_metric_record_is_documented(
     assert documented_keys("metrics.md")[record_type.kind] == fields
 
 
+@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda cls: cls.kind)
+def test_every_field_added_since_schema_1_has_its_version_note(
+    record_type: type[CallRecord] | type[AgentRecord] | type[TimerRecord],
+) -> None:
+    """A field added without raising the schema (absent while None) is named in the page's Versions list."""
+    versions = (DOCS / "metrics.md").read_text(encoding="utf-8").split("## Versions", 1)[1]
+    added = [f.name for f in dataclasses.fields(record_type) if f.metadata.get("additive")]
+    assert all(f"`{name}`" in versions for name in added), added
+
+
 def test_the_pages_document_the_schemas_the_code_writes() -> None:
     assert (
         (DOCS / "metrics.md")

@@ -76,7 +76,8 @@ def test_validate_builtin_oracle_passes_and_null_fails(capsys: pytest.CaptureFix
         oracle, null = row["oracle"], row["null"]
         assert oracle["passed"] and oracle["tests_passed"] == oracle["tests_total"] > 0, (name, oracle)
         assert not null["passed"] and null["tests_passed"] < (null["tests_total"] or 1), (name, null)
-        assert oracle["run_status"] == null["run_status"] == "done", (name, oracle, null)
+        # the null model changes nothing: its run fails saying so (issue 20 item 6), and the task is still graded
+        assert oracle["run_status"] == "done" and null["run_status"] == "failed", (name, oracle, null)
         if row["category"] in FAST_PATH_CATEGORIES:  # the pipeline's classifier takes the fast path
             assert oracle["change_type"] == row["category"], (name, oracle)
 
@@ -121,8 +122,9 @@ def test_saboteurs_are_scored_correctly_and_break_nothing(tmp_path: Path, monkey
 
     syntax = results["syntax-error"]
     assert not syntax["passed"] and syntax["status"] == "failed" and syntax["tests_passed"] == 0
-    # Write refuses a .py file that does not compile (issue 20), so the broken code never lands
-    assert syntax["run_status"] == "done"
+    # Write refuses a .py file that does not compile (issue 20), so the broken code never lands, and a run whose
+    # implementer changed no file fails with that reason instead of ending done (issue 20 item 6)
+    assert syntax["run_status"] == "failed"
     sessions = (out / "syntax-error").rglob("implementer.md")
     assert any("unparsable" in path.read_text(encoding="utf-8") for path in sessions)
 

@@ -311,8 +311,10 @@ def test_anthropic_request_validation(fake_anthropic: FakeAnthropic, claude: ant
     with httpx2.Client() as client:
         response = client.post(fake_anthropic.base_url + "/v1/messages", content=b"{oops", headers=headers)
         assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
-        response = client.get(fake_anthropic.base_url + "/v1/models", headers=headers)
+        response = client.get(fake_anthropic.base_url + "/v1/files", headers=headers)
         assert response.status_code == 404 and response.json()["error"]["type"] == "not_found_error"
+        response = client.get(fake_anthropic.base_url + "/v1/models", headers=headers)  # what it serves
+        assert response.status_code == 200 and "claude-haiku-5-5" in response.text
     assert all(r.status in (400, 404) for r in fake_anthropic.requests)
 
 

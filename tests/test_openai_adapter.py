@@ -234,7 +234,9 @@ def test_reported_usage_is_not_marked_estimated(fake: FakeOpenAI, tmp_path: Path
 def test_llama_cpp_timings_are_tolerated(fake: FakeOpenAI) -> None:
     fake.reply("from llama.cpp", extra={"timings": dict(LLAMA_CPP_TIMINGS)}, omit_usage=True)
     response = complete(provider(fake), request())
-    assert response.text == "from llama.cpp" and response.usage_estimated is True
+    # no usage object, but the timings count the prompt and the reply: the server's own figures, not estimates
+    assert response.text == "from llama.cpp" and response.usage_estimated is False
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (12, 5)
     fake.reply("with usage", extra={"timings": dict(LLAMA_CPP_TIMINGS)}, usage={"prompt_tokens": 12})
     response = complete(provider(fake), request())
     assert response.usage_estimated is False and response.usage.input_tokens == 12

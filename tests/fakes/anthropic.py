@@ -189,6 +189,11 @@ class FakeAnthropic(FakeServer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        entries = [  # what `GET /v1/models` lists: the models the tests' tiers name
+            {"type": "model", "id": m, "display_name": m, "created_at": "2026-11-01T00:00:00Z"}
+            for m in ("claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5")
+        ]
+        self.metadata[("GET", "/v1/models")] = {"data": entries, "has_more": False}
         self.api_key = api_key
         self.bad_key = bad_key
         self.require_version = require_version

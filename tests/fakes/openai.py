@@ -67,6 +67,9 @@ LLAMA_CPP_TIMINGS: Mapping[str, Any] = {
 }
 
 
+OPENAI_MODELS = ("gpt-5-nano", "gpt-5-mini", "gpt-5")  # what `GET /v1/models` lists unless told otherwise
+
+
 class FakeOpenAI(FakeServer):
     """Fake OpenAI Chat Completions API.
 
@@ -93,12 +96,22 @@ class FakeOpenAI(FakeServer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.serve_models(*OPENAI_MODELS)
         self.require_key = require_key
         self.api_key = api_key
         self.bad_key = bad_key
 
     def _route(self, method: str, path: str) -> bool:
         return method == "POST" and path.rstrip("/") == COMPLETIONS_PATH
+
+    def serve_models(self, *models: str | Mapping[str, Any]) -> FakeOpenAI:
+        """`GET /v1/models` lists these: ids, or whole entries (vLLM's `max_model_len`, LM Studio's fields)."""
+        entries = [
+            {"id": m, "object": "model", "created": 1733200000, "owned_by": "fake"} if isinstance(m, str) else dict(m)
+            for m in models
+        ]
+        self.metadata[("GET", "/v1/models")] = {"object": "list", "data": entries}
+        return self
 
     def _authenticate(self, request: RecordedRequest) -> Error | None:
         if not self.require_key:

@@ -339,6 +339,9 @@ class _HTTPServer(ThreadingHTTPServer):
 # The base fake
 
 
+METADATA_PATHS = frozenset({"/v1/models", "/models", "/props", "/api/show", "/api/ps", "/api/v0/models"})
+
+
 class FakeServer:
     """Base class; subclasses implement the `_route`, `_authenticate`, `_validate`, `_render_reply` and
     `_render_error` hooks.
@@ -390,6 +393,11 @@ class FakeServer:
         self._rng = random.Random(seed)
         self.set_faults(fault_rate, fault, seed=seed)
         self._closing = threading.Event()
+        # What a server says about itself (`GET /v1/models`, llama.cpp's `GET /props`, Ollama's `POST /api/show`):
+        # (method, path) -> JSON body, answered 200; any other request to one of METADATA_PATHS is a 404. These
+        # are kept apart from the API's requests, in `metadata_requests`, so counts of model calls stay exact.
+        self.metadata: dict[tuple[str, str], Any] = {}
+        self.metadata_requests: list[RecordedRequest] = []
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -590,6 +598,15 @@ class FakeServer:
     # ---------------------------------------------------------------- dispatch
 
     def _handle(self, request: RecordedRequest) -> HttpResponse | Disconnect:
+        path = request.path.rstrip("/")
+        if path in METADATA_PATHS or (request.method, path) in self.metadata:
+            with self._lock:
+                self.metadata_requests.append(request)
+            known = self.metadata.get((request.method, path))
+            if known is None:
+                return self._render_error(Error(404, f"Not found: {request.method} {request.path}"))
+            answer = known(request) if callable(known) else known
+            return json_response(200, answer)
         with self._requests_changed:
             self._requests.append(request)
             self._requests_changed.notify_all()

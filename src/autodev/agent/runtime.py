@@ -166,6 +166,7 @@ async def _priced_call(
                 attempts=exc.attempts if isinstance(exc, ModelError) else 1,
                 status="error",
                 usage=Usage(),
+                queued_s=getattr(exc, "queued_s", 0.0),
             )
         )
         raise
@@ -184,6 +185,7 @@ async def _priced_call(
         usage=response.usage,
         cost_usd=cost,
         usage_estimated=response.usage_estimated,
+        queued_s=response.queued_s,
     )
     inputs.metrics.write(record)
     return response
@@ -200,6 +202,14 @@ def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
         f"the request needs about {needed:,} input tokens plus {request.max_tokens:,} for the reply, "
         f"more than {inputs.model.model_id}'s context window of {inputs.context_window:,} tokens"
     )
+
+
+def _prompt_budget(inputs: AgentInputs) -> int:
+    """The tokens the prompt may take: the agent's working-context budget, and within a known context window
+    room for a reply, so a local model's small window compacts old tool results instead of failing the agent."""
+    if inputs.context_window is None:
+        return inputs.spec.context_tokens
+    return max(1, min(inputs.spec.context_tokens, inputs.context_window - MIN_REPLY_TOKENS))
 
 
 def _fit_reply(inputs: AgentInputs, request: ModelRequest) -> ModelRequest:
@@ -289,7 +299,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             offers_tools = not final_turn and (correcting is None or correcting.tools)
             tools = definitions if offers_tools else ()
             fixed = fixed_tokens(spec.prompt, inputs.context, tools, count)
-            compaction = compact(messages, budget=spec.context_tokens, fixed=fixed, count=count)
+            compaction = compact(messages, budget=_prompt_budget(inputs), fixed=fixed, count=count)
             if compaction.changed:
                 messages = list(compaction.messages)
                 outcome.compactions += 1

@@ -92,6 +92,7 @@ class CallRecord(_Tokens, Record):
     cache_write_tokens: int = 0
     cost_usd: float | None = None
     usage_estimated: bool | None = field(default=None, metadata=ADDITIVE)  # True: counted offline, not reported
+    queued_s: float | None = field(default=None, metadata=ADDITIVE)  # of duration_s, waiting for a provider slot
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -158,6 +159,7 @@ def call_record(
     usage: Usage,
     cost_usd: float | None = None,
     usage_estimated: bool = False,
+    queued_s: float = 0.0,
 ) -> CallRecord:
     return CallRecord(
         run_id=run_id,
@@ -170,6 +172,7 @@ def call_record(
         **_token_fields(usage),
         cost_usd=cost_usd,
         usage_estimated=True if usage_estimated else None,
+        queued_s=round(min(queued_s, duration_s), 6) if queued_s > 0 else None,
     )
 
 

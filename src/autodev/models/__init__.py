@@ -107,6 +107,7 @@ class ModelResponse:
     usage_estimated: bool = False  # the provider reported no usage; counted offline instead
     provider_parts: tuple[ProviderPart, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    queued_s: float = 0.0  # of the request's time, spent waiting for a provider slot (here or in the server)
 
     def as_message(self) -> Message:
         parts: list[Part] = list(self.provider_parts)
@@ -207,6 +208,7 @@ class ProviderError(ModelError):
         attempts: int = 1,
     ) -> None:
         super().__init__(message, attempts=attempts)
+        self.queued_s = 0.0  # time the failed request waited for a provider slot, as on a response
         self.status = status
         self.retryable = retryable
         self.retry_after_s = retry_after_s

@@ -44,18 +44,20 @@ class RetryingModel(ModelWrapper):
     rng: random.Random = field(default_factory=random.Random)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        attempt = 1
+        attempt, queued = 1, 0.0  # the time earlier attempts waited for a slot counts as queueing too
         while True:
             try:
                 response = await self.inner.complete(request)
             except ProviderError as error:
                 error.attempts = attempt
+                queued += error.queued_s
+                error.queued_s = queued
                 if not error.retryable or attempt >= self.policy.max_attempts:
                     raise
                 await self.sleep(self.policy.delay(attempt, error, self.rng))
                 attempt += 1
                 continue
-            return replace(response, attempts=attempt)
+            return replace(response, attempts=attempt, queued_s=queued + response.queued_s)
 
 
 class ProviderLimiter:
@@ -107,7 +109,9 @@ class ProviderLimiter:
                 waits.append((wanted - self._tokens) * 60 / self._tpm)
         return max(waits)
 
-    async def _admit(self, tokens: int) -> None:
+    async def _admit(self, tokens: int) -> float:
+        """Wait for the rates and any pause; returns the seconds waited."""
+        waited = 0.0
         while True:
             async with self._lock:
                 wait = self._wait_needed(tokens)
@@ -116,8 +120,9 @@ class ProviderLimiter:
                         self._requests -= 1
                     if self._tpm:
                         self._tokens -= min(tokens, self._tpm)
-                    return
+                    return waited
             self.waited_s += wait
+            waited += wait
             await self._sleep(wait)
 
     def settle(self, estimated: int, actual: int) -> None:
@@ -126,13 +131,15 @@ class ProviderLimiter:
             self._tokens -= actual - min(estimated, self._tpm)
 
     @asynccontextmanager
-    async def slot(self, tokens: int) -> AsyncIterator[None]:
-        await self._admit(tokens)
+    async def slot(self, tokens: int) -> AsyncIterator[float]:
+        """Hold a slot for one request; yields the seconds it waited for it (queueing, not model time)."""
+        waited = await self._admit(tokens)
         if self._slots is None:
-            yield
+            yield waited
             return
+        full, began = self._slots.available_tokens < 1, self._clock()  # only a full limiter makes a request queue
         async with self._slots:
-            yield
+            yield waited + (max(0.0, self._clock() - began) if full else 0.0)
 
 
 @dataclass
@@ -141,12 +148,13 @@ class LimitedModel(ModelWrapper):
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         estimated = estimated_tokens(request)
-        async with self.limiter.slot(estimated):
+        async with self.limiter.slot(estimated) as waited:
             try:
                 response = await self.inner.complete(request)
             except ProviderError as error:
+                error.queued_s += waited
                 if error.status == 429 and error.retry_after_s:
                     self.limiter.pause(error.retry_after_s)
                 raise
         self.limiter.settle(estimated, response.usage.context_tokens + response.usage.output_tokens)
-        return response
+        return replace(response, queued_s=response.queued_s + waited)

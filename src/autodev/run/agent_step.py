@@ -35,6 +35,7 @@ from autodev.core.metrics import MetricsSink
 from autodev.core.timer import PerformanceTimer
 from autodev.models.cost_cap import CostCap
 from autodev.models.pricing import Pricer, load_price_table
+from autodev.models.server_info import served_window
 from autodev.run.checkpoints import checkpoint_message
 from autodev.run.driver import RunFailed, RunStopped
 from autodev.run.estimate import for_plan
@@ -164,6 +165,9 @@ class AgentStep:
             self.recorder.stopped(name, resolved.tier, outcome, CAP_STOPPED)
             raise RunStopped("budget", self._over_budget(outcome.cap_reached))
         checkpoint = self._checkpoint(name, view) if writes and outcome.ok else None
+        if writes and outcome.ok and checkpoint is None and name == self.plan.pipeline.gate_after:
+            outcome.error = self._no_change(name, outcome)
+            outcome.ok = outcome.error is None
         self.recorder.finished(
             name,
             resolved.tier,
@@ -203,7 +207,8 @@ class AgentStep:
                 context=self._shared_context(name),
                 web_search=self.provider.web_search and bool(WEB_TOOLS & set(spec.tools or ())),
                 price=self.pricer.cost,
-                context_window=self.pricer.table.context_window(resolved.model_id),
+                context_window=self.pricer.table.context_window(resolved.model_id)  # configured, else as served
+                or await served_window(self.provider, resolved.model_id),
                 on_turn=self.recorder.turn,
                 on_tool=self.recorder.tool,
                 session_label=f" (run {agent.runs})" if agent.runs > 1 else "",
@@ -341,6 +346,22 @@ class AgentStep:
             if path.is_file() and not path.is_symlink():
                 texts[name] = path.read_text(encoding="utf-8", errors="replace")
         return prompts.project_memory(texts, count_tokens)
+
+    def _no_change(self, name: str, outcome: AgentOutcome) -> str | None:
+        """Why a run whose gate agent finished leaves the repository as it was (None: it changed something).
+
+        Without this, a model that never calls tools (a local server that drops them) "succeeds" in prose:
+        the tests pass on the unchanged tree and the run ends `done` with nothing done (issue 20)."""
+        if gitops.diff_against(self.paths.worktree, self.plan.base_commit, stat=True).strip():
+            return None
+        calls = sum(outcome.tool_calls.values())
+        if calls == 0:
+            return (
+                f"the {name} made no tool calls, so nothing changed: does the model ({outcome.model}) support tool "
+                "calling? `autodev doctor` checks it (docs/local-models.md)"
+            )
+        used = ", ".join(f"{tool} ×{n}" for tool, n in outcome.tool_calls.most_common())
+        return f"the {name} changed no file ({calls} tool call(s): {used}), so the run has no change to test"
 
     def _checkpoint(self, name: str, view: Workspace) -> str | None:
         """Commit what the agent changed; with another writer running, only the files this one wrote."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autodev.agent.skills import Skill, check_agent_skills, load_skills
 from autodev.agent.specs import AgentSpec, load_agents, unused_agent_note, unused_agents
-from autodev.config.providers import capabilities
+from autodev.config.providers import capabilities, require_named_tiers
 from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_settings, resolve_model
 from autodev.core import gitops
 from autodev.core.errors import UserError
@@ -139,6 +139,7 @@ def prepare(
     except UserError as exc:
         raise _untrusted_hint(exc, settings) from exc
     models = {name: resolve_model(specs[name], settings) for name in chosen.names}
+    require_named_tiers(settings, {resolved.tier for resolved in models.values()})  # a local server's names
     tests = detect_tests(repo, settings.test_command)
     return RunPlan(
         request=text,

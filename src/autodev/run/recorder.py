@@ -191,7 +191,8 @@ def _figures(outcome: AgentOutcome) -> dict[str, Any]:
     return {
         "duration_s": (outcome.ended_at - outcome.started_at).total_seconds(),
         "turns": outcome.turns,
-        "input_tokens": outcome.usage.input_tokens,
+        "input_tokens": outcome.usage.context_tokens,  # the whole prompt, as the live table counts it
+        "cache_read_tokens": outcome.usage.cache_read_tokens,  # of which read from the provider's cache
         "output_tokens": outcome.usage.output_tokens,
         "cost_usd": outcome.cost_usd,
         "error": outcome.error,

@@ -103,6 +103,7 @@ class RunTotals:
     cache_write_tokens: int = 0
     cost_usd: float | None = 0.0  # None: some agent's model had no price
     duration_s: float = 0.0  # agent time, summed (more than the wall time when agents overlapped)
+    queued_s: float = 0.0  # of that, time calls waited for a provider slot (a one-slot local server)
     turns: int = 0
     tool_calls: dict[str, int] = field(default_factory=dict)
     calls: int = 0
@@ -116,7 +117,7 @@ class RunReport:
     agents: list[AgentRow]
     totals: RunTotals
     wall_s: float
-    overlap: float | None  # agent time / wall: 2.0 = two agents at work at once on average (not `efficiency`)
+    overlap: float | None  # agent time (not queueing) / wall: 2.0 = two agents at work at once on average
     critical_path: list[str]  # agents, and the test step (`tests`) when the tests were on it
     critical_path_s: float
     timers: dict[str, float]
@@ -144,6 +145,7 @@ def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[
         turns=sum(row.turns for row in rows),
         tool_calls=dict(tool_totals),
         calls=len(of_kind(records, CallRecord)),
+        queued_s=sum(call.queued_s or 0.0 for call in of_kind(records, CallRecord)),
     )
     # The test step is part of the run's time: its runs widen the wall and sit on the critical path
     # between the agent they follow and the validation phase.
@@ -170,7 +172,8 @@ def run_report(state: RunState, records: Sequence[MetricRecord], needs: Mapping[
         agents=rows,
         totals=totals,
         wall_s=wall,
-        overlap=(totals.duration_s / wall) if wall > 0 else None,
+        # agents' own time, not their queueing for a provider slot: waiting side by side is not parallel work
+        overlap=(max(0.0, totals.duration_s - totals.queued_s) / wall) if wall > 0 else None,
         critical_path=path,
         critical_path_s=path_s,
         timers=dict(timers),

@@ -54,7 +54,9 @@ class ProgressPrinter:
             mark = _MARKS.get(event.detail, "?")
             figures = (
                 f"{data['duration_s']:6.2f}s  {data['turns']} turns  "
-                f"{data['input_tokens']:,} in / {data['output_tokens']:,} out"
+                f"{data['input_tokens']:,} in"
+                + (f" ({cached:,} cached)" if (cached := data.get("cache_read_tokens")) else "")  # a server's cache too
+                + f" / {data['output_tokens']:,} out"
             )
             cost = data.get("cost_usd")
             figures += f"  ${cost:.4f}" if cost is not None else "  $ n/a"

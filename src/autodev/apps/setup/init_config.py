@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autodev.agent.specs import TIERS
+from autodev.config.providers import unnamed_tiers
 from autodev.config.schema import ConfigKeys
 from autodev.config.settings import NO_PROVIDER_HINT, CliOverrides, Settings, load_settings
 from autodev.config.trust import approve, repo_trust
@@ -129,9 +130,13 @@ def _tier_lines(settings: Settings) -> list[str]:
     if settings.provider is None:
         return ["# [tiers]  # the model serving each tier, once a provider is chosen (fast, balanced, deep)"]
     lines = ["# the model serving each tier (each agent declares fast, balanced or deep)", "[tiers]"]
+    unnamed, served = unnamed_tiers(settings, TIERS)  # a local server: the provider's defaults mean nothing there
     for tier in TIERS:
         model = settings.tiers.get(tier)
-        if model is not None:
+        if tier in unnamed and served is not None:
+            example = served.models[0] if served.models else "MODEL"
+            lines.append(f"# {tier} = {toml_string(example)}  # name one of the server's models: {served.describe()}")
+        elif model is not None:
             lines.append(f"{tier} = {toml_string(model)}  # {settings.source_of(f'tiers.{tier}')}")
     return lines
 

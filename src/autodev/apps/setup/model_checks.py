@@ -29,6 +29,8 @@ from autodev.models import (
     TextPart,
     ToolDefinition,
 )
+from autodev.models.pricing import load_price_table
+from autodev.models.server_info import api_key, effective_base_url, is_official, learn_window
 
 PROBE_TIMEOUT_S = 60.0
 PROBE_TOOL = ToolDefinition("ready", "Report that you are ready.", {"type": "object", "properties": {}})
@@ -91,12 +93,37 @@ def _key_line(settings: Settings, probes: list[Probe]) -> Check:
     return ok(name, f"answers at {where(settings)} (chosen by {source})")
 
 
-def _model_line(probe: Probe) -> Check:
+def window_of(settings: Settings, model_id: str, env: Mapping[str, str] | None = None) -> tuple[int | None, str]:
+    """The context window a run will fit `max_tokens` into, and where it comes from: the configuration
+    (`[prices."MODEL"] context_window`) or the bundled table first, else what the server says."""
+    configured = load_price_table(settings.prices).context_window(model_id)
+    if configured is not None:
+        return configured, "price table"
+    env = os.environ if env is None else env
+    provider = settings.provider or ""
+    base_url = effective_base_url(provider, settings.base_url, env)
+    if base_url is None or is_official(provider, base_url) or provider != "openai":
+        return None, "unknown"
+    learnt = learn_window(provider, base_url, model_id, api_key(provider, env))
+    return (learnt.tokens, learnt.source) if learnt is not None else (None, "the server does not say")
+
+
+def _window_text(settings: Settings, model_id: str) -> str:
+    tokens, source = window_of(settings, model_id)
+    if tokens is None:
+        return f'context window unknown ({source}): set [prices."{model_id}"] context_window to fit max_tokens'
+    text = f"context window {tokens:,} tokens ({source})"
+    if settings.max_tokens * 2 > tokens:  # the prompt needs the larger part of the window
+        return f"{text}; max_tokens {settings.max_tokens:,} is lowered per request to what the prompt leaves"
+    return text
+
+
+def _model_line(probe: Probe, settings: Settings) -> Check:
     name = f"model {probe.model_id} ({probe.users})"
     error = probe.error
     if error is None:
         if probe.called_tool:
-            return ok(name, "exists and calls tools")
+            return ok(name, f"exists and calls tools; {_window_text(settings, probe.model_id)}")
         return fail(
             name,
             "answered without calling the tool it was asked to call",
@@ -126,4 +153,4 @@ def provider_checks(settings: Settings, models: Mapping[str, str]) -> list[Check
     if key.status == "fail":
         unchecked = "not checked: the provider did not accept the request"
         return [key, *(fail(f"model {model} ({users})", unchecked) for model, users in models.items())]
-    return [key, *(_model_line(probe) for probe in probes)]
+    return [key, *(_model_line(probe, settings) for probe in probes)]

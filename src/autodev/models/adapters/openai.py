@@ -10,11 +10,15 @@ convention); some local servers report no usage at all (counted offline and mark
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from autodev.models import Message, ModelError, ModelRequest, ModelResponse, TextPart, ToolCall, ToolResultPart, Usage
 from autodev.models.adapters.sdk_errors import malformed, to_provider_error
+from autodev.models.server_info import LearntWindow, learn_window
 from autodev.models.sizing import request_tokens
 
 try:
@@ -22,6 +26,7 @@ try:
 except ImportError:  # pragma: no cover - the SDK is a dependency; this guards broken installs
     openai = None  # type: ignore[assignment]
 
+SERVER_QUEUE_MIN_S = 0.05
 LOCAL_KEY = "not-needed"  # local servers ignore the key, but the SDK insists on one
 
 
@@ -105,17 +110,43 @@ def parse_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
     return value, None
 
 
-def _usage(raw: Any) -> Usage | None:
-    if raw is None:
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _usage(raw: Any, timings: Any = None, tokens_cached: Any = None) -> Usage | None:
+    """The reply's usage, input excluding what the server read from its prompt cache.
+
+    OpenAI counts cached tokens inside `prompt_tokens` and names them in `prompt_tokens_details`. llama.cpp's
+    server says it in its `timings` instead (`prompt_n` tokens processed, `cache_n` read from the slot's
+    cache; `tokens_cached` on its native endpoint) and, depending on its version, counts only the processed
+    ones in `prompt_tokens`: a prompt mostly read from cache then showed as "1 in". The timings win there."""
+    timing = timings if isinstance(timings, dict) else {}
+    cache_n, prompt_n = _count(timing.get("cache_n")) or _count(tokens_cached), _count(timing.get("prompt_n"))
+    if raw is None and not timing:
         return None
-    prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
+    prompt = _count(getattr(raw, "prompt_tokens", 0))
     details = getattr(raw, "prompt_tokens_details", None)
-    cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
-    return Usage(
-        input_tokens=max(0, prompt - cached),
-        output_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
-        cache_read_tokens=cached,
-    )
+    cached = _count(getattr(details, "cached_tokens", 0)) if details is not None else 0
+    output = _count(getattr(raw, "completion_tokens", 0)) or _count(timing.get("predicted_n"))
+    if not cached and cache_n:
+        processed = prompt_n or max(0, prompt - cache_n)
+        return Usage(input_tokens=processed, output_tokens=output, cache_read_tokens=cache_n)
+    if raw is None and not prompt_n:
+        return None
+    return Usage(input_tokens=max(0, (prompt or prompt_n) - cached), output_tokens=output, cache_read_tokens=cached)
+
+
+def _server_queue(timings: Any, elapsed_s: float) -> float:
+    """Seconds a request waited inside the server for a free slot: llama.cpp's `timings` say how long the
+    model worked on it (prompt and generation); the rest of the round trip was spent queued."""
+    if not isinstance(timings, dict):
+        return 0.0
+    worked_ms = sum(v for k in ("prompt_ms", "predicted_ms") if isinstance(v := timings.get(k), int | float))
+    if worked_ms <= 0:
+        return 0.0
+    queued = elapsed_s - worked_ms / 1000
+    return queued if queued >= SERVER_QUEUE_MIN_S else 0.0  # below: HTTP and JSON, not a queue
 
 
 @dataclass
@@ -127,6 +158,7 @@ class OpenAIModel:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         params = build_params(request, self.model_id, official_api=self.official_api)
+        began = time.perf_counter()
         try:
             reply = await self.client.chat.completions.create(**params)
         except Exception as exc:
@@ -151,7 +183,8 @@ class OpenAIModel:
         if finish == "content_filter":
             raise ModelError(f"the provider's content filter stopped the reply ({self.model_id})")
         text = message.content or ""
-        usage = _usage(getattr(reply, "usage", None))
+        timings = getattr(reply, "timings", None)  # llama.cpp's server adds these to the OpenAI shape
+        usage = _usage(getattr(reply, "usage", None), timings, getattr(reply, "tokens_cached", None))
         estimated = usage is None
         if usage is None:
             usage = Usage(input_tokens=request_tokens(request), output_tokens=max(1, len(text) // 4))
@@ -162,6 +195,7 @@ class OpenAIModel:
             model=str(getattr(reply, "model", None) or self.model_id),
             stop_reason={"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}.get(finish, finish),
             usage_estimated=estimated,
+            queued_s=_server_queue(timings, time.perf_counter() - began),
         )
 
 
@@ -187,6 +221,14 @@ class OpenAIProvider:
 
     def model(self, model_id: str) -> OpenAIModel:
         return OpenAIModel(self._client, model_id, self.official_api)
+
+    async def context_window(self, model_id: str) -> LearntWindow | None:
+        """The window a local server gives `model_id`, as it says (`server_info`); None on OpenAI's own
+        API (the price table knows those) or when the server does not say."""
+        if self.official_api or self.base_url is None:
+            return None
+        base_url = self.base_url
+        return await anyio.to_thread.run_sync(lambda: learn_window("openai", base_url, model_id, self.api_key))
 
     async def aclose(self) -> None:
         """Close the SDK's connection pool in the event loop that used it."""
