@@ -21,7 +21,7 @@ from fakes.openai import FakeOpenAI
 from fakes.server import ToolCall
 from provider_support import FakeClock, close_clients, run_one_agent, shared_tls_context
 from rich.console import Console
-from scripts import CALC_FILES, REQUEST, call, feature_script, final, tools
+from scripts import CALC_FILES, REQUEST, call, feature_script, final, implemented, tools
 
 from autodev.apps.cli.main import main
 from autodev.apps.cli.progress import ProgressPrinter
@@ -331,8 +331,8 @@ def run_scripted(repo: Path, script: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_an_implementer_that_makes_no_tool_calls_fails_the_run_with_the_reason(repo: Path) -> None:
-    prose = [final("## Tests\nI would add a test for mul.")]
-    script = feature_script({"test-master": prose, "implementer": [final("## Changes\n- mul is added.")]})
+    prose = [final("## Tests\nI would add a test for mul.\n## Test run\n- not run.")]
+    script = feature_script({"test-master": prose, "implementer": [final(implemented("- mul is added."))]})
     state = run_scripted(repo, script)
     assert state["status"] == "failed"
     error = state["agents"]["implementer"]["error"]
@@ -342,8 +342,8 @@ def test_an_implementer_that_makes_no_tool_calls_fails_the_run_with_the_reason(r
 
 
 def test_an_implementer_that_reads_but_changes_nothing_says_so(repo: Path) -> None:
-    prose = [final("## Tests\nNo test needed.")]
-    reads = [tools(call("Read", file_path="calc/__init__.py")), final("## Changes\n- Nothing to change.")]
+    prose = [final("## Tests\nNo test needed.\n## Test run\n- not run.")]
+    reads = [tools(call("Read", file_path="calc/__init__.py")), final(implemented("- Nothing to change."))]
     state = run_scripted(repo, feature_script({"test-master": prose, "implementer": reads}))
     assert state["status"] == "failed"
     assert "the implementer changed no file (1 tool call(s): Read ×1)" in state["agents"]["implementer"]["error"]

@@ -208,3 +208,19 @@ def test_the_hosts_issue_and_pull_request_templates_are_documentation() -> None:
     for text in ("Update the bug report template", "Add a checkbox to the PR template", "Add a new release template"):
         assert classify_request(text).change_type == "docs", classify_request(text).reasons
     assert classify_request("Fix the bug in the template rendering").change_type == "feature"
+
+
+def test_a_leading_place_is_where_the_ask_happens_not_an_ask_of_its_own() -> None:
+    """Each comma-separated ask needs its own evidence; "In tox.ini," names where the next one happens (the
+    eval suite's config task was sent down the full pipeline for it)."""
+    in_place = classify("In tox.ini, set envlist to py311 and py312", PLAIN)
+    assert in_place.change_type == "config", in_place.reasons
+    two_asks = classify("Update tox.ini, add a retry to the HTTP client", PLAIN)
+    assert two_asks.change_type == "feature", two_asks.reasons
+
+
+def test_a_part_that_qualifies_the_ask_before_it_is_not_an_ask_of_its_own() -> None:
+    """The eval suite's docs task ("..., right after the introduction, saying ...") lost its fast path when
+    every comma-separated part had to carry docs evidence of its own."""
+    request = "Add a Usage section to README.md, after the installation notes, showing one example"
+    assert classify(request, PLAIN).change_type == "docs"

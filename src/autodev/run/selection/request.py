@@ -48,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from autodev.config.selection import FAST_PATHS
+from autodev.run.selection.asks import asks_of
 from autodev.run.selection.guards import repository_guard
 from autodev.run.selection.paths import PATH_KINDS, PathKind, path_kind
 
@@ -239,20 +240,6 @@ def describe(path: str, facts: PathFacts | None) -> str:
     return f"{path} ({facts.kind}, {'exists' + where if facts.exists else 'not in the repository yet'})"
 
 
-ISSUE_REF = re.compile(r"\(?(?:[\w.-]+/[\w.-]+)?(?:#|gh-)\d+\)?", re.IGNORECASE)
-LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
-
-
-def _asks(text: str) -> list[str]:
-    """What the request asks for, one item each: its first line, and every list item after it."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    items = [LIST_ITEM.sub("", line) for line in lines[1:] if LIST_ITEM.match(line)]
-    if not lines:
-        return []
-    first = ISSUE_REF.sub(" ", LIST_ITEM.sub("", lines[0]))
-    return [part.strip() for part in first.split(",") if part.strip()] + items
-
-
 def _has_fast_evidence(ask: str, fast_paths: set[str], *, headline: bool) -> bool:
     prefix = PREFIX.match(ask) if headline else None
     if prefix and PREFIX_CLASS.get(prefix.group(1).lower()) in ("docs", "config", "deps"):
@@ -351,11 +338,11 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     if words > MAX_FAST_WORDS:
         return RequestClass("feature", (*reasons, f"{words} words: too long for a fast path (> {MAX_FAST_WORDS})"))
     fast_paths = {path for path, facts in named if _kind(path, facts) in ("docs", "config", "deps")}
-    for index, ask in enumerate(_asks(text)):
+    for index, ask in enumerate(asks_of(text)):
         if not _has_fast_evidence(ask, fast_paths, headline=index == 0):
             what = "the first line" if index == 0 else "a listed item"
             return RequestClass("feature", (*reasons, f"{what}, {ask[:60]!r}, has no docs, typo or config sign"))
-    headline = _asks(body)[0] if _asks(body) else ""
+    headline = asks_of(body)[0] if asks_of(body) else ""
     if (is_deps or is_config) and (repair := _find(REPAIR_WORDS, headline)):
         why = f"repair words ({', '.join(repair[:3])}) on the build or CI: what broke may be code, so feature"
         return RequestClass("feature", (*reasons, why))
