@@ -14,10 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ISOLATED_ENV
+from conftest import git as conftest_git
 from scripts import (
     APPROVE,
     CALC_FILES,
@@ -33,6 +36,7 @@ from scripts import (
     git,
     implemented,
     tools,
+    trust_if_valid,
     verdict,
 )
 
@@ -44,6 +48,7 @@ from autodev.core.process import die_with_parent
 from autodev.engines.local.launch import resume_run, run_feature
 from autodev.models import ModelRequest, ModelResponse
 from autodev.models.fakes.scripted import ScriptedModel, ScriptedProvider
+from autodev.run.state import RunState
 
 SCRIPTED = CliOverrides(provider="scripted")
 
@@ -83,19 +88,44 @@ def end_state(repo: Path, run_id: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def reference(make_repo: Any) -> dict[str, Any]:
-    """The uninterrupted run every resumed run is compared with."""
-    repo = make_repo(CALC_FILES, name="reference")
-    result = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(long_script()))
+@dataclass(frozen=True)
+class Uninterrupted:
+    repo: Path
+    state: RunState
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Uninterrupted:
+    """The long script's run, never stopped: made once for the module, as the tests only read it (the
+    repository and its run are left as the run ended them). In the environment `isolated_env` gives a
+    test, which a module fixture runs before."""
+    base = tmp_path_factory.mktemp("uninterrupted")
+    with pytest.MonkeyPatch.context() as env:
+        for name in ISOLATED_ENV:
+            env.delenv(name, raising=False)
+        env.setenv("XDG_CONFIG_HOME", str(base / "xdg"))
+        repo = base / "reference"
+        repo.mkdir()
+        conftest_git(repo, "init", "--quiet", "--initial-branch=main")
+        for rel, content in CALC_FILES.items():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            (repo / rel).write_text(content, encoding="utf-8")
+        conftest_git(repo, "add", "-A")
+        conftest_git(repo, "commit", "--quiet", "-m", "initial")
+        trust_if_valid(repo)
+        result = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(long_script()))
     assert result.state.status == "done", result.state.error
-    return end_state(repo, result.state.run_id)
+    return Uninterrupted(repo, result.state)
 
 
-def test_an_uninterrupted_run_checkpoints_each_writer_and_ends_as_one_commit(make_repo: Any) -> None:
-    repo = make_repo(CALC_FILES)
-    result = run_feature(REQUEST, repo, SCRIPTED, provider=ScriptedProvider(long_script()))
-    state = result.state
+@pytest.fixture
+def reference(uninterrupted: Uninterrupted) -> dict[str, Any]:
+    """The uninterrupted run's end state, every resumed run is compared with (a fresh dict per test)."""
+    return end_state(uninterrupted.repo, uninterrupted.state.run_id)
+
+
+def test_an_uninterrupted_run_checkpoints_each_writer_and_ends_as_one_commit(uninterrupted: Uninterrupted) -> None:
+    repo, state = uninterrupted.repo, uninterrupted.state
     assert state.status == "done", state.error
     writers = [(c.agent, c.run) for c in state.checkpoints]
     assert writers == [("test-master", 1), ("implementer", 1), ("implementer", 2), ("doc-master", 1)]
