@@ -236,3 +236,51 @@ def test_the_macos_profile_denies_writes_reads_of_hidden_paths_and_the_network(t
     assert command.env["HOME"] == command.env["TMPDIR"] == str(jail.private_dir())
     assert str(jail.private_dir()) in command.argv[2]  # the private directory is writable
     jail.private_dir().rmdir()
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _children_of(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def test_every_process_of_the_jail_is_in_the_group_autodev_stops(checkout: Path) -> None:
+    """bubblewrap's `--new-session` put the jail's first process in a session of its own, out of reach of
+    the group kill: only `--die-with-parent` ended it, which races with a jail stopped just after it
+    started (bubblewrap #633), and it outlived its run holding the output pipe. Now the program autodev
+    started (bwrap) leads the group of every process in the jail, and stopping it leaves nothing."""
+    marker = uuid.uuid4().hex
+    code = f"import time; print({marker!r}, flush=True); time.sleep(600)"
+    command = jail(checkout).command([sys.executable, "-c", code], worktree_of(checkout), {})
+    output = HeadTail.everything()
+    groups: dict[int, int] = {}
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(run_process, command, 120.0, output)
+            with anyio.fail_after(60):
+                while marker not in output.decoded():
+                    await anyio.sleep(0.02)
+            (bwrap,) = [
+                pid for pid in _children_of(os.getpid()) if b"bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            groups.update({pid: os.getpgid(pid) for pid in _processes_with(marker)})
+            groups[-1] = bwrap
+            group.cancel_scope.cancel()
+
+    anyio.run(main)
+    bwrap = groups.pop(-1)
+    assert groups and set(groups.values()) == {bwrap}, (bwrap, groups)
+    assert not _processes_with(marker)

@@ -8,8 +8,14 @@ writable worktree inside it, and a read-only interpreter inside a hidden home al
 Namespaces: all of them (`--unshare-all`: user, IPC, PID, UTS, cgroup and network), the network
 given back only when asked. In a new PID namespace the kernel kills every process in it when its
 first process ends, so a test's double-forked daemon ends with the test; `--die-with-parent` ends the
-jail when autodev does, even by SIGKILL. `--new-session` keeps jailed code from pushing keystrokes
-into autodev's terminal (TIOCSTI).
+jail when autodev does, even by SIGKILL.
+
+No `--new-session`: its `setsid()` takes the namespace's first process out of the program's process
+group, and then only `--die-with-parent` ends it, which races with a jail stopped just after it
+started (bubblewrap #633): that first process outlived its run holding the output pipe. Without it,
+stopping the group (`core.process`) reaches the namespace's first process, and the kernel ends the
+rest. Keystrokes can't be pushed into autodev's terminal anyway (TIOCSTI): every jailed program is
+started in a session of its own (`run_process`), with no controlling terminal and stdin from /dev/null.
 """
 
 from __future__ import annotations
@@ -55,5 +61,5 @@ def arguments(mounts: Mounts, *, network: bool, cwd: Path, binary: str = "bwrap"
     argv += ["--unshare-all"]
     if network:
         argv += ["--share-net"]
-    argv += ["--die-with-parent", "--new-session", "--chdir", str(cwd), "--"]
+    argv += ["--die-with-parent", "--chdir", str(cwd), "--"]
     return argv
