@@ -189,3 +189,19 @@ def test_a_real_run_drives_both_displays(make_repo: Any) -> None:
     plain_text = text_of(plain_console)
     assert all(f"✓ {name}" in plain_text for name in result.state.agents)
     assert "cost so far n/a" in text_of(live_console)  # scripted-* model ids have no price
+
+
+def test_the_test_step_lines_fit_80_columns_in_a_pipe() -> None:
+    """The plain lines of the test step ran past 80 columns (issue 21: screens that fit 80 columns)."""
+    # soft_wrap as the CLI's consoles have it (autodev.apps.cli.common): rich leaves the wrapping to us
+    target = Console(file=io.StringIO(), width=80, force_terminal=False, color_system=None, soft_wrap=True)
+    command = ["/home/someone/projects/textkit/.venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    counts = {"runner": "pytest", "passed": 1180, "failed": 0, "errors": 0, "skipped": 12, "total": 1192}
+    progress = make_progress(target)
+    with progress:
+        progress(RunEvent("gate", detail="started", data={"command": command, "attempt": 2}))
+        progress(RunEvent("gate", detail="passed", data={"duration_s": 123.45, "tests": counts}))
+    lines = text_of(target).splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), lines
+    shown = " ".join(" ".join(lines).split())
+    assert "no:cacheprovider (run 2)" in shown and "1180 passed" in shown and "1192 in all (pytest)" in shown

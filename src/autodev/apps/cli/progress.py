@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.markup import escape as esc
 from rich.text import Text
 
-from autodev.apps.cli.screen import fit
+from autodev.apps.cli.screen import fit, wrap
 from autodev.core.redact import redact, redact_data
 from autodev.run.events import RunEvent
 from autodev.run.gate.summary import GATE_LANE, GateCounts
@@ -71,10 +71,12 @@ class ProgressPrinter:
         elif event.kind == "gate" and event.detail == "started":
             again = f" (run {data['attempt']})" if data.get("attempt", 1) > 1 else ""
             command = " ".join(data.get("command") or ())
-            self.console.print(f"  [cyan]▶[/] {GATE_LANE:<17} {esc(command)}{again}", highlight=False)
+            lines = wrap(f"{command}{again}", self.console.width, label=f"  ▶ {GATE_LANE:<17} ", indent=6)
+            self.console.print(esc("\n".join(lines)).replace("▶", "[cyan]▶[/]", 1), highlight=False)
         elif event.kind == "gate":
             colour = "green" if event.detail == "passed" else "yellow"
-            self.console.print(f"  [{colour}]■ tests {esc(event.detail)}[/]{esc(_gate_figures(data))}", highlight=False)
+            lines = wrap(f"{event.detail}{_gate_figures(data)}", self.console.width, label="  ■ tests ", indent=6)
+            self.console.print(f"[{colour}]{esc(chr(10).join(lines))}[/]", highlight=False)
         elif event.kind == "note":
             self.console.print(f"  [yellow]↻ {agent} {esc(event.detail)}[/]")
 

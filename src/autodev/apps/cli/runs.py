@@ -214,11 +214,12 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
     from autodev.apps.demo import DEMO_REQUEST, run_demo
 
     err.print("[bold]autodev demo[/]: the full pipeline on a small example project (textkit).")
-    err.print(
-        "[yellow]The model's replies are scripted[/] (autodev/apps/demo/script.yaml), so no API key is needed; "
+    intro = (
+        "The model's replies are scripted (autodev/apps/demo/script.yaml), so no API key is needed; "
         "the tool calls, file edits, worktree, test runs, state and metrics are all real."
     )
-    err.print(f"request: {esc(DEMO_REQUEST)}\n")
+    err.print(esc("\n".join(wrap(intro, err.width))))
+    err.print(esc("\n".join(wrap(DEMO_REQUEST, err.width, label="request: "))) + "\n")
     with make_progress(err) as progress:
         result = run_demo(progress, max_parallel=max_parallel)
     if as_json:
@@ -233,12 +234,12 @@ def demo(as_json: bool, max_parallel: int | None) -> None:
         )
         out.print(esc("\n".join(wrap(said, out.width, indent=2))))
     out.print(f"\nLook at the change:  git -C {esc(result.state.repo)} show {result.state.branch}")
-    out.print("                     [dim](the demo's repository stays until the next autodev demo replaces it)[/]")
+    out.print("                     [dim](kept until the next autodev demo replaces it)[/]")
     out.print(f"State and metrics:   {esc(str(result.run_dir))}/ (state.json, metrics.jsonl, sessions/)")
     out.print(
-        "On your own repository, with a real provider:\n"
-        "  export ANTHROPIC_API_KEY=...   # or OPENAI_API_KEY, or OPENAI_BASE_URL=http://localhost:11434/v1 (Ollama)\n"
-        '  autodev plan "your request" --repo PATH   # what would run, tiers and models; no model calls\n'
+        "On your own repository (a local model server: docs/local-models.md):\n"
+        "  export ANTHROPIC_API_KEY=...          # or OPENAI_API_KEY\n"
+        '  autodev plan "your request" --repo PATH   # what would run; no model calls\n'
         '  autodev run "your request" --repo PATH'
     )
     if result.state.status != "done":
