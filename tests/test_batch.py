@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from scripts import APPROVE, CALC_FILES, error, feature_script, final, git
 
 from autodev.apps.cli.main import main
+from autodev.engines.local.batch import BatchRecord
 from autodev.models import ModelRequest, ModelResponse
 from autodev.models.fakes.scripted import ScriptedModel
 
@@ -180,3 +182,20 @@ def test_status_shows_a_killed_run_as_stopped(
     assert main(["status", data["features"][0]["run_id"], "--repo", str(repo)]) == 0
     shown = capsys.readouterr().out
     assert "stopped" in shown and "validate 2" in shown
+
+
+def test_features_remembered_at_once_are_all_in_the_batch_record(tmp_path: Path) -> None:
+    """Features start together and each remembers its run from a worker thread; without one writer at a
+    time an older copy of the record could be renamed over a newer one, and the batch run again started
+    a forgotten feature a second time (on Temporal it then waited for a worker forever)."""
+    for attempt in range(3):  # the race needs a few tries to show without the lock; none with it
+        batch_file = tmp_path / f"backlog-{attempt}.txt"
+        batch_file.write_text(f"attempt {attempt}\n", encoding="utf-8")
+        record = BatchRecord.for_file(tmp_path, batch_file)
+        features = [f"f{index:03d}" for index in range(40)]
+        threads = [threading.Thread(target=record.remember, args=(name, f"run-{name}")) for name in features]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert BatchRecord.for_file(tmp_path, batch_file).runs == {name: f"run-{name}" for name in features}

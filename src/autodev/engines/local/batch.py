@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class BatchRecord:
 
     path: Path
     runs: dict[str, str] = field(default_factory=dict)
+    _writing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def for_file(cls, repo: Path, batch_file: Path) -> BatchRecord:
@@ -54,8 +56,12 @@ class BatchRecord:
         return cls(path, dict(runs))
 
     def remember(self, feature: str, run_id: str) -> None:
-        self.runs[feature] = run_id
-        write_json_atomic(self.path, {"runs": self.runs})
+        """Features start at once, each remembering from a worker thread: one writer at a time, or an
+        older copy of the file could be renamed over a newer one and a started feature be forgotten
+        (running the batch again would start it a second time)."""
+        with self._writing:
+            self.runs[feature] = run_id
+            write_json_atomic(self.path, {"runs": dict(self.runs)})
 
 
 def feature_result(feature: Feature, state: RunState, run_dir: Path, duration_s: float) -> FeatureResult:
