@@ -101,7 +101,7 @@ def feature_replies(*, web_search: bool) -> dict[str, list[Scripted]]:
         for name, script in default_replies().items()
     }
     if web_search:
-        notes = "## External notes\n- `operator.mul(a, b)` is the standard library's multiply."
+        notes = "## Findings\n- `operator.mul(a, b)` is the standard library's multiply."
         replies["researcher-web"] = [Reply(notes, extra_blocks=tuple(SEARCH_BLOCKS))]
     return replies
 
