@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from autodev.core.errors import UserError
+from autodev.core.jsonio import write_text_atomic
 
 KEYS = ("instance_id", "model_name_or_path", "model_patch")
 
@@ -98,19 +98,6 @@ def done_ids(path: Path) -> set[str]:
     return ids
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def drop_broken_lines(path: Path) -> int:
     """Remove the lines the harness could not read (one cut short by a crash) before resuming; how many."""
     if not path.is_file():
@@ -118,7 +105,7 @@ def drop_broken_lines(path: Path) -> int:
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     kept = [line for number, line in enumerate(lines, 1) if line.strip() and not prediction_problems(line, number)]
     if len(kept) != len(lines):
-        _write_atomic(path, "".join(line + "\n" for line in kept))
+        write_text_atomic(path, "".join(line + "\n" for line in kept))
     return len(lines) - len(kept)
 
 
