@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,3 +130,20 @@ def test_a_confinement_rewrites_the_command_before_it_starts() -> None:
 
     finished = anyio.run(run_process, command, NEVER_S, output, None, confine)
     assert finished.exit_code == 0 and output.decoded() == "jail\n"
+
+
+def test_a_group_whose_only_member_is_a_zombie_counts_as_ended() -> None:
+    """bubblewrap leaves the jail's first process unreaped (bubblewrap #697), still in the group: counted
+    as running, it made every jailed program wait out the stop grace (1 s to 2 s a run instead of ms)."""
+    from autodev.core.process import _group_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    try:
+        for _ in range(2000):  # until it has exited (not reaped: a zombie), without sleeping a fixed time
+            if Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            os.sched_yield()
+            os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        assert not _group_alive(child.pid)
+    finally:
+        child.wait()

@@ -246,13 +246,31 @@ async def stop_group(process: Process) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. A zombie doesn't count: bubblewrap leaves the jail's
+    first process unreaped when it exits (bubblewrap #697), and signalling the group would find it."""
     if not hasattr(os, "killpg"):
         return False
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    return _running_in_group(pgid) if _PROC.is_dir() else True
+
+
+_PROC = Path("/proc")
+
+
+def _running_in_group(pgid: int) -> bool:
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _signal_group(process: Process, signum: signal.Signals) -> None:
