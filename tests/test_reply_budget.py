@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -20,7 +21,13 @@ SPEC = AgentSpec(name="planner", description="Plans.", prompt="You are the plann
 
 def run(tmp_path: Path, context_window: int | None) -> tuple[AgentOutcome, RecordingModel]:
     model = RecordingModel(ScriptedProvider({"agents": {"planner": [{"text": "## Goal\nplan"}]}}).model("local"))
-    inputs = AgentInputs(
+    inputs = planner_inputs(tmp_path, model, max_tokens=8192, context_window=context_window)
+    return anyio.run(run_agent, inputs), model
+
+
+def planner_inputs(tmp_path: Path, model: Any, **limits: Any) -> AgentInputs:
+    """The planner on `model` with an empty tool set; `limits`: max_tokens, context_window."""
+    return AgentInputs(
         spec=SPEC,
         model=model,
         task="Plan it.",
@@ -29,10 +36,8 @@ def run(tmp_path: Path, context_window: int | None) -> tuple[AgentOutcome, Recor
         run_id="r",
         session_path=tmp_path / "s.md",
         metrics=MetricsSink(tmp_path / "m.jsonl"),
-        max_tokens=8192,
-        context_window=context_window,
+        **limits,
     )
-    return anyio.run(run_agent, inputs), model
 
 
 def test_max_tokens_is_lowered_to_fit_a_small_context_window(tmp_path: Path) -> None:
@@ -71,17 +76,6 @@ class WindowFillingModel:
 def test_a_stop_by_the_context_window_is_not_asked_again_whole(tmp_path: Path) -> None:
     """Issue 20: it was labelled "cut off at max_tokens" and re-sent whole, overflowing the window (a 400)."""
     model = WindowFillingModel()
-    inputs = AgentInputs(
-        spec=SPEC,
-        model=model,
-        task="Plan it.",
-        workspace=Workspace(tmp_path),
-        tools={},
-        run_id="r",
-        session_path=tmp_path / "s.md",
-        metrics=MetricsSink(tmp_path / "m.jsonl"),
-        context_window=4096,
-    )
-    outcome = anyio.run(run_agent, inputs)
+    outcome = anyio.run(run_agent, planner_inputs(tmp_path, model, context_window=4096))
     assert outcome.ok and len(model.requests) == 1
     assert outcome.handoff.endswith(WINDOW_STOP_MARK.format(output=1000, window=4096))
