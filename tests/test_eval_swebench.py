@@ -164,3 +164,14 @@ def test_local_grade_names_the_tests_to_either_runner() -> None:
     unittest_env = TestEnvironment(("/py", "-m", "unittest", "discover", "-q"), "venv", "x")
     assert named_tests_command(pytest_env, ["t.py::T::a"]) == [*pytest_env.command, "t.py::T::a"]
     assert named_tests_command(unittest_env, ["tests.t.T.a"]) == ["/py", "-m", "unittest", "tests.t.T.a"]
+
+
+@pytest.mark.parametrize("repo", ["..", "../../etc", "--upload-pack=touch x/y", "a/b/c", "owner"])
+def test_a_dataset_repo_that_is_not_owner_name_is_refused(tmp_path: Path, repo: str) -> None:
+    """A hostile dataset's `repo` names a folder under the clone cache and a clone URL: `..` reached the
+    cache's parent. Only owner/name is taken."""
+    rows = tmp_path / "d.jsonl"
+    instance = {"instance_id": "x", "repo": repo, "base_commit": "c", "problem_statement": "p"}
+    rows.write_text(json.dumps(instance) + "\n", encoding="utf-8")
+    with pytest.raises(UserError, match="is not owner/name"):
+        load_instances(rows)

@@ -8,6 +8,7 @@ Parquet needs pyarrow (`pip install 'autodev[parquet]'`); without it, a one-line
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from autodev.core.errors import UserError
 
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
+GITHUB_REPO = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 PARQUET_HINT = "install the optional extra: pip install 'autodev[parquet]' (pyarrow), or convert the file to .jsonl"
 
 
@@ -48,6 +50,10 @@ def instance_from(row: Mapping[str, Any], where: str) -> Instance:
     missing = [key for key in REQUIRED if not isinstance(row.get(key), str) or not row.get(key)]
     if missing:
         raise UserError(f"{where}: not a SWE-bench instance: {', '.join(missing)} missing or not text")
+    if not GITHUB_REPO.fullmatch(row["repo"]):  # it names a clone's folder and a URL: no "..", no options
+        raise UserError(
+            f"{where}: repo {row['repo']!r} is not owner/name", hint="SWE-bench names repos as django/django"
+        )
     return Instance(
         instance_id=row["instance_id"],
         repo=row["repo"],
