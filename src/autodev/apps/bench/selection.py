@@ -28,7 +28,7 @@ from autodev.apps.bench.selection_figures import TARGET_RECALL, TARGET_UNSAFE_RA
 from autodev.config.selection import CHANGE_TYPES
 from autodev.core.errors import UserError
 from autodev.run.selection.diff import classify_diff, files_from_numstat
-from autodev.run.selection.repo import listing_lookup
+from autodev.run.selection.repo import ListingLookup, listing_lookup
 from autodev.run.selection.request import classify_request
 
 
@@ -54,15 +54,21 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
     return records, skipped
 
 
-def selection_benchmark(path: Path, predictions: Path | None = None) -> dict[str, Any]:
-    records, skipped = read_records(path)
-    if not records:
-        raise UserError(f"{path}: no usable records", hint='each line needs {"message": ..., "files": [...]}')
+def repository_lookups(records: list[dict[str, Any]]) -> dict[str, ListingLookup]:
+    """Each repository's file lookup, as a run has it; without a checkout, its listing is every path
+    the records of that repository touched."""
     listings: dict[str, set[str]] = defaultdict(set)
     for record in records:
         entries = (f for f in record["files"] if isinstance(f, dict))
         listings[str(record.get("repo") or "(unknown)")].update(f.path for f in files_from_numstat(entries))
-    lookups = {repo: listing_lookup(partial(frozenset, files)) for repo, files in listings.items()}
+    return {repo: listing_lookup(partial(frozenset, files)) for repo, files in listings.items()}
+
+
+def selection_benchmark(path: Path, predictions: Path | None = None) -> dict[str, Any]:
+    records, skipped = read_records(path)
+    if not records:
+        raise UserError(f"{path}: no usable records", hint='each line needs {"message": ..., "files": [...]}')
+    lookups = repository_lookups(records)
     cases: list[Case] = []
     by_repo: dict[str, list[Case]] = defaultdict(list)
     lines: list[str] = []
