@@ -344,7 +344,7 @@ def test_plan_shows_the_skips_and_the_reasons(
 
     assert main([*base, "--json", "--full"]) == 0
     full = json.loads(capsys.readouterr().out)
-    assert full["selection"] == {"mode": "full", "skips": {}}
+    assert full["selection"] == {"mode": "full", "skips": {}, "after_plan": None}  # --full: the plan narrows nothing
     assert full["test_gate"]["may_skip"] is None
 
     assert main([*base, "--json", "--only", "planner,implementer"]) == 0

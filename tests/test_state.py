@@ -31,7 +31,7 @@ FULL: dict[str, Any] = {
     "branch": "autodev/r",
     "base_commit": "b" * 40,
     "status": "failed",
-    "change_type": {"before": "docs", "after": "feature", "reasons": ["code changed"]},
+    "change_type": {"before": "docs", "planned": None, "after": "feature", "reasons": ["code changed"]},
     "agents": {"implementer": AGENT},
     "gate": {
         "status": "skipped",
@@ -123,7 +123,7 @@ def test_sections_not_reached_yet_stay_empty_as_before() -> None:
     assert data["gate"] == {} and data["handoff_budget"] == {} and data["diff"] is None
     assert data["baseline"] == {}
     assert data["progress"] == {"step": "build", "cycle": 0}
-    assert data["change_type"] == {"before": "feature", "after": None, "reasons": []}
+    assert data["change_type"] == {"before": "feature", "planned": None, "after": None, "reasons": []}
     assert data["checkpoints"] == []
     assert data["issue"] is None and data["published"] is None
     assert RunState.from_json(data).to_json() == data

@@ -37,13 +37,14 @@ from autodev.models.cost_cap import CostCap
 from autodev.models.pricing import Pricer, load_price_table
 from autodev.models.server_info import served_window
 from autodev.run.checkpoints import checkpoint_message
-from autodev.run.driver import RunFailed, RunStopped
+from autodev.run.driver import PLAN_AGENT, RunFailed, RunStopped
 from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, silent
 from autodev.run.gate.step import GateStep
 from autodev.run.gate.verdict import NO_TESTS_LINE
 from autodev.run.layout import RunPaths
 from autodev.run.plan import RunPlan
+from autodev.run.plan_selection import select_after_plan
 from autodev.run.recorder import Recorder
 from autodev.run.state import RunState, StateStore
 from autodev.run.toolset import agent_tools, available_tools
@@ -176,6 +177,8 @@ class AgentStep:
             refusals=len(view.refusals),
             checkpoint=checkpoint,
         )
+        if outcome.ok and name == PLAN_AGENT:
+            select_after_plan(self.plan, self.recorder, outcome.handoff or "")
         return outcome.ok
 
     async def _run_agent(

@@ -17,11 +17,13 @@ from autodev.config.settings import CliOverrides, ResolvedModel, Settings, load_
 from autodev.core import gitops
 from autodev.core.errors import UserError
 from autodev.run import confinement
+from autodev.run.driver import PLAN_AGENT
 from autodev.run.gate.environment import TestEnvironment
 from autodev.run.gate.environment import detect as detect_tests
 from autodev.run.graph import FEATURE_NEEDS, ISSUE_PIPELINE, Pipeline, pipeline_from_config, stages, validate
 from autodev.run.publish.request import PublishRequest
 from autodev.run.sections import IssueRef
+from autodev.run.selection.after_plan import OUTLOOK, narrowable
 from autodev.run.selection.decide import Selection, select_agents
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.selection.policy import SkipPolicy
@@ -46,6 +48,10 @@ class RunPlan:
     issue: IssueRef | None = None  # the issue the request came from (`--issue`), kept in state.json
     publish: PublishRequest | None = None  # `--push` / `--pr`, done after the run (kept in `options`)
     approve: tuple[str, ...] = ()  # `--approve plan|diff`: where the run pauses for the user (kept in `options`)
+
+    def after_plan_outlook(self) -> str | None:
+        """For `autodev plan`: whether the planner's files may narrow this run (`selection.after_plan`)."""
+        return OUTLOOK if PLAN_AGENT in self.pipeline.names and narrowable(self.selection) else None
 
     def options(self) -> dict[str, object]:
         """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""

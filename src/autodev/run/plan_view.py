@@ -21,7 +21,11 @@ def plan_json(plan: RunPlan, cost: CostEstimate) -> dict[str, Any]:
         "provider": plan.settings.provider,
         "change_type": plan.selection.change_type,
         "reasons": list(plan.selection.reasons),
-        "selection": {"mode": plan.selection.mode, "skips": dict(plan.selection.skips)},
+        "selection": {
+            "mode": plan.selection.mode,
+            "skips": dict(plan.selection.skips),
+            "after_plan": plan.after_plan_outlook(),
+        },
         "max_parallel": plan.settings.max_parallel,
         "stages": [
             [

@@ -47,18 +47,27 @@ class Progress:
 
 @dataclass
 class ChangeType:
-    """The change's class as the request suggested it (`before`) and as its diff showed it (`after`)."""
+    """The change's class as the request suggested it (`before`), as the plan's files showed it when that
+    narrowed a feature request (`planned`), and as its diff showed it (`after`)."""
 
     before: str = "feature"
     after: str | None = None
     reasons: list[str] = field(default_factory=list)
+    planned: str | None = None
+
+    @property
+    def expected(self) -> str:
+        """The class the run took before the diff was known: the plan's, else the request's."""
+        return self.planned or self.before
 
     def to_json(self) -> dict[str, Any]:
-        return {"before": self.before, "after": self.after, "reasons": list(self.reasons)}
+        return {"before": self.before, "planned": self.planned, "after": self.after, "reasons": list(self.reasons)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChangeType:
-        return cls(data.get("before", "feature"), data.get("after"), list(data.get("reasons") or []))
+        return cls(
+            data.get("before", "feature"), data.get("after"), list(data.get("reasons") or []), data.get("planned")
+        )
 
 
 @dataclass

@@ -176,6 +176,8 @@ def plan(
     out.print(f"change type: [bold]{the_plan.selection.change_type}[/]")
     for reason in the_plan.selection.reasons:
         out.print(f"  [dim]because {esc(redact(reason))}[/]")
+    if outlook := the_plan.after_plan_outlook():
+        out.print(f"  [dim]{esc(outlook)}[/]")
     out.print(f"provider: {settings.provider or 'none configured'}; at most {settings.max_parallel} agents at once")
     for index, stage in enumerate(the_plan.stages(), 1):
         together = " (in parallel)" if len(stage) > 1 else ""

@@ -237,6 +237,11 @@ class WorkflowExecutor:
             self.checkpoints.append(Checkpoint(result.name, run, result.checkpoint, when))
         for warning in result.warnings:
             self._warn(warning)
+        for other, why in result.skipped.items():
+            self.ledger.agents[other].skip(why)  # the plan narrowed the run (selection.after_plan)
+        if result.planned is not None:
+            self.change_type.planned = result.planned
+            self.change_type.reasons += [r for r in result.planned_reasons if r not in self.change_type.reasons]
 
     async def run_gate(self, attempt: int) -> GateRun[TextRef] | None:
         self._gate_runs += 1

@@ -116,6 +116,9 @@ class AgentResult:
     artifacts: str  # the ref of this run's artifact commit (session, metrics)
     worker: str
     warnings: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # agents the plan's files narrowed away (after_plan)
+    planned: str | None = None  # the class the plan's files showed, when that narrowed the run
+    planned_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -89,6 +89,13 @@ def publish_agent(
         artifacts=artifact_ref,
         worker=worker,
         warnings=list(state.warnings),
+        skipped={
+            other: skipped.reason or ""
+            for other, skipped in state.agents.items()
+            if skipped.status == "skipped" and task.statuses.get(other) != "skipped"
+        },
+        planned=state.change_type.planned,
+        planned_reasons=list(state.change_type.reasons) if state.change_type.planned else [],
     )
 
 

@@ -146,6 +146,7 @@ class GateStep:
             skips,
             (*self.plan.pipeline.validation_phase(), *test_writers(self.plan.pipeline, self.plan.specs)),
             gate_agent_skipped=gate_agent in skips,
+            expected=state.change_type.expected,
         )
         change = state.change_type
         change.after = result.after

@@ -35,6 +35,7 @@ class Selection:
     fixed: frozenset[str] = frozenset()  # skips the diff re-check never undoes: capabilities, --skip, --only
     mode: str = "auto"  # auto | full | only
     policy: SkipPolicy = field(default_factory=SkipPolicy)
+    by_class: bool = True  # False: a purpose-built pipeline that runs as it is (no change-type skips)
 
 
 def needs_web_only(spec: AgentSpec) -> bool:
@@ -94,7 +95,7 @@ def select_agents(
             fixed.add(name)
     if pipeline is not None:
         check_needs(pipeline, skips)
-    return Selection(kind, tuple(reasons), skips, frozenset(fixed), overrides.mode, policy)
+    return Selection(kind, tuple(reasons), skips, frozenset(fixed), overrides.mode, policy, apply_policy)
 
 
 def test_writers(pipeline: Pipeline, specs: Mapping[str, AgentSpec]) -> tuple[str, ...]:
@@ -123,10 +124,12 @@ def recheck_diff(
     pending: Collection[str],
     *,
     gate_agent_skipped: bool = False,
+    expected: str | None = None,
 ) -> Recheck:
-    """Classify what the worktree changed against `base` and say what that adds to the run."""
+    """Classify what the worktree changed against `base` and say what that adds to the run. `expected`:
+    the class the run took before the diff was known, when the plan narrowed it (`after_plan`)."""
     return recheck(
-        before=selection.change_type,
+        before=expected or selection.change_type,
         mode=selection.mode,
         policy=selection.policy,
         diff=classify_diff(changed_files(worktree, base)),

@@ -1,0 +1,172 @@
+"""Selection after the plan: a feature request whose plan changes only documentation (or configuration,
+or packaging) files skips what that class skips, and the diff re-check brings it all back when the
+change reaches code. Units on the decision, then real runs of the local engine with the scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scripts import (
+    ADDRESSED,
+    APPROVE,
+    AUDIT_APPROVE,
+    CALC_FILES,
+    NO_DOCS,
+    RESEARCH,
+    TESTS_WRITTEN,
+    WEB_NOTES,
+    append_to,
+    edit_mul,
+    edit_mul_test,
+    final,
+    implemented,
+    settle,
+    tools,
+)
+
+from autodev.apps.cli.main import main
+from autodev.config.settings import CliOverrides
+from autodev.engines.local.launch import RunResult, run_feature
+from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.run.selection.after_plan import OUTLOOK, asks_for_tests, narrow_after_plan, sections
+from autodev.run.selection.decide import Selection
+from autodev.run.selection.repo import listing_lookup
+
+FILES = ["README.md", "docs/guide.md", "calc/__init__.py", "tests/test_calc.py", "tox.ini", "pyproject.toml"]
+PENDING = ["test-master", "implementer", "reviewer", "security-auditor", "doc-master"]
+DOCS_PLAN = (
+    "## Goal\nExplain rounding in the README.\n## Changes\n1. README.md — add a section on rounding\n"
+    "2. docs/guide.md: link to it\n## Tests to write\n- none: documentation only\n## Docs\n- README.md\n"
+    "## Risks\n- none"
+)
+FEATURE = Selection("feature", ("no docs, typo or config signal: unsure, so feature (the full pipeline)",))
+
+
+def lookup(path: str) -> Any:
+    return listing_lookup(lambda: FILES)(path)
+
+
+def narrow(handoff: str, selection: Selection = FEATURE) -> Any:
+    return narrow_after_plan(selection, handoff, lookup, PENDING, protected=("implementer",))
+
+
+def test_a_plan_that_changes_only_documentation_takes_the_docs_path() -> None:
+    planned = narrow(DOCS_PLAN)
+    assert planned is not None and planned.change_type == "docs"
+    assert set(planned.skips) == {"test-master", "security-auditor"}  # researcher-web's turn has passed
+    assert "README.md (docs, exists)" in planned.reasons[0] and "asks for no tests" in planned.reasons[0]
+
+
+def test_the_highest_class_among_the_files_wins() -> None:
+    plan = DOCS_PLAN.replace("2. docs/guide.md: link to it", "2. tox.ini — run the doctests of README.md")
+    planned = narrow(plan)
+    assert planned is not None and planned.change_type == "config"
+    plan = DOCS_PLAN.replace("2. docs/guide.md: link to it", "2. `pyproject.toml` — add the docs extra")
+    planned = narrow(plan)
+    assert planned is not None and planned.change_type == "deps" and set(planned.skips) == {"test-master"}
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        DOCS_PLAN.replace("2. docs/guide.md: link to it", "2. calc/__init__.py — round half to even"),  # code
+        DOCS_PLAN.replace("2. docs/guide.md: link to it", "2. Update the rounding helper"),  # an item names no file
+        DOCS_PLAN.replace("- none: documentation only", "- tests/test_calc.py — rounding of 2.5"),  # tests asked
+        DOCS_PLAN.replace("## Tests to write\n- none: documentation only\n", ""),  # no tests section: unsure
+        DOCS_PLAN.replace("1. README.md", "1. ../outside.md"),  # outside the repository
+        "## Goal\nRounding.\n## Tests to write\n- none",  # no changes section
+        "Add a section to README.md.",  # no sections at all
+    ],
+)
+def test_anything_short_of_a_clear_documentation_plan_keeps_the_full_pipeline(plan: str) -> None:
+    assert narrow(plan) is None
+
+
+def test_runs_the_user_or_the_request_fixed_are_not_narrowed() -> None:
+    assert narrow(DOCS_PLAN, Selection("feature", ("security-sensitive: token: the full pipeline runs",))) is None
+    assert narrow(DOCS_PLAN, Selection("feature", FEATURE.reasons, mode="full")) is None
+    assert narrow(DOCS_PLAN, Selection("feature", FEATURE.reasons, by_class=False)) is None  # a purpose-built pipeline
+    assert narrow(DOCS_PLAN, Selection("docs", ("the docs path",))) is None  # already narrow
+    skipped = Selection("feature", FEATURE.reasons, skips={"security-auditor": "--skip on the command line"})
+    planned = narrow(DOCS_PLAN, skipped)
+    assert planned is not None and set(planned.skips) == {"test-master"}  # the user's skip keeps its reason
+
+
+def test_sections_and_tests_asked() -> None:
+    found = sections(DOCS_PLAN)
+    assert found["changes"].startswith("1. README.md") and found["risks"] == "- none"
+    assert not asks_for_tests(DOCS_PLAN)
+    assert asks_for_tests("## Changes\n1. README.md\n## Tests to write\nA test that the section renders.")
+    assert not asks_for_tests("## Changes\n1. README.md\n## Tests to write\nNone.")
+
+
+# ---------------------------------------------------------------- end to end, local engine
+REQUEST = "Explain how rounding works"  # no docs place, no code word: the request alone takes the full pipeline
+README = {**CALC_FILES, "README.md": "# calc\n\nA tiny calculator.\n"}
+README_PLAN = (
+    "## Goal\nExplain rounding.\n## Changes\n1. README.md — add a Rounding section\n"
+    "## Tests to write\n- none: documentation only"
+)
+ROUNDING = append_to("README.md", "A tiny calculator.\n", "\n## Rounding\n\nResults are exact integers.\n")
+
+
+def script(edit: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "web_search": True,
+        "agents": {
+            "researcher-local": [final(RESEARCH)],
+            "researcher-web": [final(WEB_NOTES)],
+            "planner": [final(README_PLAN)],
+            "test-master": [tools(edit_mul_test(), text="Testing mul."), final(TESTS_WRITTEN)],
+            "implementer": [tools(edit, text="Editing."), final(implemented("- Done.")), final(ADDRESSED)],
+            "reviewer": [final(APPROVE)] * 3,
+            "security-auditor": [final(AUDIT_APPROVE)] * 3,
+            "doc-master": [final(NO_DOCS)] * 3,
+        },
+    }
+
+
+def run(repo: Path, edit: dict[str, Any]) -> tuple[RunResult, dict[str, Any]]:
+    result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script(edit)))
+    return result, json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
+
+
+def test_a_documentation_plan_skips_the_test_writer_and_the_audit(make_repo: Any) -> None:
+    repo = make_repo(README)
+    settle(repo)
+    result, state = run(repo, ROUNDING)
+    assert result.state.status == "done", result.state.error
+    agents = state["agents"]
+    assert state["change_type"]["before"] == "feature" and state["change_type"]["planned"] == "docs"
+    assert agents["test-master"]["status"] == "skipped" and "after the plan" in agents["test-master"]["reason"]
+    assert agents["security-auditor"]["status"] == "skipped"
+    assert agents["implementer"]["status"] == "done" and agents["reviewer"]["status"] == "done"
+    assert state["gate"]["status"] == "skipped"  # a docs plan and a docs diff: nothing to test, as for a docs request
+
+
+def test_a_documentation_plan_whose_change_reaches_code_gets_everything_back(make_repo: Any) -> None:
+    repo = make_repo(README)
+    settle(repo)
+    result, state = run(repo, edit_mul())  # the plan said README.md; the implementer changed calc/
+    assert result.state.status == "done", result.state.error
+    agents = state["agents"]
+    assert state["change_type"]["planned"] == "docs" and state["change_type"]["after"] == "feature"
+    assert agents["test-master"]["status"] == "done"  # brought back: tests written after the fact
+    assert agents["security-auditor"]["status"] == "done"
+    assert state["gate"]["status"] != "skipped"
+    assert any("runs after all" in reason for reason in state["change_type"]["reasons"])
+
+
+def test_plan_says_when_the_planner_may_narrow_the_run(make_repo: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(README)
+    assert main(["plan", REQUEST, "--repo", str(repo), "--provider", "scripted", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["selection"]["after_plan"] == OUTLOOK
+    assert main(["plan", REQUEST, "--repo", str(repo), "--provider", "scripted"]) == 0
+    assert "after the planner: a plan that changes only documentation" in capsys.readouterr().out
+    security = "Explain how API tokens are stored"
+    assert main(["plan", security, "--repo", str(repo), "--provider", "scripted", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["selection"]["after_plan"] is None
