@@ -36,7 +36,7 @@ from autodev.config.sources import (
     repo_layer,
     user_layer,
 )
-from autodev.config.trust import TrustCheck, check_trust, key_widens
+from autodev.config.trust import TrustCheck, check_trust, without_widening
 from autodev.core.errors import UserError
 from autodev.models.registry import REGISTRY, get_profile, provider_names
 
@@ -144,7 +144,7 @@ def load_settings(
     repo_values = repo_layer(repo)
     trust = check_trust(repo, repo_values, approved_digest) if repo is not None else None
     if trust is not None and not trust.trusted:  # what widens falls back to the layer below
-        repo_values = [item for item in repo_values if not key_widens(item.key)]
+        repo_values = [kept for item in repo_values if (kept := without_widening(item)) is not None]
     chosen = _winners([detected_layer(env), user_layer(), repo_values, env_layer(env), flag_layer(cli)])
     sources = {key: item.source for key, item in chosen.items()}
     provider = chosen["provider"].value if "provider" in chosen else None

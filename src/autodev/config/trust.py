@@ -40,6 +40,9 @@ from autodev.tools import names as tool_names
 
 # `base_url` is where the user's API key goes: a repository must not point it at a server of its own.
 WIDENING_KEYS: tuple[str, ...] = ("test_command", "bash_allow", "write_scopes", "sandbox", "base_url")
+# Fields of a table that widen: `[temporal] address` is the server every request and handoff goes to,
+# `remote` the git repository the run's code is pushed to; a repository must not choose either unasked.
+WIDENING_FIELDS: dict[str, tuple[str, ...]] = {"temporal": ("address", "remote")}
 READ_ONLY_TOOLS: frozenset[str] = frozenset({"Read", "Grep", "Glob", "Skill"})  # what a new agent may have unasked
 TRUST_HINT = "run `autodev trust` to review and approve it"
 
@@ -108,11 +111,33 @@ def key_widens(key: str) -> bool:
     return key.partition(".")[0] in WIDENING_KEYS
 
 
+def _widening_fields(item: Sourced) -> dict[str, Any]:
+    """The fields of a table value that widen (`[temporal] address`), those that are set."""
+    fields = WIDENING_FIELDS.get(item.key, ())
+    plain = _plain(item.value)
+    return {name: plain[name] for name in fields if isinstance(plain, dict) and plain.get(name) is not None}
+
+
+def without_widening(item: Sourced) -> Sourced | None:
+    """`item` as an untrusted repository may set it: None for a widening key, a table without its
+    widening fields (the layer below or the default applies to them), or the item as it is."""
+    if key_widens(item.key):
+        return None
+    if not _widening_fields(item) or not isinstance(item.value, BaseModel):
+        return item
+    cleared = item.value.model_copy(update=dict.fromkeys(WIDENING_FIELDS[item.key]))
+    return Sourced(item.key, cleared, item.source)
+
+
 def _key_items(repo: Path, values: Iterable[Sourced]) -> Iterator[tuple[Widening, bytes]]:
     for item in values:
         if key_widens(item.key):
             shown = json.dumps(_plain(item.value), ensure_ascii=False, sort_keys=True, default=str)
             yield Widening("key", item.key, _relative(repo, item.source), f"= {shown}"), shown.encode()
+        for name, value in _widening_fields(item).items():
+            shown = json.dumps(value, ensure_ascii=False, default=str)
+            key = f"{item.key}.{name}"
+            yield Widening("key", key, _relative(repo, item.source), f"= {shown}"), f"{key}={shown}".encode()
 
 
 def _bash_entries(spec: AgentSpec) -> frozenset[str] | None:
