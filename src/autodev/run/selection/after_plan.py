@@ -123,8 +123,8 @@ def narrow_after_plan(
     change_type = max(kinds, key=ORDER.index)
     skips = {
         agent: (
-            f"skipped after the plan: it changes only {change_type} files; the diff re-check brings it back "
-            "if the change reaches code"
+            f"not needed after the plan: it changes only {change_type} files (the diff re-check brings it back "
+            "if the change reaches code)"
         )
         for agent in selection.policy.skips_for(change_type)
         if agent in pending and agent not in selection.skips and agent not in protected

@@ -130,6 +130,7 @@ def recheck_diff(
     the class the run took before the diff was known, when the plan narrowed it (`after_plan`)."""
     return recheck(
         before=expected or selection.change_type,
+        by="plan" if expected and expected != selection.change_type else "request",
         mode=selection.mode,
         policy=selection.policy,
         diff=classify_diff(changed_files(worktree, base)),

@@ -95,8 +95,10 @@ def recheck(
     fixed: Collection[str],
     pending: Collection[str],
     gate_agent_skipped: bool = False,
+    by: str = "request",
 ) -> Recheck:
-    """`skips`: the agents skipped now; `fixed`: skips the user or the provider imposed (never undone);
+    """`before`: the class the run took, the request's or (`by="plan"`) the one its plan narrowed it to;
+    `skips`: the agents skipped now; `fixed`: skips the user or the provider imposed (never undone);
     `pending`: agents that can still run: the validation agents, and the build phase's test writers, which
     run after the fact, before the test gate (only these can be un-skipped)."""
     after = diff.change_type
@@ -104,12 +106,12 @@ def recheck(
     unskip: dict[str, str] = {}
     if mode == "auto" and RANK.get(after, 3) > RANK.get(before, 3):
         allowed = set(policy.skips_for(after))
-        reasons.append(f"diff re-check: the request took the {before} path but the diff is {after}: adding work back")
+        reasons.append(f"diff re-check: the {by} took the {before} path but the diff is {after}: adding work back")
         for agent in skips:
             if agent in fixed or agent in allowed:
                 continue
             if agent in pending:
-                unskip[agent] = f"runs after all: the {before} request's diff is {after}"
+                unskip[agent] = f"runs after all: the {before} {by}'s diff is {after}"
                 reasons.append(f"diff re-check: {agent} runs after all (it was skipped for the {before} path)")
             else:
                 reasons.append(
@@ -124,9 +126,9 @@ def recheck(
     if mode != "auto":
         return Recheck(after, tuple(reasons), unskip, True, f"--{mode}: the test gate runs")
     if before in policy.skip_gate and after in policy.skip_gate:
-        why = f"a {before} request and a {after} diff (only documentation changed): no tests to run"
+        why = f"a {before} {by} and a {after} diff (only documentation changed): no tests to run"
         return Recheck(after, tuple(reasons), unskip, False, why)
-    return Recheck(after, tuple(reasons), unskip, True, f"a {before} request and a {after} diff: the test gate runs")
+    return Recheck(after, tuple(reasons), unskip, True, f"a {before} {by} and a {after} diff: the test gate runs")
 
 
 def is_fast_path(change_type: str) -> bool:
