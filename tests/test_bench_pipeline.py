@@ -32,9 +32,11 @@ def test_fast_paths_skip_agents(result: dict[str, Any]) -> None:
     feature = result["speed"]["parallel"]
     for label, run in result["fast_paths"].items():
         assert run["status"] == "done", run["error"]
-        assert run["request_class"] == label
+        assert run["request_class"] == ("feature" if label == "docs plan" else label)
         assert run["agents_run"] < feature["agents_run"]
         assert run["agents_skipped"]
+    # a feature request narrowed after its plan: the test writer and the audit are skipped
+    assert {"test-master", "security-auditor"} <= set(result["fast_paths"]["docs plan"]["agents_skipped"])
 
 
 def test_scale_and_rendering(result: dict[str, Any]) -> None:

@@ -135,7 +135,7 @@ def speed_section(workdir: Path, time_scale: float) -> dict[str, Any]:
 
 def fast_path_section(workdir: Path, time_scale: float, feature: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for label in ("docs", "typo", "config"):
+    for label in ("docs", "docs plan", "typo", "config"):
         run = run_one(CASES[label], workdir, time_scale)
         run["time_ratio_to_feature"] = _ratio(run["wall_s"], feature["wall_s"])
         run["cost_ratio_to_feature"] = _ratio(run["cost_usd"], feature["cost_usd"])

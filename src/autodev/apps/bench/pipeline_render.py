@@ -36,7 +36,8 @@ def render(result: dict[str, Any]) -> list[str]:
         f"  speedup {_f(speed['speedup'])}x; research phase {_f(speed['research_speedup'])}x, "
         f"validation phase {_f(speed['validation_speedup'])}x (sequential span / parallel span)",
         "",
-        "Fast paths (same per-agent latency profile; savings come from skipped agents and gate)",
+        "Fast paths (same latency per agent; savings come from skipped agents and gate)",
+        "  docs plan: a feature request narrowed by its plan (only README.md changes)",
         f"  {'request':<9} {'class':<8} {'agents':>6} {'wall s':>8} {'x feature':>9} {'cost $':>8} {'x feature':>9}",
         f"  {'feature':<9} {par['request_class']:<8} {par['agents_run']:>6} {par['wall_s']:>8.2f} {1.0:>9.2f} "
         f"{_f(par['cost_usd'], '.4f'):>8} {1.0:>9.2f}",

@@ -2,7 +2,9 @@
 
 The feature uses the demo's own script; the docs, typo and config requests are fast paths, with small
 scripts written here that every agent answers in one reply, so their saving over the feature is what
-the skipped agents (and the skipped gate) buy, not shorter replies.
+the skipped agents (and the skipped gate) buy, not shorter replies. "docs plan" is a request the
+classifier takes as a feature (it names no documentation place) whose plan names only README.md: the
+run narrows after the planner (`selection.after_plan`).
 """
 
 from __future__ import annotations
@@ -89,6 +91,20 @@ CASES: dict[str, Case] = {
                 "needing nothing beyond the standard library.",
             ),
             "README.md: the introduction is reworded",
+        ),
+    ),
+    # phrased as a feature (no documentation place named): the plan's files narrow it (selection.after_plan)
+    "docs plan": Case(
+        "docs plan",
+        "Say in the introduction that textkit needs nothing beyond the standard library",
+        lambda: _fast_script(
+            _edit(
+                "Rewording the introduction.",
+                "README.md",
+                "using only the standard library.",
+                "needing nothing beyond the standard library.",
+            ),
+            "README.md: the introduction says so",
         ),
     ),
     "typo": Case(
