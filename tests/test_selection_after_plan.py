@@ -4,6 +4,7 @@ change reaches code. Units on the decision, then real runs of the local engine w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,11 @@ from scripts import (
 
 from autodev.apps.cli.main import main
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.launch import RunResult, run_feature
+from autodev.engines.local.launch import RunResult, execute, run_feature
 from autodev.models.fakes.scripted import ScriptedProvider
+from autodev.run.approval import ApprovalAnswer
+from autodev.run.layout import RunPaths
+from autodev.run.plan import prepare
 from autodev.run.selection.after_plan import OUTLOOK, asks_for_tests, narrow_after_plan, sections
 from autodev.run.selection.decide import Selection
 from autodev.run.selection.repo import listing_lookup
@@ -170,3 +174,39 @@ def test_plan_says_when_the_planner_may_narrow_the_run(make_repo: Any, capsys: p
     security = "Explain how API tokens are stored"
     assert main(["plan", security, "--repo", str(repo), "--provider", "scripted", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["selection"]["after_plan"] is None
+
+
+# ---------------------------------------------------------------- a plan edited at its approval
+CODE_PLAN = (
+    "## Goal\nAdd `mul`.\n## Changes\n1. calc/__init__.py — add `mul`\n## Tests to write\n- tests/test_calc.py — mul"
+)
+
+
+def run_approved(repo: Path, planner_plan: str, edited: str, edit: dict[str, Any]) -> dict[str, Any]:
+    """A run with `--approve plan` whose user edits the plan to `edited` and approves it."""
+    replies = script(edit)
+    replies["agents"]["planner"] = [final(planner_plan)]
+    plan = dataclasses.replace(
+        prepare(REQUEST, repo, CliOverrides(provider="scripted"), web_search=True), approve=("plan",)
+    )
+    _, state = execute(plan, ScriptedProvider(replies), approver=lambda request: ApprovalAnswer(True, plan=edited))
+    assert state.status == "done", state.error
+    return json.loads((RunPaths.for_run(repo, state.run_id).state_file).read_text(encoding="utf-8"))
+
+
+def test_a_plan_edited_to_change_code_gets_back_what_the_planners_plan_narrowed(make_repo: Any) -> None:
+    repo = make_repo(README)
+    settle(repo)
+    state = run_approved(repo, README_PLAN, CODE_PLAN, edit_mul())
+    assert state["change_type"]["planned"] is None
+    assert state["agents"]["test-master"]["status"] == "done"  # back, and run before the gate
+    assert state["agents"]["security-auditor"]["status"] == "done" and state["gate"]["status"] == "passed"
+
+
+def test_a_plan_edited_down_to_documentation_narrows_the_run(make_repo: Any) -> None:
+    repo = make_repo(README)
+    settle(repo)
+    state = run_approved(repo, CODE_PLAN, README_PLAN, ROUNDING)
+    assert state["change_type"]["planned"] == "docs"
+    assert state["agents"]["test-master"]["status"] == "skipped"
+    assert state["agents"]["security-auditor"]["status"] == "skipped"

@@ -279,11 +279,11 @@ class Driver(Generic[R]):
     async def _run_one(self, name: str) -> bool:
         if self._stop is not None:
             return False  # left pending: the run ends before it starts
-        if self.agents[name].status == "skipped":
-            return True  # skipped while the phase ran: the plan narrowed the run (`selection.after_plan`)
         try:
             if name in self._after_plan and not await self._approved("plan"):
                 raise RunStopped("rejected", "the plan was rejected at its approval (--approve plan)")
+            if self.agents[name].status == "skipped":
+                return True  # skipped while the phase ran: the plan narrowed the run (`selection.after_plan`)
             return await self.executor.run_agent(name, None)
         except RunStopped as stop:  # siblings already running go on; the phase ends with this stop
             self._stop = self._stop or stop

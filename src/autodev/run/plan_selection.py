@@ -11,9 +11,24 @@ from __future__ import annotations
 from autodev.run.events import RunEvent
 from autodev.run.plan import RunPlan
 from autodev.run.recorder import Recorder
-from autodev.run.selection.after_plan import narrow_after_plan
+from autodev.run.selection.after_plan import NOT_NEEDED, narrow_after_plan
 from autodev.run.selection.overrides import change_authors
 from autodev.run.selection.repo import repo_lookup
+
+
+def plan_edited(plan: RunPlan, recorder: Recorder, handoff: str) -> None:
+    """The user edited the plan at its approval (`--approve plan`): what the planner's own plan narrowed
+    away is back, and the edited plan narrows again if it qualifies. An agent brought back after its
+    turn in the build phase runs before the test gate (`Driver.brought_back`)."""
+    state = recorder.store.state
+    if state.change_type.planned is not None:
+        for agent in state.agents.values():
+            if agent.status == "skipped" and (agent.reason or "").startswith(NOT_NEEDED):
+                agent.unskip("the plan was edited at its approval")
+        state.change_type.planned = None
+        recorder.note(None, "plan edited at its approval: the selection after the plan is made again")
+    select_after_plan(plan, recorder, handoff)
+    recorder.save()
 
 
 def select_after_plan(plan: RunPlan, recorder: Recorder, handoff: str) -> None:

@@ -38,6 +38,7 @@ from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, RunEvent, silent
 from autodev.run.layout import RunPaths, new_run_id
 from autodev.run.plan import RunPlan
+from autodev.run.plan_selection import plan_edited
 from autodev.run.state import AgentState, ChangeType, RunState, RunStatus, cancel_unfinished
 
 STOPS: dict[str, RunStatus] = {  # a `RunStopped`'s status -> the run's
@@ -325,7 +326,10 @@ class LocalRun:
                 f"the {point} awaits approval ({request.cost}): autodev approve {self.run_id} (or --reject)",
             )
         if answer.plan is not None and point == "plan" and PLAN_AGENT in state.agents:
+            edited = answer.plan != state.agents[PLAN_AGENT].handoff
             state.agents[PLAN_AGENT].handoff = answer.plan  # what the agents downstream of it read
+            if edited and answer.approved:
+                plan_edited(self.plan, self.recorder, answer.plan)
         state.approvals[point] = APPROVED if answer.approved else REJECTED
         self.store.save()
         return answer.approved

@@ -31,6 +31,7 @@ NONE = re.compile(r"^\W*(?:none|n/?a|no tests?(?: needed| to write)?|nothing)\b"
 # what each class may touch; the planned class is the highest the plan's files reach
 CLASS_OF_KIND: dict[PathKind, str] = {"docs": "docs", "config": "config", "deps": "deps"}
 ORDER = ("docs", "config", "deps")
+NOT_NEEDED = "not needed after the plan"  # how the reason of an agent skipped here begins
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ def narrow_after_plan(
     change_type = max(kinds, key=ORDER.index)
     skips = {
         agent: (
-            f"not needed after the plan: it changes only {change_type} files (the diff re-check brings it back "
-            "if the change reaches code)"
+            f"{NOT_NEEDED}: it changes only {change_type} files (the diff re-check brings it back if the change "
+            "reaches code)"
         )
         for agent in selection.policy.skips_for(change_type)
         if agent in pending and agent not in selection.skips and agent not in protected
