@@ -147,3 +147,36 @@ def test_a_group_whose_only_member_is_a_zombie_counts_as_ended() -> None:
         assert not _group_alive(child.pid)
     finally:
         child.wait()
+
+
+def test_a_cancellation_while_the_program_starts_still_stops_its_group(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The run ended while a jailed program was starting: asyncio killed the program alone (bubblewrap)
+    and what it had started (the jail's init) stayed in a group nobody stopped. The real `open_process`
+    here is followed by one more checkpoint, as its own pipe setup has, so the cancellation lands there."""
+    real_open = anyio.open_process
+    started = tmp_path / "child-pid"
+
+    async def open_then_checkpoint(*args: object, **kwargs: object) -> object:
+        process = await real_open(*args, **kwargs)  # type: ignore[arg-type]
+        with anyio.fail_after(NEVER_S):
+            while not started.exists() or not started.read_text().strip():
+                await anyio.sleep(0.01)  # the program has started its child; a cancellation lands here
+        return process
+
+    monkeypatch.setattr(anyio, "open_process", open_then_checkpoint)
+    command = Command.of(["sh", "-c", f"sleep 600 & echo $! > {started}; wait"], Path.cwd(), dict(os.environ))
+
+    async def main() -> None:
+        with anyio.CancelScope() as scope:
+            scope.cancel()  # cancelled before the program even starts
+            await run_process(command, NEVER_S, HeadTail.everything())
+
+    anyio.run(main)
+    child = int(started.read_text())
+    try:
+        assert gone(child), "the program's child outlived a cancelled start"
+    finally:
+        if not gone(child):
+            os.kill(child, signal.SIGKILL)

@@ -152,15 +152,20 @@ async def run_process(
     it returns, raises or is cancelled.
     """
     run = confine(command)
-    process = await anyio.open_process(
-        list(run.argv),
-        cwd=run.cwd,
-        env=dict(run.env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT if errors is None else subprocess.PIPE,
-        start_new_session=True,
-    )
+    # Shielded: a cancellation while the program starts (the run ends, a sibling failed) would come after
+    # the fork, and asyncio then kills the program alone, leaving what it already started (a jail's init,
+    # whose own die-with-parent races with that kill: bubblewrap #633) in a group nobody stops. Started,
+    # the program is stopped with its whole group by the `finally` below.
+    with anyio.CancelScope(shield=True):
+        process = await anyio.open_process(
+            list(run.argv),
+            cwd=run.cwd,
+            env=dict(run.env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if errors is None else subprocess.PIPE,
+            start_new_session=True,
+        )
     streams = [(process.stdout, output), (process.stderr, errors)]
     timed_out = False
     _live_groups[process.pid] = threading.get_ident()
