@@ -93,6 +93,14 @@ SLOW_TESTS = frozenset(
     }
 )
 
+# The files whose tests take longest in all, longest first. The suite runs on two pytest-xdist workers,
+# a whole file to one worker, files handed out in collection order (pyproject's addopts): these go
+# first, so a long file never starts last while the other worker has nothing left to do.
+LONGEST_FILES = (
+    "test_leaks", "test_temporal", "test_bench_pipeline", "test_resume", "test_mcp", "test_faults", "test_eval",
+    "test_bench_cost", "test_cli", "test_eval_swebench",
+)  # fmt: skip
+
 
 # Calls in a test's own body that run git, a program, a whole run or the CLI.
 E2E_CALLS = ("git(", "main([", "subprocess.", "Popen(", "run_feature(", "resume_run(", "CliRunner", "run_tests(")
@@ -153,7 +161,9 @@ def is_e2e(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Exactly one of `unit`/`e2e` on every test, and `slow` on the longest."""
+    """Exactly one of `unit`/`e2e` on every test, and `slow` on the longest; the longest files first."""
+    first = {name: rank for rank, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: first.get(item.path.stem, len(first)))  # stable: each file's order is kept
     for item in items:
         item.add_marker(pytest.mark.e2e if is_e2e(item) else pytest.mark.unit)
         short_id = item.nodeid.rsplit("/", 1)[-1].split("[", 1)[0]

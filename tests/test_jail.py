@@ -3,6 +3,7 @@ and leave behind, run through the one process runner exactly as the gate, Bash a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -111,8 +112,14 @@ class Listener:
                 self.received.append(conn.recv(65536))
 
     def close(self) -> None:
+        """Stop listening and end the thread. Closing alone does not wake an `accept` in progress: the thread
+        stayed behind, blocked, and took the connections of a later test's server given the same descriptor
+        number (test_local_models' fake server saw "closed connection without response", then hung)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept (EINVAL), so the thread returns
         self.sock.close()
         self.thread.join(timeout=5)
+        assert not self.thread.is_alive(), "the listener's thread did not end"
 
 
 CONNECT = (

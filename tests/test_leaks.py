@@ -6,6 +6,17 @@ on one repository, then `autodev clean` and `autodev clean --purge` tidy up. Eve
 through public behaviour only (exit codes, `git`, the file system, `/proc/self/fd`), so the run
 lifecycle can change underneath.
 
+What a run costs: with the delays gone, nearly all of a demo run is the project's test suite started
+in the jail (its 11 tests take milliseconds; starting the interpreter and pytest with the plugins of
+the machine's Python takes about a second, more on a busy machine). A scripted run starts it three
+times: test-master's RunTests (its new tests fail first), implementer's RunTests and the gate (the
+baseline runs once, on the first run; later runs read it from the cache). Every `FULL_RUN_EVERY`-th
+run is the demo as scripted; the others leave the agents' two RunTests calls out of the script
+(`without_agent_test_runs`), so each still crosses the whole pipeline (worktree, branch, agents in
+parallel, the jailed gate with its report in a temporary directory, the analysers, the squashed
+commit) with one start of the suite instead of three. The agents' test runs go through the same
+jailed runner as the gate, and the full runs spread over the fifty show a leak of theirs as growth.
+
 Temporary files: the test points `tempfile` (and, through TMPDIR, every program a run starts: git, the
 test gate, ruff, bandit) at a private directory, so other processes on the machine cannot make the
 count flaky and everything a run leaves in its temp dir is seen.
@@ -32,6 +43,7 @@ from autodev.apps.cli.main import main
 from autodev.apps.demo import DEMO_REQUEST, DEMO_TIER_MODELS, demo_dir, make_demo_repo
 
 LEAK_RUNS = int(os.environ.get("AUTODEV_LEAK_RUNS", "50"))
+FULL_RUN_EVERY = 10  # runs 1, 11, 21, 31 and 41 are the demo as scripted, agents' RunTests calls included
 FD_SLACK = 4  # lazily opened, then kept: e.g. a log handler or /dev/urandom
 THREAD_SETTLE_S = 5.0
 FD_DIR = Path("/proc/self/fd")
@@ -115,6 +127,25 @@ def demo_script() -> dict[str, Any]:
     return data
 
 
+def without_agent_test_runs(script: dict[str, Any]) -> dict[str, Any]:
+    """The script without the replies that call RunTests (test-master's and implementer's own test runs)."""
+
+    def runs_tests(reply: dict[str, Any]) -> bool:
+        return any(call["name"] == "RunTests" for call in reply.get("tool_calls", []))
+
+    agents = {
+        agent: [reply for reply in replies if not runs_tests(reply)] for agent, replies in script["agents"].items()
+    }
+    return {**script, "agents": agents}
+
+
+def agent_test_runs(repo: Path, run_id: str) -> int:
+    """How many times the run's agents ran the project's tests themselves (RunTests), from its metrics."""
+    metrics = repo / ".autodev" / "runs" / run_id / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines()]
+    return sum(1 for record in records if record["kind"] == "timer" and record["name"] == "agent_tests")
+
+
 def write_script(path: Path, script: dict[str, Any]) -> Path:
     path.write_text(json.dumps(script), encoding="utf-8")
     return path
@@ -173,17 +204,20 @@ def assert_all_cleaned(repo: Path) -> None:
 # ---------------------------------------------------------------- the tests
 @pytest.mark.timeout(1800)  # fifty whole runs: minutes on a busy 2-core machine, over the default per-test limit
 def test_fifty_demo_runs_leak_nothing(
-    demo_repo: Path, fast_script: Path, private_tmp: Path, capsys: pytest.CaptureFixture[str]
+    demo_repo: Path, fast_script: Path, tmp_path: Path, private_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    lighter = write_script(tmp_path / "demo-script-no-agent-tests.json", without_agent_test_runs(demo_script()))
     checkout = checkout_facts(demo_repo)
     baseline = Baseline.take()
     started = time.perf_counter()
 
     run_ids: list[str] = []
     for index in range(LEAK_RUNS):
-        state = autodev_run(demo_repo, fast_script, capsys)
+        full = index % FULL_RUN_EVERY == 0
+        state = autodev_run(demo_repo, fast_script if full else lighter, capsys)
         assert (state["exit_code"], state["status"]) == (0, "done"), (index, state.get("error"))
         assert state["commit"], index
+        assert agent_test_runs(demo_repo, state["run_id"]) == (2 if full else 0), index
         run_ids.append(state["run_id"])
         baseline.fd_counts.append(len(open_fds()))
     elapsed = time.perf_counter() - started

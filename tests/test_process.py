@@ -101,13 +101,18 @@ def test_what_a_finished_program_left_in_its_group_is_stopped() -> None:
 
 
 def test_a_detached_process_holding_the_output_open_does_not_hold_the_caller() -> None:
-    """It left the group (setsid), so the kill rules can't reach it; the runner stops reading instead."""
+    """It left the group (setsid), so the kill rules can't reach it; the runner stops reading instead.
+
+    The parent ends only once its child has left the group: a parent that ended first could have its
+    child stopped with the group before the child's setsid (on a busy machine the child's pid was never
+    printed), which is the kill rules working, not the case this test is about."""
     script = (
         "import os, sys, time\n"
+        "left, told = os.pipe()\n"
         "if os.fork() == 0:\n"
-        "    os.setsid(); print(os.getpid(), flush=True); time.sleep(600)\n"
+        "    os.setsid(); print(os.getpid(), flush=True); os.write(told, b'x'); time.sleep(600)\n"
         "else:\n"
-        "    print('parent done', flush=True)\n"
+        "    os.read(left, 1); print('parent done', flush=True)\n"
     )
     finished, text = run([sys.executable, "-c", script])
     assert finished == Finished(0, False) and "parent done" in text

@@ -132,6 +132,27 @@ def test_without_a_project_environment_the_first_python_on_path_that_is_not_auto
     assert chosen.command[0] == str(other / "python3") != sys.executable
 
 
+def test_a_version_managers_shim_on_path_is_resolved_to_the_interpreter_it_starts(
+    make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pyenv or asdf shim runs a shell and the manager's lookups before every start of the tests; the
+    command names the interpreter it picks for the checkout instead (asked once, with the pytest check)."""
+    repo = make_repo({"tests/test_x.py": "import unittest\n"})
+    real = Path(sys.base_prefix) / "bin" / "python3"
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / "python3"
+    shim.write_text(f'#!/bin/sh\n[ -f .python-version ] || exit 97\nexec {real} "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    (repo / ".python-version").write_text("3\n", encoding="utf-8")  # honoured: the shim is asked in the checkout
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), str(shims), os.defpath]))
+    chosen = detect(repo, None)
+    assert chosen is not None and chosen.source == "python on PATH"
+    assert chosen.command[0] == str(real), chosen.command
+    assert chosen.command[1:3] in (("-m", "pytest"), ("-m", "unittest"))
+    assert chosen.reason == f"no project environment found; {shim} from PATH, which starts {real}"
+
+
 def test_a_project_without_tests_has_no_test_environment(make_repo: Any) -> None:
     assert detect(make_repo({"README.md": "# docs only\n"}), None) is None
 

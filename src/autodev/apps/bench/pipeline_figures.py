@@ -9,6 +9,9 @@ Definitions:
   which nothing can overlap. efficiency = bound / wall.
 - phase speedup: the span of the research agents (first start to last end), and of the validation
   agents, run sequentially, over the same span run in parallel.
+- agents at once: the most agent runs whose recorded spans (start to end, as in metrics.jsonl) overlap
+  at one moment: 1 when the agents ran one at a time, more when they ran side by side. Unlike the
+  times, it does not depend on how fast or busy the machine is.
 - overhead per agent: (wall - the time during which a model call, the test gate or the analysers
   were in progress, as a union of intervals) / agents run: wall time not spent waiting on a model or
   the tests. It includes tool execution (real, milliseconds) and orchestration.
@@ -19,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from autodev.core.records import CallRecord, MetricRecord, TimerRecord, of_kind
+from autodev.core.records import AgentRecord, CallRecord, MetricRecord, TimerRecord, of_kind
 from autodev.engines.local.run import LocalRun
 from autodev.models.pricing import total_cost
 from autodev.run.report import agent_rows, critical_path
@@ -37,6 +40,27 @@ def _span(records: list[MetricRecord], names: tuple[str, ...]) -> float:
     starts = [t for row in rows if (t := _time(row.started_at))]
     ends = [t for row in rows if (t := _time(row.ended_at))]
     return (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+
+
+def agent_spans(records: list[MetricRecord]) -> list[tuple[str, str, str]]:
+    """(agent, started_at, ended_at) of every agent run the metrics recorded, in order of start."""
+    runs = [r for r in of_kind(records, AgentRecord) if r.ran]
+    spans = [(r.agent, r.started_at, r.ended_at) for r in runs if r.started_at and r.ended_at]
+    return sorted(spans, key=lambda span: span[1])
+
+
+def most_at_once(spans: list[tuple[str, str, str]]) -> int:
+    """The most spans in progress at one moment; one that ends as another starts does not overlap it."""
+    events = sorted(
+        [(datetime.fromisoformat(start), 1) for _, start, _ in spans]
+        + [(datetime.fromisoformat(end), -1) for _, _, end in spans],
+        key=lambda event: (event[0], event[1]),  # an end before a start at the same instant
+    )
+    most = running = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most
 
 
 def _busy(records: list[MetricRecord]) -> float:
@@ -79,6 +103,7 @@ def figures(orchestrator: LocalRun, wall: float) -> dict[str, Any]:
     for call in calls:
         model_s[call.agent] = model_s.get(call.agent, 0.0) + call.duration_s
     bound = path_s + serial
+    spans_recorded = agent_spans(records)
     costs = [c.cost_usd for c in calls if c.status == "ok"]
     return {
         "status": state.status,
@@ -90,6 +115,8 @@ def figures(orchestrator: LocalRun, wall: float) -> dict[str, Any]:
         "serial_steps_s": serial,
         "efficiency": bound / wall if wall > 0 else None,
         "agent_seconds_sum": sum(durations.values()),
+        "agent_spans": [list(span) for span in spans_recorded],
+        "most_agents_at_once": most_at_once(spans_recorded),
         "agents_run": len(rows),
         "agents_skipped": sorted(name for name, agent in state.agents.items() if agent.status == "skipped"),
         "request_class": orchestrator.plan.selection.change_type,

@@ -8,7 +8,11 @@ untracked, so it is not in the worktree), in this order:
 2. the project's tooling: uv (`uv.lock`), poetry (`poetry.lock` / `[tool.poetry]`), hatch
    (`[tool.hatch]` / `hatch.toml`), pdm (`pdm.lock`) — each with the environment it made (the
    checkout's `.venv`, or where the tool says it keeps it); then a `.venv` or `venv` in the checkout;
-3. otherwise the first `python3`/`python` on PATH that is not autodev's own interpreter.
+3. otherwise the first `python3`/`python` on PATH that is not autodev's own interpreter. When that is a
+   version manager's shim (pyenv, asdf: a script that picks an interpreter, then starts it), the tests
+   start the interpreter it picks in the checkout, named once by asking it (`sys.executable`): a
+   shim costs a shell and the manager's own lookups on every start, and the command then names the
+   interpreter whose pytest was checked.
 
 A project that is not Python (no `pyproject.toml`, `setup.py` or `setup.cfg`) is tested with its own
 toolchain: `npm test` or `pnpm test` (a `package.json` with a test script), `go test ./...`
@@ -169,8 +173,29 @@ def has_module(python: Path | str, module: str) -> bool:
     return done.returncode == 0
 
 
-def _runner(python: str) -> tuple[str, ...]:
-    if has_module(python, "pytest"):
+_PROBE = "import importlib.util, sys; print(sys.executable); sys.exit(importlib.util.find_spec('pytest') is None)"
+
+
+def probe_interpreter(python: str, cwd: Path) -> tuple[str, bool]:
+    """(the interpreter `python` starts in `cwd`, whether it has pytest), from one start of it.
+
+    The same path back for an interpreter; for a shim, the one it chose (a shim honours the
+    checkout's `.python-version`, hence `cwd`). When the answer is not a program, `python` itself.
+    """
+    try:
+        done = subprocess.run(
+            [python, "-c", _PROBE], cwd=cwd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return python, False
+    lines = done.stdout.strip().splitlines()
+    started = lines[-1].strip() if lines else ""
+    real = started if os.path.isabs(started) and os.path.isfile(started) and os.access(started, os.X_OK) else python
+    return real, done.returncode == 0
+
+
+def _runner(python: str, with_pytest: bool | None = None) -> tuple[str, ...]:
+    if has_module(python, "pytest") if with_pytest is None else with_pytest:
         return (python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     return (python, "-m", "unittest", "discover", "-q")
 
@@ -228,4 +253,7 @@ def detect(repo: Path, configured: list[str] | None) -> TestEnvironment | None:
     on_path = python_on_path()
     if on_path is None:
         return None
-    return TestEnvironment(_runner(on_path), "python on PATH", f"no project environment found; {on_path} from PATH")
+    real, with_pytest = probe_interpreter(on_path, repo)
+    shim = f", which starts {real}" if real != on_path else ""
+    reason = f"no project environment found; {on_path} from PATH{shim}"
+    return TestEnvironment(_runner(real, with_pytest), "python on PATH", reason)
