@@ -114,6 +114,7 @@ class LocalRun:
         self.gate, self.agent_step = kit.gate, kit.agents
         self._finished = False
         self._baseline: asyncio.Future[None] | None = None
+        self._baseline_scope: anyio.CancelScope | None = None
         self.git_watch: gitops.GitFingerprint | None = None
 
     def _new_state(self, root: Path) -> RunState:
@@ -293,7 +294,15 @@ class LocalRun:
         """Start the baseline and return: it runs while the read-only agents (researchers, planner) do,
         and the first agent that writes, or the gate, waits for it."""
         if self._baseline is None:
-            self._baseline = asyncio.ensure_future(self.gate.baseline())
+            self._baseline = asyncio.ensure_future(self._take_baseline())
+
+    async def _take_baseline(self) -> None:
+        # Stopped through an anyio cancel scope, not asyncio's Task.cancel(): a native cancel goes through
+        # the shield around a program's start (`run_process`), lands after the fork, and asyncio then kills
+        # the program alone, leaving a jail's init behind (and, once, a resumed run waiting forever).
+        with anyio.CancelScope() as scope:
+            self._baseline_scope = scope
+            await self.gate.baseline()
 
     async def _baseline_taken(self) -> None:
         if self._baseline is not None:
@@ -349,7 +358,11 @@ class LocalRun:
 
     async def finish(self, done: bool, error: str | None, stopped: str | None = None) -> None:
         if self._baseline is not None and not self._baseline.done():
-            self._baseline.cancel()  # a run that ended before any agent wrote: the baseline is not needed
+            # a run that ended before any agent wrote: the baseline is not needed
+            if self._baseline_scope is not None:
+                self._baseline_scope.cancel()
+            else:
+                self._baseline.cancel()  # it has not started yet: nothing of it runs
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._baseline
         state = self.store.state
