@@ -35,7 +35,7 @@ from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run.approval import ApprovalAnswer
 from autodev.run.layout import RunPaths
 from autodev.run.plan import prepare
-from autodev.run.selection.after_plan import OUTLOOK, asks_for_tests, narrow_after_plan, sections
+from autodev.run.selection.after_plan import OUTLOOK, asks_for_tests, narrow_after_plan
 from autodev.run.selection.decide import Selection
 from autodev.run.selection.repo import listing_lookup
 
@@ -99,10 +99,9 @@ def test_runs_the_user_or_the_request_fixed_are_not_narrowed() -> None:
     assert planned is not None and set(planned.skips) == {"test-master"}  # the user's skip keeps its reason
 
 
-def test_sections_and_tests_asked() -> None:
-    found = sections(DOCS_PLAN)
-    assert found["changes"].startswith("1. README.md") and found["risks"] == "- none"
+def test_whether_the_plan_asks_for_tests() -> None:
     assert not asks_for_tests(DOCS_PLAN)
+    assert not asks_for_tests("## Changes\n1. README.md\n## **Tests to write:**\n- none")  # decorated, as models write
     assert asks_for_tests("## Changes\n1. README.md\n## Tests to write\nA test that the section renders.")
     assert not asks_for_tests("## Changes\n1. README.md\n## Tests to write\nNone.")
 

@@ -33,6 +33,12 @@ APPROVE = (
     "Checked: the diff.\nThe change does what was asked and nothing else.\nVERDICT: APPROVE\nNo blocking findings."
 )
 TYPO = ("whitespace-separated", "whitespace-seperated")
+REWORD_INTRODUCTION = _edit(
+    "Rewording the introduction.",
+    "README.md",
+    "using only the standard library.",
+    "needing nothing beyond the standard library.",
+)
 
 
 def _fast_script(implementer_call: dict[str, Any], what: str) -> Script:
@@ -83,29 +89,13 @@ CASES: dict[str, Case] = {
     "docs": Case(
         "docs",
         "Reword the introduction of README.md to say that textkit needs nothing beyond the standard library",
-        lambda: _fast_script(
-            _edit(
-                "Rewording the introduction.",
-                "README.md",
-                "using only the standard library.",
-                "needing nothing beyond the standard library.",
-            ),
-            "README.md: the introduction is reworded",
-        ),
+        lambda: _fast_script(REWORD_INTRODUCTION, "README.md: the introduction is reworded"),
     ),
     # phrased as a feature (no documentation place named): the plan's files narrow it (selection.after_plan)
     "docs plan": Case(
         "docs plan",
         "Say in the introduction that textkit needs nothing beyond the standard library",
-        lambda: _fast_script(
-            _edit(
-                "Rewording the introduction.",
-                "README.md",
-                "using only the standard library.",
-                "needing nothing beyond the standard library.",
-            ),
-            "README.md: the introduction says so",
-        ),
+        lambda: _fast_script(REWORD_INTRODUCTION, "README.md: the introduction says so"),
     ),
     "typo": Case(
         "typo",

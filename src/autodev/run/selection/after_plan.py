@@ -21,11 +21,11 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from autodev.agent.prompts import section_of
 from autodev.run.selection.decide import Selection
 from autodev.run.selection.paths import PathKind
 from autodev.run.selection.request import BARE_FILES, FILE_TOKEN, PathLookup, describe
 
-SECTION = re.compile(r"^#{1,3}\s*(.+?)\s*$", re.MULTILINE)
 ITEM = re.compile(r"^\s*(?:\d+[.)]|[*+-])\s+(.*)$")
 NONE = re.compile(r"^\W*(?:none|n/?a|no tests?(?: needed| to write)?|nothing)\b", re.IGNORECASE)
 # what each class may touch; the planned class is the highest the plan's files reach
@@ -42,14 +42,10 @@ class PlannedClass:
     skips: dict[str, str]  # agent -> why it is skipped now
 
 
-def sections(handoff: str) -> dict[str, str]:
-    """The handoff's `## Name` sections, by lower-cased name."""
-    found: dict[str, str] = {}
-    heads = list(SECTION.finditer(handoff))
-    for index, head in enumerate(heads):
-        end = heads[index + 1].start() if index + 1 < len(heads) else len(handoff)
-        found.setdefault(head.group(1).strip().lower(), handoff[head.end() : end].strip())
-    return found
+def _section(handoff: str, heading: str) -> str | None:
+    """The body of the handoff's `## heading` section (`prompts.section_of`, its heading line dropped)."""
+    found = section_of(handoff, heading)
+    return None if found is None else found.partition("\n")[2].strip()
 
 
 def _items(body: str) -> list[str]:
@@ -71,7 +67,7 @@ def _paths(item: str) -> list[str]:
 
 def asks_for_tests(handoff: str) -> bool:
     """Whether the plan's `## Tests to write` asks for any test (a missing section counts as asking)."""
-    body = sections(handoff).get("tests to write")
+    body = _section(handoff, "Tests to write")
     if body is None:
         return True
     items = _items(body)
@@ -103,7 +99,7 @@ def narrow_after_plan(
     agents that write the change); None when nothing narrows."""
     if not narrowable(selection):
         return None
-    changes = sections(handoff).get("changes")
+    changes = _section(handoff, "Changes")
     if not changes or asks_for_tests(handoff):
         return None
     files: list[str] = []
