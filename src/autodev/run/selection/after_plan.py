@@ -37,7 +37,6 @@ NOT_NEEDED = "not needed after the plan"  # how the reason of an agent skipped h
 @dataclass(frozen=True)
 class PlannedClass:
     change_type: str  # docs | config | deps
-    files: tuple[str, ...]
     reasons: tuple[str, ...]
     skips: dict[str, str]  # agent -> why it is skipped now
 
@@ -132,4 +131,4 @@ def narrow_after_plan(
         f"plan: every file the plan changes is {change_type} ({', '.join(files[:4])}) and it asks for no "
         f"tests: the {change_type} path from here on ({', '.join(skips)} skipped)",
     )
-    return PlannedClass(change_type, tuple(files), reasons, skips)
+    return PlannedClass(change_type, reasons, skips)
