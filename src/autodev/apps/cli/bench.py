@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape as esc
 
+from autodev.apps.cli.bench_plan import bench_selection_plan
 from autodev.apps.cli.common import json_option, out, print_json
 from autodev.core.errors import UserError
 
@@ -26,6 +27,9 @@ time_scale_option = click.option(
 @click.group()
 def bench() -> None:
     """Measure performance claims side by side in one run."""
+
+
+bench.add_command(bench_selection_plan)
 
 
 @bench.command("context")

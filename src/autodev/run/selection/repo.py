@@ -45,6 +45,10 @@ class ListingLookup:
         self._files = files
         self._code: tuple[str, ...] | None = None
 
+    def listing(self) -> tuple[str, ...]:
+        """Every path of the listing, sorted."""
+        return tuple(sorted(self._files()))
+
     def code_paths(self) -> tuple[str, ...]:
         if self._code is None:
             self._code = tuple(sorted(f for f in self._files() if path_kind(f) == "code"))
