@@ -31,7 +31,7 @@ CALC = '"""A tiny calculator."""\n\n\ndef add(a, b):\n    return a + b\n'
 MUL = CALC + "\n\ndef mul(a, b):\n    return a * b\n"
 WRONG_MUL = CALC + "\n\ndef mul(a, b):\n    return a + b\n"
 SYNTAX_ERROR = CALC + "\n\ndef mul(a, b)\n    return a * b\n"
-SLEEPY_MUL = CALC + "\n\ndef mul(a, b):\n    import time\n\n    time.sleep(60)\n    return a * b\n"
+SLEEPY_MUL = CALC + "\n\ndef mul(a, b):\n    import time\n\n    time.sleep(600)\n    return a * b\n"
 LOOPING_MUL = CALC + "\n\ndef mul(a, b):\n    while True:\n        pass\n"
 VISIBLE_TEST = (
     "import unittest\n\nfrom calc import add\n\n\n"

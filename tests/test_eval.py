@@ -140,9 +140,9 @@ def test_saboteurs_are_scored_correctly_and_break_nothing(tmp_path: Path, monkey
     assert "outside" in sessions.lower() or "not allowed" in sessions.lower()
     assert HIDDEN_MARKER not in diff + sessions
 
-    for name in ("sleeps", "loops-code"):
+    for name in ("sleeps", "loops-code"):  # killed at the 2 s timeout, not after the 600 s sleep or never
         timed = results[name]
-        assert not timed["passed"] and timed["timed_out"] and timed["grade"]["duration_s"] < 10, timed
+        assert not timed["passed"] and timed["timed_out"] and timed["grade"]["duration_s"] < 60, timed
 
     loops = results["loops-model"]
     assert not loops["passed"] and loops["run_status"] == "failed" and "max_turns" in loops["error"]

@@ -211,14 +211,22 @@ def test_anthropic_rate_limit_exposes_retry_after(fake_anthropic: FakeAnthropic,
 
 
 def test_anthropic_sdk_retries_honour_retry_after_ms(
-    fake_anthropic: FakeAnthropic, claude: anthropic.Anthropic
+    fake_anthropic: FakeAnthropic, claude: anthropic.Anthropic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_anthropic.error(429, headers={"retry-after-ms": "10"}).error(529, headers={"retry-after": "0.01"})
+    fake_anthropic.error(429, headers={"retry-after-ms": "10"}).error(529, headers={"retry-after": "0.02"})
     fake_anthropic.reply("third time lucky")
-    started = time.monotonic()
+    waits: list[float] = []
+    real_sleep, caller = time.sleep, threading.current_thread()
+
+    def sleep(seconds: float) -> None:  # the SDK's waits between attempts (this thread's only)
+        if threading.current_thread() is caller:
+            waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
     message = ask(claude.with_options(max_retries=2))
     assert message.content[0].text == "third time lucky"
-    assert time.monotonic() - started < 1.0
+    assert waits == [pytest.approx(0.01), pytest.approx(0.02)]  # what the server said, not the SDK's backoff
     assert [r.status for r in fake_anthropic.requests] == [429, 529, 200]
     assert [r.header("x-stainless-retry-count") for r in fake_anthropic.requests] == ["0", "1", "2"]
 
@@ -342,11 +350,11 @@ def test_anthropic_malformed_bodies(fake_anthropic: FakeAnthropic, claude: anthr
 
 
 def test_anthropic_timeout_and_disconnect(fake_anthropic: FakeAnthropic, claude: anthropic.Anthropic) -> None:
-    fake_anthropic.delay(2.0)
+    fake_anthropic.delay(60)  # the server's stop wakes it
     started = time.monotonic()
     with pytest.raises(anthropic.APITimeoutError):
         ask(claude, timeout=0.2)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 30  # the client's timeout, not the answer's delay
     fake_anthropic.disconnect()
     with pytest.raises(anthropic.APIConnectionError) as excinfo:
         ask(claude)
@@ -509,13 +517,13 @@ def test_server_shuts_down_cleanly() -> None:
     with FakeAnthropic() as fake, anthropic.Anthropic(base_url=fake.base_url, api_key="k", max_retries=0) as client:
         url = fake.base_url
         server_thread = fake._thread
-        fake.delay(30)  # an answer still pending must not hold up shutdown
+        fake.delay(120)  # an answer still pending must not hold up shutdown
         hanging = threading.Thread(target=hang, args=(client,), daemon=True)
         hanging.start()
         assert fake.wait_for_requests(1)
         started = time.monotonic()
         fake.stop()
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 60  # woken, not the 120 s delay
     assert server_thread is not None and not server_thread.is_alive()
     hanging.join(2)
     assert not hanging.is_alive() and len(outcome) == 1  # the client saw the connection drop
@@ -632,11 +640,11 @@ def test_openai_malformed_body_timeout_and_disconnect(fake_openai: FakeOpenAI, g
         chat(gpt)
     fake_openai.raw("plain text", content_type="text/plain")
     assert chat(gpt) == "plain text"
-    fake_openai.delay(2.0)
+    fake_openai.delay(60)  # the server's stop wakes it
     started = time.monotonic()
     with pytest.raises(openai.APITimeoutError):
         chat(gpt, timeout=0.2)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 30  # the client's timeout, not the answer's delay
     fake_openai.disconnect()
     with pytest.raises(openai.APIConnectionError):
         chat(gpt)

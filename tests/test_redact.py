@@ -262,7 +262,7 @@ def test_adversarial_input_stays_linear(unit: str) -> None:
     text = unit * (500_000 // len(unit))
     started = time.perf_counter()
     redact(text)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 30  # linear: well under a second; quadratic: hours
 
 
 # --------------------------------------------------------------------------- data and files

@@ -185,13 +185,13 @@ def test_transient_failures_are_retried(kind: str, fake: FakeServer, clock: Fake
 
 
 def test_a_timeout_is_retried(kind: str, fake: FakeServer, clock: FakeClock, tmp_path: Path) -> None:
-    fake.enqueue(Delay(4.0, Reply("too late")))
+    fake.enqueue(Delay(120, Reply("too late")))  # the server's stop wakes it
     fake.reply("## Done\nin time")
     started = time.monotonic()
     run = harness(kind, fake, clock, request_timeout_s=0.2).agent(tmp_path)
 
     assert run.outcome.ok and run.outcome.handoff == "## Done\nin time"
-    assert time.monotonic() - started < 3.0  # gave up on the slow answer instead of waiting for it
+    assert time.monotonic() - started < 60  # gave up on the slow answer instead of waiting for it
     assert run.calls[0]["attempts"] == 2
     assert len(fake.requests) == 2
 

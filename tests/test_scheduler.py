@@ -164,7 +164,7 @@ def test_a_bug_in_run_one_cancels_the_group() -> None:
         if name == "boom":
             await anyio.sleep(0.01)
             raise RuntimeError("bug")
-        await anyio.sleep(5)
+        await anyio.sleep(120)
         finished.append(name)
         return True
 
@@ -176,4 +176,4 @@ def test_a_bug_in_run_one_cancels_the_group() -> None:
         anyio.run(main)
     assert info.group_contains(RuntimeError, match="bug")
     assert finished == []
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 60  # cancelled, not waited for
