@@ -6,11 +6,16 @@ against that run (as SWE-bench does), and "no tests ran" is its own status, neve
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from scripts import (
     CALC_FILES,
@@ -26,9 +31,12 @@ from scripts import (
 )
 
 from autodev.config.settings import CliOverrides
-from autodev.engines.local.launch import RunResult, run_feature
+from autodev.engines.local.launch import RunResult, execute, run_feature
+from autodev.engines.local.run import LocalRun
+from autodev.models import Model, ModelRequest, ModelResponse, ModelWrapper, ProviderWrapper
 from autodev.models.fakes.scripted import ScriptedProvider
 from autodev.run.events import RunEvent
+from autodev.run.plan import prepare
 
 LEGACY_ID = "tests.test_legacy.LegacyTests.test_float_sum"
 LEGACY_TESTS = (
@@ -199,3 +207,79 @@ def test_the_baseline_runs_while_the_read_only_agents_do_and_writers_wait_for_it
     ended = began + timedelta(seconds=baseline["duration_s"])
     assert datetime.fromisoformat(agents["researcher-local"]["started_at"]) < ended  # it didn't wait for the baseline
     assert datetime.fromisoformat(agents["test-master"]["started_at"]) >= ended - timedelta(milliseconds=5)
+
+
+BASELINE_MARKER = "543.21"  # in the hanging suite's command line, to find its processes
+
+
+class WaitsForTheBaseline(ProviderWrapper):
+    """The scripted replies, but the planner answers only once the baseline's suite is running: the run
+    then stops at the plan's approval with the baseline still running, whatever the machine's speed."""
+
+    def wrap(self, model: Model) -> Model:
+        return _PlannerWaits(model)
+
+
+@dataclass
+class _PlannerWaits(ModelWrapper):
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        if request.agent == "planner":
+            with anyio.fail_after(120):
+                while not processes_mentioning(BASELINE_MARKER):
+                    await anyio.sleep(0.05)
+        return await self.inner.complete(request)
+
+
+def test_a_run_that_stops_before_any_writer_stops_its_baseline(make_repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The baseline starts beside the researchers; a run that stops at `--approve plan` does not need it, and
+    must neither wait for it nor leave its suite (or the jail around it) running. The stop is asked for while
+    the suite's start is still returning (forked, not yet handed back): a cancel that lands there, inside the
+    start's shield, would lose the process and leave it running (as `Task.cancel()` did)."""
+    hanging = (
+        "import subprocess, sys, time, unittest\n\n\n"
+        "class Hangs(unittest.TestCase):\n"
+        "    def test_hangs(self):\n"
+        f"        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({BASELINE_MARKER})'])\n"
+        f"        time.sleep({BASELINE_MARKER})\n"
+    )
+    repo = make_repo({**CALC_FILES, "tests/test_hangs.py": hanging})
+    stop_asked = anyio.Event()
+    real_open, real_finish = anyio.open_process, LocalRun.finish
+
+    async def held_start(command: Any, **kwargs: Any) -> Any:
+        process = await real_open(command, **kwargs)
+        if "unittest" in " ".join(map(str, command)):
+            await stop_asked.wait()  # the run stops while this start has not returned yet
+            await anyio.lowlevel.checkpoint()
+        return process
+
+    async def finish(self: LocalRun, done: bool, error: str | None, stopped: str | None = None) -> None:
+        stop_asked.set()
+        await real_finish(self, done, error, stopped)
+
+    monkeypatch.setattr(anyio, "open_process", held_start)
+    monkeypatch.setattr(LocalRun, "finish", finish)
+    provider = WaitsForTheBaseline(ScriptedProvider(feature_script()))
+    plan = dataclasses.replace(prepare(REQUEST, repo, CliOverrides(provider="scripted")), approve=("plan",))
+    started = time.monotonic()
+    _, state = execute(plan, provider)
+    assert state.status == "awaiting-approval"
+    assert time.monotonic() - started < 300  # not the suite's 543 s
+    assert processes_mentioning(BASELINE_MARKER, settle_s=10) == []
+
+
+def processes_mentioning(marker: str, settle_s: float = 0.0) -> list[int]:
+    """Live processes (this one's children, a jail's included) whose command line holds `marker`; with
+    `settle_s`, waits that long for them to go (a kill takes a moment to land)."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
