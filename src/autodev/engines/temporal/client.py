@@ -185,6 +185,7 @@ async def _run_one(
 
     feature, plan, remote = item.feature, item.plan, item.remote
     started = time.perf_counter()
+    watch = await asyncio.to_thread(gitops.GitFingerprint.of, plan.repo)  # compared when it comes home
     handle = await _attach(client, item)
     if handle is not None:
         run_id = item.known or ""
@@ -226,11 +227,14 @@ async def _run_one(
     except WorkflowFailureError as exc:
         raise UserError(f"run {run_id} ended abnormally on Temporal: {exc.cause or exc}") from None
     duration = time.perf_counter() - started
-    state = await asyncio.to_thread(bring_home, plan, remote, outcome)
+    state = await asyncio.to_thread(bring_home, plan, remote, outcome, watch)
     cost = "n/a" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
     what = f"{outcome.files} files +{outcome.insertions} -{outcome.deletions}" if outcome.commit else "no change"
-    reason = f": {outcome.error.splitlines()[0]}" if outcome.error else ""
-    reporter(f"{feature.id}: {outcome.status} in {duration:.1f}s, branch {outcome.branch} ({what}), {cost}{reason}")
+    error = outcome.error
+    if state.status != outcome.status:  # not brought home: the repository's git config or hooks changed
+        what, error = "not fetched", state.error
+    reason = f": {error.splitlines()[0]}" if error else ""
+    reporter(f"{feature.id}: {state.status} in {duration:.1f}s, branch {outcome.branch} ({what}), {cost}{reason}")
     return feature_result(feature, state, RunPaths.for_run(plan.repo, run_id).run_dir, duration)
 
 

@@ -3,6 +3,10 @@
 When a feature's workflow ends, its branch `autodev/<run_id>` (one commit, or its checkpoints) is
 fetched into the user's repository and `.autodev/runs/<run_id>/` gets state.json, metrics.jsonl and
 the sessions from the artifact commits, so `autodev report` works on it as on any run.
+
+As a local run does, the client watches the repository's git config and hooks from the feature's start
+(`gitops.GitFingerprint`): when they changed while it ran, nothing is fetched (no git command runs in the
+repository after noticing) and the run comes home as failed, its error naming the changed files.
 """
 
 from __future__ import annotations
@@ -17,11 +21,18 @@ from autodev.run.plan import RunPlan
 from autodev.run.state import DiffStat, Progress, RunState
 
 
-def bring_home(plan: RunPlan, remote: str, outcome: FeatureOutcome) -> RunState:
-    """The run's branch and artifacts into the user's repository, as a local run leaves them."""
+def bring_home(
+    plan: RunPlan, remote: str, outcome: FeatureOutcome, watch: gitops.GitFingerprint | None = None
+) -> RunState:
+    """The run's branch and artifacts into the user's repository, as a local run leaves them. `watch`: the
+    repository's git config and hooks as they were when the feature started."""
     from autodev.engines.temporal import transport
 
     repo, run_id = plan.repo, outcome.run_id
+    changed = watch.changes() if watch is not None else []
+    if changed:
+        kept = f"; its branch and records stay on the remote {remote} (refs/autodev/{run_id}/, autodev/{run_id})"
+        return _refused(plan, outcome, gitops.config_change_error(changed) + kept)
     with repo_lock(gitops.common_dir(repo)):
         gitops.ensure_excludes(repo)
         artifacts = transport.collect_run(repo, remote, run_id)
@@ -85,4 +96,27 @@ def bring_home(plan: RunPlan, remote: str, outcome: FeatureOutcome) -> RunState:
         paths.cache_file.parent.mkdir(parents=True, exist_ok=True)
         with paths.cache_file.open("ab") as handle:
             handle.write(lines)
+    return state
+
+
+def _refused(plan: RunPlan, outcome: FeatureOutcome, error: str) -> RunState:
+    """The run's record without its branch or artifacts (fetching them would run git in the repository)."""
+    paths = RunPaths.for_run(plan.repo, outcome.run_id)
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    state = RunState(
+        run_id=outcome.run_id,
+        request=plan.request,
+        repo=str(plan.repo),
+        worktree="",
+        branch=outcome.branch,
+        base_commit=outcome.base,
+        status="failed",
+    )
+    state.error = error
+    state.cost_usd = outcome.cost_usd
+    state.warnings = [*outcome.warnings, error]
+    state.progress = Progress("finish", 0, engine="temporal", workflow_id=f"autodev-{outcome.run_id}")
+    state.options = dict(outcome.options)
+    state.created_at, state.updated_at = outcome.started_at, outcome.ended_at
+    write_json_atomic(paths.state_file, redact_data(state.to_json()))
     return state
