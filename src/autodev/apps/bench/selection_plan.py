@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,10 +195,17 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def selection_plan_benchmark(
-    path: Path, asker: Asker | None, *, model: str, answers: Path, sample: int | None, seed: int
+    path: Path,
+    asker: Asker | None,
+    *,
+    model: str,
+    answers: Path,
+    sample: int | None,
+    seed: int,
+    on_asking: Callable[[int], None] = lambda count: None,
 ) -> PlanBenchResult:
     """`asker` None: offline, the figures from the answers file alone (commits without a plan are
-    counted as not narrowed, and said)."""
+    counted as not narrowed, and said). `on_asking`: told how many plans are about to be asked for."""
     records, _ = read_records(path)
     usable = [r for r in records if isinstance(r.get("code_changed"), bool)]
     if not usable:
@@ -209,6 +216,7 @@ def selection_plan_benchmark(
     todo = [c for c in commits if c.sha not in known and verdict(c, lookups[c.repo], None).decided_by == "unplanned"]
     asked = 0
     if asker is not None and todo:
+        on_asking(len(todo))
         for answer in asker.ask_all([(c.sha, c.request, lookups[c.repo].listing()) for c in todo], answers):
             known[answer.sha] = answer
             asked += 1

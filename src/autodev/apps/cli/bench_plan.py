@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape as esc
 
-from autodev.apps.cli.common import json_option, out, print_json
+from autodev.apps.cli.common import err, json_option, out, print_json
 from autodev.config.settings import CliOverrides
 from autodev.models.registry import provider_names
 
@@ -80,8 +80,13 @@ def bench_selection_plan(
             load_price_table(settings.prices),
             concurrency=concurrency,
         )
+
+    def asking(count: int) -> None:
+        kept = esc(str(answers))
+        err.print(f"asking {esc(model_id or '')} for {count:,} plans, {concurrency} at a time; each is kept in {kept}")
+
     result = selection_plan_benchmark(
-        file, asker, model=model_id, answers=answers, sample=sample or None, seed=seed
+        file, asker, model=model_id, answers=answers, sample=sample or None, seed=seed, on_asking=asking
     ).as_dict()
     if as_json:
         print_json(result)
