@@ -147,6 +147,12 @@ def test_plan_text_output(repo: Path, capsys: pytest.CaptureFixture[str], monkey
     assert not (repo / ".autodev" / "runs").exists()
 
 
+def test_plan_without_a_provider_says_the_cost_waits_for_one(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", REQUEST, "--repo", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "estimated cost: unknown until a provider is configured" in out and "(no model)" not in out
+
+
 # ---------------------------------------------------------------- bad input: exit 2, nothing written
 SCRIPTED = ("--provider", "scripted", "--script", "{script}")
 

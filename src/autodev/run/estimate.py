@@ -100,7 +100,9 @@ class CostEstimate:
     def describe(self) -> str:
         """One line: the range and where it comes from."""
         if self.p50_usd is None or self.p95_usd is None:
-            unpriced = sorted({a.model or "(no model)" for a in self.agents if a.p50_usd is None})
+            if any(agent.model is None for agent in self.agents):
+                return "unknown until a provider is configured (no model serves the agents yet)"
+            unpriced = sorted({str(a.model) for a in self.agents if a.p50_usd is None})
             return f"unknown: no price for {', '.join(unpriced)}"
         runs = max((agent.samples for agent in self.agents), default=0)
         origin = {
