@@ -8,7 +8,8 @@ from typing import Any
 
 import anyio
 
-from autodev.agent.runtime import MIN_REPLY_TOKENS, WINDOW_STOP_MARK, AgentInputs, AgentOutcome, run_agent
+from autodev.agent.context_window import MIN_REPLY_TOKENS, WINDOW_STOP_MARK
+from autodev.agent.runtime import AgentInputs, AgentOutcome, run_agent
 from autodev.agent.specs import AgentSpec
 from autodev.core.metrics import MetricsSink
 from autodev.models import ModelRequest, ModelResponse, Usage

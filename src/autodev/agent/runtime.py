@@ -18,7 +18,6 @@ without its declared sections) gets one corrective turn of each kind (`agent.cor
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autodev.agent.context.compaction import cached_counter, compact, fixed_tokens
+from autodev.agent.context_window import WINDOW_STOP_MARK, fit_reply, prompt_budget, window_full_stop, window_problem
 from autodev.agent.corrections import Correction, Kind, correction_for
 from autodev.agent.specs import AgentSpec
 from autodev.agent.verdicts import with_answer
@@ -67,9 +67,6 @@ CUT_OFF_CALL = (
 )
 CUT_OFF_MARK = "[reply cut off at the output limit of {max_tokens:,} tokens]"
 MAX_CUT_OFF_REPLIES = 3  # in a row; then the partial answer is taken, marked
-WINDOW_STOP_MARK = "[reply stopped after {output:,} tokens: the model's context window of {window:,} is full]"
-WINDOW_FULL_SHARE = 0.98  # prompt + reply at this share of the window: a "length" stop was the window's
-MIN_REPLY_TOKENS = 1024  # max_tokens is lowered to fit the context window, never below this
 SESSION_RESULT_CAP = 20_000
 
 
@@ -191,50 +188,6 @@ async def _priced_call(
     return response
 
 
-def _window_problem(inputs: AgentInputs, request: ModelRequest) -> str | None:
-    """Refuse a request that cannot fit, before it is sent (and paid for)."""
-    if inputs.context_window is None:
-        return None
-    needed = request_tokens(request)
-    if needed + request.max_tokens <= inputs.context_window:
-        return None
-    return (
-        f"the request needs about {needed:,} input tokens plus {request.max_tokens:,} for the reply, "
-        f"more than {inputs.model.model_id}'s context window of {inputs.context_window:,} tokens"
-    )
-
-
-def _prompt_budget(inputs: AgentInputs) -> int:
-    """The tokens the prompt may take: the agent's working-context budget, and within a known context window
-    room for a reply, so a local model's small window compacts old tool results instead of failing the agent."""
-    if inputs.context_window is None:
-        return inputs.spec.context_tokens
-    return max(1, min(inputs.spec.context_tokens, inputs.context_window - MIN_REPLY_TOKENS))
-
-
-def _fit_reply(inputs: AgentInputs, request: ModelRequest) -> ModelRequest:
-    """`max_tokens` lowered so prompt and reply fit the context window (a local model's window is often
-    no larger than the default max_tokens); left as it is when even MIN_REPLY_TOKENS would not fit."""
-    if inputs.context_window is None:
-        return request
-    room = inputs.context_window - request_tokens(request)
-    if request.max_tokens <= room or room < MIN_REPLY_TOKENS:
-        return request
-    return dataclasses.replace(request, max_tokens=room)
-
-
-def _window_full(inputs: AgentInputs, response: ModelResponse) -> bool:
-    """A "length" stop with prompt and reply filling the known context window: not the output limit.
-
-    Asking again for the whole answer would overflow the window once more (a 400, and a failed run),
-    so the partial answer is taken, marked as stopped by the window.
-    """
-    if inputs.context_window is None or response.usage_estimated:
-        return False
-    used = response.usage.context_tokens + response.usage.output_tokens
-    return used >= inputs.context_window * WINDOW_FULL_SHARE
-
-
 async def run_agent(inputs: AgentInputs) -> AgentOutcome:
     model = inputs.model
     with otel.agent_span(inputs.spec.name, model.model_id, model.provider, inputs.run_id) as span:
@@ -299,7 +252,12 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             offers_tools = not final_turn and (correcting is None or correcting.tools)
             tools = definitions if offers_tools else ()
             fixed = fixed_tokens(spec.prompt, inputs.context, tools, count)
-            compaction = compact(messages, budget=_prompt_budget(inputs), fixed=fixed, count=count)
+            compaction = compact(
+                messages,
+                budget=prompt_budget(inputs.context_window, inputs.spec.context_tokens),
+                fixed=fixed,
+                count=count,
+            )
             if compaction.changed:
                 messages = list(compaction.messages)
                 outcome.compactions += 1
@@ -321,8 +279,8 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
                 context=inputs.context,
                 web_search=inputs.web_search and offers_tools,
             )
-            request = _fit_reply(inputs, request)
-            problem = _window_problem(inputs, request)
+            request = fit_reply(inputs.context_window, request)
+            problem = window_problem(inputs.context_window, inputs.model.model_id, request)
             if problem:
                 outcome.error = problem
                 return outcome
@@ -335,7 +293,7 @@ async def _run_agent(inputs: AgentInputs) -> AgentOutcome:
             messages.append(response.as_message())
             session.write(f"## Turn {turn}\n\n{response.text}".rstrip())
             cut_off = response.stop_reason == "max_tokens"
-            window_full = cut_off and _window_full(inputs, response)
+            window_full = cut_off and window_full_stop(inputs.context_window, response)
             cut_offs = MAX_CUT_OFF_REPLIES if window_full else (cut_offs + 1 if cut_off else 0)
             limit_note = {"max_tokens": request.max_tokens}
             answered, correcting = correcting, None

@@ -31,7 +31,6 @@ from autodev.agent.verdicts import parse_verdict
 from autodev.config.providers import ResilientProvider
 from autodev.core import gitops
 from autodev.core.clock import utc_now
-from autodev.core.metrics import MetricsSink
 from autodev.core.timer import PerformanceTimer
 from autodev.models.cost_cap import CostCap
 from autodev.models.pricing import Pricer, load_price_table
@@ -39,14 +38,12 @@ from autodev.models.server_info import served_window
 from autodev.run.checkpoints import checkpoint_message
 from autodev.run.driver import PLAN_AGENT, RunFailed, RunStopped
 from autodev.run.estimate import for_plan
-from autodev.run.events import Reporter, silent
 from autodev.run.gate.step import GateStep
 from autodev.run.gate.verdict import NO_TESTS_LINE
 from autodev.run.layout import RunPaths
 from autodev.run.plan import RunPlan
 from autodev.run.plan_selection import select_after_plan
 from autodev.run.recorder import Recorder
-from autodev.run.state import RunState, StateStore
 from autodev.run.toolset import agent_tools, available_tools
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import Tool
@@ -377,38 +374,3 @@ class AgentStep:
             return gitops.commit_paths(self.paths.worktree, checkpoint_message(self.recorder.run_id, name, run), paths)
         except gitops.GitError as exc:
             raise RunFailed(f"could not commit {name}'s checkpoint: {exc}") from exc
-
-
-@dataclass
-class RunKit:
-    """The pieces that run and record a run's steps, assembled the same way for both engines."""
-
-    store: StateStore
-    metrics: MetricsSink
-    recorder: Recorder
-    gate: GateStep
-    agents: AgentStep
-
-    @classmethod
-    def open(
-        cls,
-        plan: RunPlan,
-        provider: ResilientProvider,
-        state: RunState,
-        paths: RunPaths,
-        reporter: Reporter = silent,
-        *,
-        use_worktree: bool = True,
-    ) -> RunKit:
-        """`provider`: wrapped for the run's settings (`config.providers.wrap`)."""
-        store = StateStore(paths.state_file, state)
-        metrics = MetricsSink(paths.metrics_file, paths.cache_file)
-        recorder = Recorder(store, metrics, reporter, state.run_id, provider.name)
-        gate = GateStep(plan, recorder, paths, use_worktree)
-        return cls(store, metrics, recorder, gate, AgentStep(plan, provider, recorder, paths, gate, use_worktree))
-
-    async def close(self) -> None:
-        """A step of a run driven elsewhere is over: its metrics flushed, its provider closed."""
-        self.metrics.close()
-        with anyio.CancelScope(shield=True):
-            await self.agents.provider.aclose()

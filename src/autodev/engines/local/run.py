@@ -29,13 +29,14 @@ from autodev.engines.local.follow_up import FollowUp
 from autodev.engines.local.setup_undo import SetupUndo
 from autodev.models import ModelProvider
 from autodev.run import steps
-from autodev.run.agent_step import RunKit, warm_tokenizer
+from autodev.run.agent_step import warm_tokenizer
 from autodev.run.approval import APPROVED, PENDING, REJECTED, ApprovalAnswer, ApprovalRequest, Approver
 from autodev.run.checkpoints import commit_result, cut_off_calls, reopen
 from autodev.run.cleanup import drop_if_unchanged
 from autodev.run.driver import PLAN_AGENT, Course, Driver, GateRun, Notes, RunStopped
 from autodev.run.estimate import for_plan
 from autodev.run.events import Reporter, RunEvent, silent
+from autodev.run.kit import RunKit
 from autodev.run.layout import RunPaths, new_run_id
 from autodev.run.plan import RunPlan
 from autodev.run.plan_selection import plan_edited

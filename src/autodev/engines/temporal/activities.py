@@ -56,9 +56,10 @@ from autodev.engines.temporal.worksite import (
 from autodev.models import ModelProvider
 from autodev.models.resilience import ProviderLimiter, RetryPolicy
 from autodev.run import steps
-from autodev.run.agent_step import RunKit, is_reviewing
+from autodev.run.agent_step import is_reviewing
 from autodev.run.checkpoints import commit_result
 from autodev.run.driver import Course
+from autodev.run.kit import RunKit
 from autodev.run.plan import RunPlan
 from autodev.run.state import ChangeType
 from autodev.run.toolset import configured_tools, tools_for_agent

@@ -14,7 +14,7 @@ from autodev.core.usage import Usage
 from autodev.engines.temporal import transport
 from autodev.engines.temporal.messages import AgentResult, AgentTask, RunRef, TextRef
 from autodev.engines.temporal.worksite import Worksite
-from autodev.run.agent_step import RunKit
+from autodev.run.kit import RunKit
 from autodev.run.state import HandoffBudget
 
 _ATTEMPT = re.compile(r"/(\d+)$")
