@@ -407,6 +407,7 @@ def test_bench_selection_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["unsafe_rate_of_fast_paths"] == pytest.approx(1 / 4)
     assert result["no_code_commits"] == 4
     assert result["fast_path_share"] == pytest.approx(3 / 4)
+    assert result["no_code_fast_by_files_share"] == 1.0  # without labels, no-code means prose or config files
     assert not result["within_target"]
     assert result["truth"] == "code_changed on 0 records, else the diff class"
     assert result["per_class"]["typo"] == {"requests": 2, "commits": 1, "precision": 0.5, "recall": 1.0}

@@ -98,6 +98,7 @@ def figures(cases: list[Case], policy: SkipPolicy | None = None) -> dict[str, An
     no_code = [case for case in cases if not case.code_changed]
     got_fast = sum(1 for case in no_code if case.fast)
     got_own = sum(1 for case in no_code if case.request_class == case.diff.change_type)
+    files_allow = sum(1 for case in no_code if case.diff.change_type in FAST_PATHS)
     per_class: dict[str, dict[str, float | int | None]] = {}
     for kind in CHANGE_TYPES:
         row = sum(confusion[kind].values())
@@ -125,6 +126,9 @@ def figures(cases: list[Case], policy: SkipPolicy | None = None) -> dict[str, An
         "no_code_got_fast_path": got_fast,
         "fast_path_share": recall,
         "own_class_share": _ratio(got_own, len(no_code)),
+        # what selection after the plan can reach at most: the no-code commits whose files are all prose,
+        # configuration or packaging (a docstring-only .py change counts as code here, by its path)
+        "no_code_fast_by_files_share": _ratio(files_allow, len(no_code)),
         "per_class": per_class,
         "outcome": {
             "unsafe": bad,

@@ -154,6 +154,11 @@ def _print_selection_bench(result: dict[str, Any]) -> None:
         f"{pct(result['own_class_share'])} got their own class"
     )
     out.print(
+        f"reachable once the files are known: {pct(result['no_code_fast_by_files_share'])} of the no-code commits "
+        "changed only documentation, configuration or packaging files (the most selection after the plan can "
+        "narrow; `autodev bench selection-plan` measures it with a model)"
+    )
+    out.print(
         f"targets (<= {result['target_unsafe_rate']:.0%} of fast paths unsafe with >= {result['target_recall']:.0%} "
         f"recall): {verdict}"
     )
