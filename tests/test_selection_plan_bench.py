@@ -102,6 +102,21 @@ def test_plans_are_asked_and_decided_as_a_run_decides(
     assert code == 0 and "after the plan" in str(text) and "33.3%" in str(text)
 
 
+def test_the_oracle_plans_each_commit_as_it_changed_with_no_model(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "plans.jsonl"
+    code, result = bench(capsys, str(data), "--oracle", "--sample", "0", "--answers", str(answers), "--json")
+    assert code == 0 and isinstance(result, dict)
+    overall = result["overall"]
+    # a2's plan names docs/retry.md only: narrowed; a3 and a5 name code (a5's commit touched greet.py too)
+    assert (overall["planned"], overall["by_plan"], overall["by_plan_unsafe"]) == (3, 1, 0)
+    assert overall["unsafe_rate"] == 0.0 and overall["recall"] == 1.0 and overall["within_target"]
+    assert result["model"] == "oracle" and result["asked"] == 0 and not answers.exists()
+    code, text = bench(capsys, str(data), "--oracle", "--sample", "0")
+    assert code == 0 and "planned by the oracle" in str(text)
+
+
 def test_offline_without_answers_counts_unplanned_commits(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from autodev.apps.bench.selection import read_records, repository_lookups
+from autodev.apps.bench.selection_figures import TARGET_RECALL, TARGET_UNSAFE_RATE
 from autodev.apps.bench.selection_plan_ask import Asker, PlanAnswer
 from autodev.core.errors import UserError
 from autodev.run.graph import FEATURE_PIPELINE, topological_order
 from autodev.run.selection.after_plan import narrow_after_plan, narrowable
 from autodev.run.selection.decide import Selection
+from autodev.run.selection.diff import files_from_numstat
 from autodev.run.selection.overrides import change_authors
+from autodev.run.selection.paths import path_kind
 from autodev.run.selection.repo import ListingLookup
 from autodev.run.selection.request import classify_request
 
@@ -47,6 +50,7 @@ class Commit:
     repo: str
     request: str
     code_changed: bool
+    files: tuple[str, ...] = ()  # what it changed (for the oracle's plans)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class Tally:
             "plan_unsafe_rate": share(self.by_plan_unsafe, self.by_plan),
             "unsafe_rate": share(unsafe, fast),
             "recall": share(fast - unsafe, self.no_code),
+            "within_target": (share(unsafe, fast) or 0.0) <= TARGET_UNSAFE_RATE
+            and (share(fast - unsafe, self.no_code) or 0.0) >= TARGET_RECALL,
         }
 
 
@@ -121,9 +127,28 @@ class PlanBenchResult:
 
 def commits_of(records: Iterable[Mapping[str, Any]]) -> list[Commit]:
     return [
-        Commit(str(r.get("sha") or i), str(r.get("repo") or "(unknown)"), str(r["message"]), bool(r["code_changed"]))
+        Commit(
+            str(r.get("sha") or i),
+            str(r.get("repo") or "(unknown)"),
+            str(r["message"]),
+            bool(r["code_changed"]),
+            tuple(f.path for f in files_from_numstat(f for f in r["files"] if isinstance(f, dict))),
+        )
         for i, r in enumerate(records)
     ]
+
+
+ORACLE = "oracle"  # the model name of plans that name exactly the commit's files
+
+
+def oracle_plan(commit: Commit) -> str:
+    """The plan of a planner that knows where the change lands: every file the commit changed, and its test
+    files as the tests to write. What it narrows is the most the selection after the plan can narrow."""
+    changes = "\n".join(f"{n}. {path} — as the commit changed it" for n, path in enumerate(commit.files, 1))
+    tests = [path for path in commit.files if path_kind(path) == "tests"]
+    wanted = "\n".join(f"- {path} — as the commit changed it" for path in tests) or "- none"
+    goal = commit.request.splitlines()[0] if commit.request.strip() else ""
+    return f"## Goal\n{goal}\n## Changes\n{changes}\n## Tests to write\n{wanted}\n"
 
 
 def sample_of(commits: Sequence[Commit], size: int | None, seed: int) -> list[Commit]:
@@ -203,16 +228,22 @@ def selection_plan_benchmark(
     sample: int | None,
     seed: int,
     on_asking: Callable[[int], None] = lambda count: None,
+    oracle: bool = False,
 ) -> PlanBenchResult:
     """`asker` None: offline, the figures from the answers file alone (commits without a plan are
-    counted as not narrowed, and said). `on_asking`: told how many plans are about to be asked for."""
+    counted as not narrowed, and said). `on_asking`: told how many plans are about to be asked for.
+    `oracle`: no model and no answers file; every plan names exactly the files its commit changed."""
     records, _ = read_records(path)
     usable = [r for r in records if isinstance(r.get("code_changed"), bool)]
     if not usable:
         raise UserError(f"{path}: no record has a code_changed label", hint="the benchmark needs labelled commits")
     lookups = repository_lookups(usable)
     commits = sample_of(commits_of(usable), sample, seed)
-    known = read_answers(answers, model)
+    if oracle:
+        model, asker = ORACLE, None
+        known = {c.sha: PlanAnswer(c.sha, ORACLE, oracle_plan(c)) for c in commits}
+    else:
+        known = read_answers(answers, model)
     todo = [c for c in commits if c.sha not in known and verdict(c, lookups[c.repo], None).decided_by == "unplanned"]
     asked = 0
     if asker is not None and todo:
@@ -235,7 +266,7 @@ def selection_plan_benchmark(
         sample=len(commits),
         seed=seed,
         model=model,
-        answers=str(answers),
+        answers="" if oracle else str(answers),
         asked=asked,
         cost_usd=cost,
         overall=overall.figures(),

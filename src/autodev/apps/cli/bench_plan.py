@@ -13,6 +13,7 @@ from autodev.config.settings import CliOverrides
 from autodev.models.registry import provider_names
 
 DEFAULT_SAMPLE = 200
+ORACLE = "oracle"  # apps.bench.selection_plan.ORACLE (not imported here: the bench loads only when used)
 
 
 @click.command("selection-plan")
@@ -32,6 +33,11 @@ DEFAULT_SAMPLE = 200
     help="The plans, one JSON line each: read first, appended to (default: FILE's name + .plans.jsonl, here).",
 )
 @click.option("--offline", is_flag=True, help="Ask no model: the figures from the answers file alone.")
+@click.option(
+    "--oracle",
+    is_flag=True,
+    help="Ask no model: every plan names exactly the files its commit changed (the most the plan can narrow).",
+)
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True, help="Plans asked at once.")
 @click.option("--provider", type=click.Choice(provider_names()), default=None, help="Model provider (default: config).")
 @click.option("--model", "models", multiple=True, metavar="TIER=ID", help="Serve a tier with a model id.")
@@ -42,6 +48,7 @@ def bench_selection_plan(
     seed: int,
     answers: Path | None,
     offline: bool,
+    oracle: bool,
     concurrency: int,
     provider: str | None,
     models: tuple[str, ...],
@@ -68,7 +75,9 @@ def bench_selection_plan(
     tier = planner.tier or "balanced"
     model_id = settings.tiers.get(tier)
     asker = None
-    if offline:
+    if oracle:
+        model_id = ""
+    elif offline:
         model_id = model_id or answered_model(answers)
     else:
         settings.require_provider()
@@ -86,7 +95,7 @@ def bench_selection_plan(
         err.print(f"asking {esc(model_id or '')} for {count:,} plans, {concurrency} at a time; each is kept in {kept}")
 
     result = selection_plan_benchmark(
-        file, asker, model=model_id, answers=answers, sample=sample or None, seed=seed, on_asking=asking
+        file, asker, model=model_id, answers=answers, sample=sample or None, seed=seed, on_asking=asking, oracle=oracle
     ).as_dict()
     if as_json:
         print_json(result)
@@ -101,10 +110,15 @@ def _pct(value: float | None) -> str:
 def _print(result: dict[str, Any]) -> None:
     overall = result["overall"]
     cost = "cost unknown" if result["cost_usd"] is None else f"${result['cost_usd']:.2f} for these plans"
+    oracle = result["model"] == ORACLE
+    by = (
+        "the oracle (plans that name exactly the files each commit changed; no model)"
+        if oracle
+        else (f"{esc(result['model'])} ({result['asked']:,} asked now, {cost})")
+    )
     out.print(
         f"[bold]autodev bench selection-plan[/]: {result['sample']:,} of {result['records']:,} commits from "
-        f"{esc(result['file'])} (seed {result['seed']}); {overall['planned']:,} planned by {esc(result['model'])} "
-        f"({result['asked']:,} asked now, {cost})"
+        f"{esc(result['file'])} (seed {result['seed']}); {overall['planned']:,} planned by {by}"
     )
     if overall["unplanned"]:
         out.print(
@@ -124,6 +138,11 @@ def _print(result: dict[str, Any]) -> None:
         f"{'the run (either)':<26}{fast:>11,}{unsafe:>14,}{_pct(overall['unsafe_rate']):>9}"
         f"{_pct(overall['recall']):>9}  of {overall['no_code']:,} no-code commits"
     )
+    out.print(
+        f"run level: {_pct(overall['unsafe_rate'])} of {fast:,} fast paths changed code (target <= 2%), recall "
+        f"{_pct(overall['recall'])} of {overall['no_code']:,} no-code commits (target >= 50%): "
+        + ("met" if overall["within_target"] else "NOT MET")
+    )
     for repo, figures in result["per_repo"].items():
         out.print(
             f"  {esc(repo[:28]):<28} {figures['commits']:>5,} commits  unsafe {_pct(figures['unsafe_rate']):>6}  "
@@ -131,6 +150,11 @@ def _print(result: dict[str, Any]) -> None:
         )
     out.print(
         "\nunsafe: of the commits sent down a fast path, the share that changed code (target <= 2%); recall: of "
-        "the no-code commits, the share sent down one (target >= 50%). The planner here sees the request and "
-        f"the file listing only (no research, no tools). Plans: {esc(result['answers'])}"
+        "the no-code commits, the share sent down one (target >= 50%). "
+        + (
+            "The oracle's figures bound what any planner reaches."
+            if oracle
+            else "The planner here sees the request and the file listing only (no research, no tools). "
+            f"Plans: {esc(result['answers'])}"
+        )
     )
