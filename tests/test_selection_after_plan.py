@@ -89,8 +89,13 @@ def test_anything_short_of_a_clear_documentation_plan_keeps_the_full_pipeline(pl
     assert narrow(plan) is None
 
 
+def test_a_security_sensitive_request_narrows_but_keeps_its_audit() -> None:
+    planned = narrow(DOCS_PLAN, Selection("feature", ("security-sensitive: token: the full pipeline runs",)))
+    assert planned is not None and set(planned.skips) == {"test-master"}
+    assert "keeps its security audit" in planned.reasons[0]
+
+
 def test_runs_the_user_or_the_request_fixed_are_not_narrowed() -> None:
-    assert narrow(DOCS_PLAN, Selection("feature", ("security-sensitive: token: the full pipeline runs",))) is None
     assert narrow(DOCS_PLAN, Selection("feature", FEATURE.reasons, mode="full")) is None
     assert narrow(DOCS_PLAN, Selection("feature", FEATURE.reasons, by_class=False)) is None  # a purpose-built pipeline
     assert narrow(DOCS_PLAN, Selection("docs", ("the docs path",))) is None  # already narrow
@@ -133,8 +138,8 @@ def script(edit: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run(repo: Path, edit: dict[str, Any]) -> tuple[RunResult, dict[str, Any]]:
-    result = run_feature(REQUEST, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script(edit)))
+def run(repo: Path, edit: dict[str, Any], request: str = REQUEST) -> tuple[RunResult, dict[str, Any]]:
+    result = run_feature(request, repo, CliOverrides(provider="scripted"), provider=ScriptedProvider(script(edit)))
     return result, json.loads((result.run_dir / "state.json").read_text(encoding="utf-8"))
 
 
@@ -149,6 +154,18 @@ def test_a_documentation_plan_skips_the_test_writer_and_the_audit(make_repo: Any
     assert agents["security-auditor"]["status"] == "skipped"
     assert agents["implementer"]["status"] == "done" and agents["reviewer"]["status"] == "done"
     assert state["gate"]["status"] == "skipped"  # a docs plan and a docs diff: nothing to test, as for a docs request
+
+
+def test_a_security_sensitive_request_with_a_documentation_plan_keeps_its_audit(make_repo: Any) -> None:
+    repo = make_repo(README)
+    settle(repo)
+    result, state = run(repo, ROUNDING, "Explain how rounding treats untrusted input")
+    assert result.state.status == "done", result.state.error
+    agents = state["agents"]
+    assert state["change_type"]["planned"] == "docs"
+    assert agents["test-master"]["status"] == "skipped" and "after the plan" in agents["test-master"]["reason"]
+    assert agents["security-auditor"]["status"] == "done"  # never skipped for a security-sensitive request
+    assert any("keeps its security audit" in reason for reason in state["change_type"]["reasons"])
 
 
 def test_a_documentation_plan_whose_change_reaches_code_gets_everything_back(make_repo: Any) -> None:
@@ -172,6 +189,10 @@ def test_plan_says_when_the_planner_may_narrow_the_run(make_repo: Any, capsys: p
     assert "after the planner: a plan that changes only documentation" in capsys.readouterr().out
     security = "Explain how API tokens are stored"
     assert main(["plan", security, "--repo", str(repo), "--provider", "scripted", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["selection"]["after_plan"].endswith(
+        "the security audit stays (a security-sensitive request)"
+    )
+    assert main(["plan", security, "--repo", str(repo), "--provider", "scripted", "--json", "--full"]) == 0
     assert json.loads(capsys.readouterr().out)["selection"]["after_plan"] is None
 
 

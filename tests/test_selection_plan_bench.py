@@ -26,7 +26,7 @@ COMMITS = [
     ("a1", "Add an install section to README.md", "readme", False),  # the request's own docs path
     ("a2", "Explain the retry settings", "retry docs", False),  # planned: docs only -> narrowed
     ("a3", "Make greet friendlier", "greet", True),  # planned: code -> full pipeline
-    ("a4", "Handle empty input when parsing", "parse", True),  # security-sensitive: never planned
+    ("a4", "Handle empty input when parsing", "parse", True),  # security-sensitive: planned, keeps its audit
     ("a5", "Polish the greeting page", "page", True),  # planned: docs only, but the commit changed code
 ]
 DOCS_PLAN = "## Goal\nExplain.\n## Changes\n1. {path} — a paragraph on it\n## Tests to write\n- none\n## Docs\nnone\n"
@@ -80,8 +80,8 @@ def test_plans_are_asked_and_decided_as_a_run_decides(
     code, result = bench(capsys, str(data), "--answers", str(answers), "--sample", "0", "--json")
     assert code == 0 and isinstance(result, dict)
     overall = result["overall"]
-    # a1 takes the request's docs path; a4 is security-sensitive; a2, a3 and a5 are planned
-    assert (overall["by_request"], overall["planned"], result["asked"]) == (1, 3, 3)
+    # a1 takes the request's docs path; the rest are planned
+    assert (overall["by_request"], overall["planned"], result["asked"]) == (1, 4, 4)
     assert (overall["by_plan"], overall["by_plan_unsafe"]) == (2, 1)  # a2 narrowed rightly, a5 wrongly
     assert overall["unsafe_rate"] == pytest.approx(1 / 3)
     assert overall["recall"] == 1.0  # both no-code commits got a fast path
@@ -90,11 +90,11 @@ def test_plans_are_asked_and_decided_as_a_run_decides(
     first = fake.requests[0].body
     assert "You are the planner" in json.dumps(first["system"])
     assert "docs/retry.md" in json.dumps(first["system"]) and "tests/ (1 test file)" in json.dumps(first["system"])
-    assert len(answers.read_text(encoding="utf-8").splitlines()) == 3
+    assert len(answers.read_text(encoding="utf-8").splitlines()) == 4
 
     # a second run asks nothing again; offline, with no key and no provider, the same figures from the answers
     code, again = bench(capsys, str(data), "--answers", str(answers), "--sample", "0", "--json")
-    assert code == 0 and isinstance(again, dict) and again["asked"] == 0 and len(fake.requests) == 3
+    assert code == 0 and isinstance(again, dict) and again["asked"] == 0 and len(fake.requests) == 4
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     code, offline = bench(capsys, str(data), "--answers", str(answers), "--sample", "0", "--offline", "--json")
     assert code == 0 and isinstance(offline, dict) and offline["overall"] == overall
@@ -109,8 +109,8 @@ def test_the_oracle_plans_each_commit_as_it_changed_with_no_model(
     code, result = bench(capsys, str(data), "--oracle", "--sample", "0", "--answers", str(answers), "--json")
     assert code == 0 and isinstance(result, dict)
     overall = result["overall"]
-    # a2's plan names docs/retry.md only: narrowed; a3 and a5 name code (a5's commit touched greet.py too)
-    assert (overall["planned"], overall["by_plan"], overall["by_plan_unsafe"]) == (3, 1, 0)
+    # a2's plan names docs/retry.md only: narrowed; a3, a4 and a5 name code (a5's commit touched greet.py too)
+    assert (overall["planned"], overall["by_plan"], overall["by_plan_unsafe"]) == (4, 1, 0)
     assert overall["unsafe_rate"] == 0.0 and overall["recall"] == 1.0 and overall["within_target"]
     assert result["model"] == "oracle" and result["asked"] == 0 and not answers.exists()
     code, text = bench(capsys, str(data), "--oracle", "--sample", "0")
@@ -123,7 +123,7 @@ def test_offline_without_answers_counts_unplanned_commits(
     answers = tmp_path / "plans.jsonl"
     answers.write_text(json.dumps({"sha": "a2", "model": "m1", "plan": DOCS_PLAN.format(path="docs/retry.md")}) + "\n")
     code, text = bench(capsys, str(data), "--answers", str(answers), "--sample", "0", "--offline")
-    assert code == 0 and "2 commit(s) need a plan" in str(text)
+    assert code == 0 and "3 commit(s) need a plan" in str(text)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,9 @@ CHANGE_TYPES: tuple[str, ...] = ("docs", "typo", "config", "deps", "feature")
 FAST_PATHS: frozenset[str] = frozenset({"docs", "typo", "config", "deps"})
 # Packaging and dependency changes change what users install: whatever the config says, they get the
 # security audit and the test gate (`autodev.run.selection.policy`).
-DEPS_ALWAYS: tuple[str, ...] = ("security-auditor",)
+# The bundled agents that audit security: a security-sensitive request never skips them, not even after its plan.
+AUDITORS: tuple[str, ...] = ("security-auditor",)
+DEPS_ALWAYS: tuple[str, ...] = AUDITORS
 NEVER_SKIP_GATE: frozenset[str] = frozenset({"deps", "feature"})
 
 

@@ -23,7 +23,7 @@ from autodev.run.gate.environment import detect as detect_tests
 from autodev.run.graph import FEATURE_NEEDS, ISSUE_PIPELINE, Pipeline, pipeline_from_config, stages, validate
 from autodev.run.publish.request import PublishRequest
 from autodev.run.sections import IssueRef
-from autodev.run.selection.after_plan import OUTLOOK, narrowable
+from autodev.run.selection.after_plan import outlook
 from autodev.run.selection.decide import Selection, select_agents
 from autodev.run.selection.overrides import SelectionOverrides
 from autodev.run.selection.policy import SkipPolicy
@@ -51,7 +51,7 @@ class RunPlan:
 
     def after_plan_outlook(self) -> str | None:
         """For `autodev plan`: whether the planner's files may narrow this run (`selection.after_plan`)."""
-        return OUTLOOK if PLAN_AGENT in self.pipeline.names and narrowable(self.selection) else None
+        return outlook(self.selection) if PLAN_AGENT in self.pipeline.names else None
 
     def options(self) -> dict[str, object]:
         """The command line's choices, as state.json keeps them for a resume (no secrets: keys live in the env)."""

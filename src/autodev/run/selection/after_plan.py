@@ -10,9 +10,10 @@ not started yet are skipped (the test writer, and for docs the security audit).
 
 Safe by construction, as the request's own fast paths are: the diff re-check after the implementer
 compares the diff with the *planned* class, and a change that reaches code brings back the test
-writer, the validation agents and the test gate (`policy.recheck`). Never narrowed: `--full` and
-`--only` runs, a request already on a fast path, a security-sensitive request, a plan that asks for
-tests, a plan with an item that names no file or names code or tests.
+writer, the validation agents and the test gate (`policy.recheck`). A security-sensitive request
+narrows too, but keeps its security audit (the request's own fast paths refuse it because they skip
+the audit; here nothing skips it). Never narrowed: `--full` and `--only` runs, a request already on a
+fast path, a plan that asks for tests, a plan with an item that names no file or names code or tests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from autodev.agent.prompts import section_of
+from autodev.config.selection import AUDITORS
 from autodev.run.selection.decide import Selection
 from autodev.run.selection.paths import PathKind
 from autodev.run.selection.request import BARE_FILES, FILE_TOKEN, PathLookup, describe
@@ -77,14 +79,25 @@ def asks_for_tests(handoff: str) -> bool:
 
 def narrowable(selection: Selection) -> bool:
     """Whether the plan may narrow this run (the request's class, the user's flags and the pipeline allow it)."""
-    security = any(reason.startswith("security-sensitive") for reason in selection.reasons)
-    return selection.mode == "auto" and selection.change_type == "feature" and selection.by_class and not security
+    return selection.mode == "auto" and selection.change_type == "feature" and selection.by_class
+
+
+def security_sensitive(selection: Selection) -> bool:
+    return any(reason.startswith("security-sensitive") for reason in selection.reasons)
 
 
 OUTLOOK = (
     "after the planner: a plan that changes only documentation, configuration or packaging files and asks "
     "for no tests takes that class's path from there on (the diff re-check brings everything back if code changes)"
 )
+
+
+def outlook(selection: Selection) -> str | None:
+    """For `autodev plan`: what the plan may do to this run (None: nothing)."""
+    if not narrowable(selection):
+        return None
+    audit = "; the security audit stays (a security-sensitive request)" if security_sensitive(selection) else ""
+    return OUTLOOK + audit
 
 
 def narrow_after_plan(
@@ -117,18 +130,20 @@ def narrow_after_plan(
     if not files:
         return None
     change_type = max(kinds, key=ORDER.index)
+    kept = set(protected) | (set(AUDITORS) if security_sensitive(selection) else set())
     skips = {
         agent: (
             f"{NOT_NEEDED}: it changes only {change_type} files (the diff re-check brings it back if the change "
             "reaches code)"
         )
         for agent in selection.policy.skips_for(change_type)
-        if agent in pending and agent not in selection.skips and agent not in protected
+        if agent in pending and agent not in selection.skips and agent not in kept
     }
     if not skips:
         return None
+    audit = "; a security-sensitive request keeps its security audit" if security_sensitive(selection) else ""
     reasons = (
         f"plan: every file the plan changes is {change_type} ({', '.join(files[:4])}) and it asks for no "
-        f"tests: the {change_type} path from here on ({', '.join(skips)} skipped)",
+        f"tests: the {change_type} path from here on ({', '.join(skips)} skipped{audit})",
     )
     return PlannedClass(change_type, reasons, skips)
