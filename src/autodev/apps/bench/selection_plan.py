@@ -29,6 +29,7 @@ from autodev.apps.bench.selection import read_records, repository_lookups
 from autodev.apps.bench.selection_figures import TARGET_RECALL, TARGET_UNSAFE_RATE
 from autodev.apps.bench.selection_plan_ask import Asker, PlanAnswer
 from autodev.core.errors import UserError
+from autodev.run.driver import PLAN_AGENT
 from autodev.run.graph import FEATURE_PIPELINE, topological_order
 from autodev.run.selection.after_plan import narrow_after_plan, narrowable
 from autodev.run.selection.decide import Selection
@@ -38,7 +39,6 @@ from autodev.run.selection.paths import path_kind
 from autodev.run.selection.repo import ListingLookup
 from autodev.run.selection.request import classify_request
 
-PLAN_AGENT = "planner"
 # The agents still to come when the bundled pipeline's planner finishes, and those that write the change.
 PENDING = tuple(topological_order(FEATURE_PIPELINE)[topological_order(FEATURE_PIPELINE).index(PLAN_AGENT) + 1 :])
 PROTECTED = tuple(change_authors(FEATURE_PIPELINE))
@@ -63,13 +63,11 @@ class Verdict:
     decided_by: str
     change_type: str  # the class the run takes
 
-    @property
-    def fast(self) -> bool:
-        return self.decided_by in ("request", "plan")
-
 
 @dataclass
 class Tally:
+    """The counts behind the figures, for the whole sample or one project."""
+
     commits: int = 0
     no_code: int = 0
     by_request: int = 0
