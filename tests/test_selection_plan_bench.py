@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fakes.anthropic import FakeAnthropic
-from fakes.server import RecordedRequest, Reply
+from fakes.server import Error, RecordedRequest, Reply
 
 from autodev.apps.bench.selection_plan import Commit, sample_of
 from autodev.apps.bench.selection_plan_ask import listing_context
@@ -148,6 +148,37 @@ def test_bad_input_is_one_line_and_exit_2(
     code, text = bench(capsys, str(data), "--answers", str(answers), *args)
     assert code == 2 and expected in str(text) and "Traceback" not in str(text)
     assert (answers.read_text() if answers.exists() else None) == answers_text
+
+
+def test_a_failing_model_stops_the_rest_and_keeps_what_arrived(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A revoked key after the first plan: one line saying why (no traceback), exit 1, the plan kept."""
+    answered = 0
+
+    def first_then_refused(request: RecordedRequest) -> Reply | Error:
+        nonlocal answered
+        answered += 1
+        return planner(request) if answered == 1 else Error(401, "invalid x-api-key")
+
+    answers = tmp_path / "plans.jsonl"
+    with FakeAnthropic(responder=first_then_refused) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        code, text = bench(capsys, str(data), "--answers", str(answers), "--sample", "0", "--concurrency", "1")
+    assert code == 1 and "a model call failed" in str(text) and "Traceback" not in str(text)
+    assert "1 of 4 plans arrived and are kept in" in str(text)
+    assert len(answers.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_an_answers_file_that_cannot_be_written_is_refused_before_any_call(
+    data: Path, fake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file where a folder would be\n", encoding="utf-8")
+    code, text = bench(capsys, str(data), "--answers", str(not_a_folder / "sub" / "plans.jsonl"), "--sample", "0")
+    assert code == 2 and "cannot write the answers file" in str(text) and fake.requests == []
+    assert not_a_folder.read_text(encoding="utf-8") == "a file where a folder would be\n"
 
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,7 @@ be printed from the answers alone (`--offline`).
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -217,6 +218,18 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return found
 
 
+def writable(answers: Path) -> None:
+    """Refuse, before anything is paid for, an answers file that cannot be written."""
+    where = answers
+    while not where.exists() and where != where.parent:
+        where = where.parent  # the file, or the nearest folder it would be made in
+    usable = where.is_file() if where == answers else where.is_dir()
+    if not usable or not os.access(where, os.W_OK):
+        raise UserError(
+            f"cannot write the answers file {answers}", hint="pass --answers with a path in a folder you can write"
+        )
+
+
 def selection_plan_benchmark(
     path: Path,
     asker: Asker | None,
@@ -245,6 +258,7 @@ def selection_plan_benchmark(
     todo = [c for c in commits if c.sha not in known and verdict(c, lookups[c.repo], None).decided_by == "unplanned"]
     asked = 0
     if asker is not None and todo:
+        writable(answers)
         on_asking(len(todo))
         for answer in asker.ask_all([(c.sha, c.request, lookups[c.repo].listing()) for c in todo], answers):
             known[answer.sha] = answer

@@ -15,8 +15,9 @@ from typing import Any
 
 import anyio
 
+from autodev.core.errors import RunError
 from autodev.core.redact import redact
-from autodev.models import Message, Model, ModelProvider, ModelRequest, TextPart
+from autodev.models import Message, Model, ModelError, ModelProvider, ModelRequest, TextPart
 from autodev.models.pricing import PriceTable
 from autodev.run.selection.paths import path_kind
 
@@ -109,30 +110,45 @@ class Asker:
         )
 
     def ask_all(self, todo: Sequence[tuple[str, str, Sequence[str]]], answers: Path) -> Iterator[PlanAnswer]:
-        """Plan every `(sha, request, listing)`, appending each answer to `answers` as it arrives."""
+        """Plan every `(sha, request, listing)`, appending each answer to `answers` as it arrives. A model
+        call that fails (after the provider's retries) stops the rest: a `RunError` says why, and what
+        arrived before it is kept."""
         got: list[PlanAnswer] = []
+        failed: list[ModelError] = []
 
         async def main() -> None:
             model = self.provider.model(self.model_id)
             limiter = anyio.CapacityLimiter(self.concurrency)
-            answers.parent.mkdir(parents=True, exist_ok=True)
-            with answers.open("a", encoding="utf-8") as sink:
 
-                async def one(sha: str, request: str, listing: Sequence[str]) -> None:
+            async def one(sha: str, request: str, listing: Sequence[str], scope: anyio.CancelScope) -> None:
+                try:
                     async with limiter:
                         answer = await self.ask(model, sha, request, listing)
-                    sink.write(json.dumps(asdict(answer), ensure_ascii=False) + "\n")
-                    sink.flush()
-                    got.append(answer)
+                except ModelError as exc:
+                    failed.append(exc)
+                    scope.cancel()
+                    return
+                keep(answer, answers)
+                got.append(answer)
 
-                try:
-                    async with anyio.create_task_group() as group:
-                        for sha, request, listing in todo:
-                            group.start_soon(one, sha, request, listing)
-                finally:
-                    close = getattr(self.provider, "aclose", None)
-                    if close is not None:
-                        await close()
+            try:
+                async with anyio.create_task_group() as group:
+                    for sha, request, listing in todo:
+                        group.start_soon(one, sha, request, listing, group.cancel_scope)
+            finally:
+                close = getattr(self.provider, "aclose", None)
+                if close is not None:
+                    await close()
 
         anyio.run(main)
+        if failed:
+            kept = f"{len(got):,} of {len(todo):,} plans arrived" + (f" and are kept in {answers}" if got else "")
+            raise RunError(f"a model call failed: {failed[0]}", hint=f"{kept}; run again to ask for the rest")
         yield from got
+
+
+def keep(answer: PlanAnswer, answers: Path) -> None:
+    """Append one answer to the answers file (made on the first one: a benchmark that got none leaves none)."""
+    answers.parent.mkdir(parents=True, exist_ok=True)
+    with answers.open("a", encoding="utf-8") as sink:
+        sink.write(json.dumps(asdict(answer), ensure_ascii=False) + "\n")
