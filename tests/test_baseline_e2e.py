@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
+from process_support import processes_mentioning
 from scripts import (
     CALC_FILES,
     REQUEST,
@@ -266,20 +267,3 @@ def test_a_run_that_stops_before_any_writer_stops_its_baseline(make_repo: Any, m
     assert state.status == "awaiting-approval"
     assert time.monotonic() - started < 300  # not the suite's 543 s
     assert processes_mentioning(BASELINE_MARKER, settle_s=10) == []
-
-
-def processes_mentioning(marker: str, settle_s: float = 0.0) -> list[int]:
-    """Live processes (this one's children, a jail's included) whose command line holds `marker`; with
-    `settle_s`, waits that long for them to go (a kill takes a moment to land)."""
-    deadline = time.monotonic() + settle_s
-    while True:
-        found = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-        if not found or time.monotonic() >= deadline:
-            return found
-        time.sleep(0.05)

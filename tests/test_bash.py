@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import pytest
 from conftest import MakeRepo
+from process_support import processes_mentioning
 
 from autodev.sandbox.workspace import ToolError, Workspace
 from autodev.tools.base import ToolContext, ToolResult, invoke
@@ -52,30 +53,6 @@ def refused(command: str | list[str], root: Path, needle: str, bash: Bash | None
     assert needle in result.content, result.content
     assert ws.refusals, "every refusal is recorded"
     return ws
-
-
-def processes_mentioning(marker: str, settle_s: float = 3.0) -> list[int]:
-    """Live processes whose command line contains `marker`, after giving SIGKILL time to land."""
-    deadline = time.monotonic() + settle_s
-    while True:
-        found = _scan(marker)
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-
-
-def _scan(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 # --- no shell ----------------------------------------------------------------------------------------
@@ -294,7 +271,7 @@ def test_a_hanging_command_is_killed_and_reported(root: Path) -> None:
     assert result.is_error
     assert "timed out after 1s" in result.content and "killed" in result.content
     assert "waiting" in result.content  # what it printed before the timeout
-    assert processes_mentioning(marker) == []
+    assert processes_mentioning(marker, settle_s=3.0) == []
 
 
 def test_the_whole_process_group_is_killed(root: Path) -> None:
@@ -305,7 +282,7 @@ def test_the_whole_process_group_is_killed(root: Path) -> None:
     bash = Bash(["sh"], timeout_s=1)
     result = run({"command": ["sh", "-c", f"sleep {marker} & sleep {marker}; wait"]}, Workspace(root), bash)
     assert result.is_error and "timed out" in result.content
-    assert processes_mentioning(f"sleep\x00{marker}") == []
+    assert processes_mentioning(f"sleep\x00{marker}", settle_s=3.0) == []
 
 
 def test_timeout_is_clamped_and_validated(root: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import anyio
 import pytest
 from conftest import require_jail
+from process_support import processes_mentioning
 
 from autodev.core.process import HeadTail, run_process
 from autodev.sandbox.bubblewrap import Mounts
@@ -245,17 +246,6 @@ def test_the_macos_profile_denies_writes_reads_of_hidden_paths_and_the_network(t
     jail.private_dir().rmdir()
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def _children_of(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -283,11 +273,11 @@ def test_every_process_of_the_jail_is_in_the_group_autodev_stops(checkout: Path)
             (bwrap,) = [
                 pid for pid in _children_of(os.getpid()) if b"bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes()
             ]
-            groups.update({pid: os.getpgid(pid) for pid in _processes_with(marker)})
+            groups.update({pid: os.getpgid(pid) for pid in processes_mentioning(marker)})
             groups[-1] = bwrap
             group.cancel_scope.cancel()
 
     anyio.run(main)
     bwrap = groups.pop(-1)
     assert groups and set(groups.values()) == {bwrap}, (bwrap, groups)
-    assert not _processes_with(marker)
+    assert not processes_mentioning(marker)
