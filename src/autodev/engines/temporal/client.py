@@ -231,7 +231,7 @@ async def _run_one(
     cost = "n/a" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
     what = f"{outcome.files} files +{outcome.insertions} -{outcome.deletions}" if outcome.commit else "no change"
     error = outcome.error
-    if state.status != outcome.status:  # not brought home: the repository's git config or hooks changed
+    if state.error != outcome.error:  # not brought home: the repository's git config or hooks changed
         what, error = "not fetched", state.error
     reason = f": {error.splitlines()[0]}" if error else ""
     reporter(f"{feature.id}: {state.status} in {duration:.1f}s, branch {outcome.branch} ({what}), {cost}{reason}")

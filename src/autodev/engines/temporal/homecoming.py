@@ -11,6 +11,8 @@ repository after noticing) and the run comes home as failed, its error naming th
 
 from __future__ import annotations
 
+from typing import Literal
+
 from autodev.core import gitops
 from autodev.core.jsonio import write_json_atomic
 from autodev.core.locks import repo_lock
@@ -48,15 +50,7 @@ def bring_home(
         return data.decode("utf-8", "replace") if data is not None else None
 
     metrics: list[bytes] = []
-    state = RunState(
-        run_id=run_id,
-        request=plan.request,
-        repo=str(repo),
-        worktree="",
-        branch=outcome.branch,
-        base_commit=outcome.base,
-        status="done" if outcome.status == "done" else "failed",
-    )
+    state = _record(plan, outcome, "done" if outcome.status == "done" else "failed", outcome.error)
     for name, agent in outcome.agents.items():
         track = outcome.tracks.get(name) or AgentTrack()
         refs = [ref.removeprefix(prefix) for ref in track.artifacts]
@@ -78,17 +72,11 @@ def bring_home(
     if outcome.commit:
         summary = gitops.diff_summary(repo, outcome.base, outcome.commit)
         state.diff = DiffStat(summary.files, summary.insertions, summary.deletions, summary.stat)
-    state.cost_usd = outcome.cost_usd
     state.pipeline = {node.agent: list(node.needs) for node in plan.pipeline.nodes}
     state.handoff_budget = outcome.handoff_budget
-    state.warnings = list(outcome.warnings)
-    state.error = outcome.error
-    state.progress = Progress("finish", 0, engine="temporal", workflow_id=f"autodev-{run_id}")
     state.checkpoints = outcome.checkpoints
     state.checkpoint = outcome.tip if outcome.tip != outcome.base else None
-    state.options = dict(outcome.options)
     state.strikes = outcome.strikes
-    state.created_at, state.updated_at = outcome.started_at, outcome.ended_at
     write_json_atomic(paths.state_file, redact_data(state.to_json()))
     lines = b"".join(chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n" for chunk in metrics)
     paths.metrics_file.write_bytes(lines)
@@ -103,6 +91,14 @@ def _refused(plan: RunPlan, outcome: FeatureOutcome, error: str) -> RunState:
     """The run's record without its branch or artifacts (fetching them would run git in the repository)."""
     paths = RunPaths.for_run(plan.repo, outcome.run_id)
     paths.run_dir.mkdir(parents=True, exist_ok=True)
+    state = _record(plan, outcome, "failed", error)
+    state.warnings.append(error)
+    write_json_atomic(paths.state_file, redact_data(state.to_json()))
+    return state
+
+
+def _record(plan: RunPlan, outcome: FeatureOutcome, status: Literal["done", "failed"], error: str | None) -> RunState:
+    """What every run brought home records, whether or not its branch and artifacts came with it."""
     state = RunState(
         run_id=outcome.run_id,
         request=plan.request,
@@ -110,13 +106,12 @@ def _refused(plan: RunPlan, outcome: FeatureOutcome, error: str) -> RunState:
         worktree="",
         branch=outcome.branch,
         base_commit=outcome.base,
-        status="failed",
+        status=status,
     )
     state.error = error
     state.cost_usd = outcome.cost_usd
-    state.warnings = [*outcome.warnings, error]
+    state.warnings = list(outcome.warnings)
     state.progress = Progress("finish", 0, engine="temporal", workflow_id=f"autodev-{outcome.run_id}")
     state.options = dict(outcome.options)
     state.created_at, state.updated_at = outcome.started_at, outcome.ended_at
-    write_json_atomic(paths.state_file, redact_data(state.to_json()))
     return state
