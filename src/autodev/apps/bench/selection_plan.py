@@ -9,10 +9,9 @@ and the repository's file listing (no research and no tools: a lower bound of wh
 a run), and the run's own decision (`narrow_after_plan`) is applied to each plan. A commit takes a fast
 path when its request does, or when its plan narrows it; the two rates are the request benchmark's.
 
-Only the requests the plan may narrow are planned (a request already on a fast path, or a
-security-sensitive one, is decided before the plan). Each answer is appended to the answers file as it
-arrives, so a stopped run keeps what it paid for, a second run asks nothing again, and the figures can
-be printed from the answers alone (`--offline`).
+Only the feature requests are planned (a request on a fast path is decided before the plan). Each
+answer is appended to the answers file as it arrives, so a stopped run keeps what it paid for, a second
+run asks nothing again, and the figures can be printed from the answers alone (`--offline`).
 """
 
 from __future__ import annotations
@@ -32,13 +31,13 @@ from autodev.apps.bench.selection_plan_ask import Asker, PlanAnswer
 from autodev.core.errors import UserError
 from autodev.run.driver import PLAN_AGENT
 from autodev.run.graph import FEATURE_PIPELINE, topological_order
-from autodev.run.selection.after_plan import narrow_after_plan, narrowable
+from autodev.run.selection.after_plan import narrow_after_plan
 from autodev.run.selection.decide import Selection
 from autodev.run.selection.diff import files_from_numstat
 from autodev.run.selection.overrides import change_authors
 from autodev.run.selection.paths import path_kind
 from autodev.run.selection.repo import ListingLookup
-from autodev.run.selection.request import classify_request
+from autodev.run.selection.request import RequestClass, classify_request
 
 # The agents still to come when the bundled pipeline's planner finishes, and those that write the change.
 PENDING = tuple(topological_order(FEATURE_PIPELINE)[topological_order(FEATURE_PIPELINE).index(PLAN_AGENT) + 1 :])
@@ -60,7 +59,7 @@ class Verdict:
 
     commit: Commit
     # request: its request's fast path; plan: narrowed by its plan; planned: planned, not narrowed;
-    # full: the request keeps the full pipeline before any plan; unplanned: no plan in the answers yet
+    # unplanned: no plan in the answers yet
     decided_by: str
     change_type: str  # the class the run takes
 
@@ -158,13 +157,12 @@ def sample_of(commits: Sequence[Commit], size: int | None, seed: int) -> list[Co
     return [commits[i] for i in chosen]
 
 
-def verdict(commit: Commit, lookup: ListingLookup, plan: str | None) -> Verdict:
-    classified = classify_request(commit.request, lookup)
+def verdict(commit: Commit, classified: RequestClass, lookup: ListingLookup, plan: str | None) -> Verdict:
+    """`classified`: the commit's request as the classifier sees it (a feature request is always planned:
+    with the default policy and no flags, the plan may narrow every one)."""
     if classified.fast_path:
         return Verdict(commit, "request", classified.change_type)
     selection = Selection(classified.change_type, classified.reasons)
-    if not narrowable(selection):
-        return Verdict(commit, "full", "feature")
     if plan is None:
         return Verdict(commit, "unplanned", "feature")
     narrowed = narrow_after_plan(selection, plan, lookup, PENDING, PROTECTED)
@@ -255,7 +253,8 @@ def selection_plan_benchmark(
         known = {c.sha: PlanAnswer(c.sha, ORACLE, oracle_plan(c)) for c in commits}
     else:
         known = read_answers(answers, model)
-    todo = [c for c in commits if c.sha not in known and verdict(c, lookups[c.repo], None).decided_by == "unplanned"]
+    classes = {c.sha: classify_request(c.request, lookups[c.repo]) for c in commits}
+    todo = [c for c in commits if c.sha not in known and not classes[c.sha].fast_path]
     asked = 0
     if asker is not None and todo:
         writable(answers)
@@ -266,7 +265,7 @@ def selection_plan_benchmark(
     overall, per_repo = Tally(), defaultdict[str, Tally](Tally)
     for commit in commits:
         plan = known.get(commit.sha)
-        found = verdict(commit, lookups[commit.repo], plan.plan if plan is not None else None)
+        found = verdict(commit, classes[commit.sha], lookups[commit.repo], plan.plan if plan is not None else None)
         overall.add(found)
         per_repo[commit.repo].add(found)
     used = [known[c.sha] for c in commits if c.sha in known]

@@ -13,7 +13,6 @@ from autodev.config.settings import CliOverrides
 from autodev.models.registry import provider_names
 
 DEFAULT_SAMPLE = 200
-ORACLE = "oracle"  # apps.bench.selection_plan.ORACLE (not imported here: the bench loads only when used)
 
 
 @click.command("selection-plan")
@@ -100,17 +99,16 @@ def bench_selection_plan(
     if as_json:
         print_json(result)
         return
-    _print(result)
+    _print(result, oracle)
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _print(result: dict[str, Any]) -> None:
+def _print(result: dict[str, Any], oracle: bool) -> None:
     overall = result["overall"]
     cost = "cost unknown" if result["cost_usd"] is None else f"${result['cost_usd']:.2f} for these plans"
-    oracle = result["model"] == ORACLE
     by = (
         "the oracle (plans that name exactly the files each commit changed; no model)"
         if oracle

@@ -26,7 +26,7 @@ from autodev.agent.prompts import section_of
 from autodev.config.selection import AUDITORS
 from autodev.run.selection.decide import Selection
 from autodev.run.selection.paths import PathKind
-from autodev.run.selection.request import BARE_FILES, FILE_TOKEN, PathLookup, describe
+from autodev.run.selection.request import BARE_FILES, FILE_TOKEN, SECURITY_SENSITIVE, PathLookup, describe
 
 ITEM = re.compile(r"^\s*(?:\d+[.)]|[*+-])\s+(.*)$")
 NONE = re.compile(r"^\W*(?:none|n/?a|no tests?(?: needed| to write)?|nothing)\b", re.IGNORECASE)
@@ -83,7 +83,7 @@ def narrowable(selection: Selection) -> bool:
 
 
 def security_sensitive(selection: Selection) -> bool:
-    return any(reason.startswith("security-sensitive") for reason in selection.reasons)
+    return any(reason.startswith(SECURITY_SENSITIVE) for reason in selection.reasons)
 
 
 OUTLOOK = (

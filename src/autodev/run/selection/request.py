@@ -53,6 +53,7 @@ from autodev.run.selection.guards import repository_guard
 from autodev.run.selection.paths import PATH_KINDS, PathKind, path_kind
 
 MAX_FAST_WORDS = 60
+SECURITY_SENSITIVE = "security-sensitive"  # how the reason of a request classed by rule 1 begins
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,7 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     text = URL.sub(" ", text)  # a link is a reference, not network code: its words would mislead
     security = _find(SECURITY, _strip_doc_paths(text, lookup))  # SECURITY.md is a page, not security code
     if security:
-        return RequestClass("feature", (f"security-sensitive: {', '.join(security[:5])}: the full pipeline runs",))
+        return RequestClass("feature", (f"{SECURITY_SENSITIVE}: {', '.join(security[:5])}: the full pipeline runs",))
 
     named = _named_paths(text, lookup)
     kinds: dict[PathKind, list[str]] = {kind: [] for kind in PATH_KINDS}
