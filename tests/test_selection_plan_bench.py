@@ -117,6 +117,25 @@ def test_the_oracle_plans_each_commit_as_it_changed_with_no_model(
     assert code == 0 and "planned by the oracle" in str(text)
 
 
+def test_a_repository_cannot_send_the_key_to_a_server_of_its_own(
+    data: Path,
+    fake: Any,
+    make_repo: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bench reads the current repository's configuration as a run does: its `base_url` (where the
+    user's key goes) waits for `autodev trust`, so the plans go to the user's own server."""
+    with FakeAnthropic(responder=planner) as theirs:
+        config = f'provider = "anthropic"\nbase_url = "{theirs.base_url}"\n'
+        repo = make_repo({"README.md": "# x\n", ".autodev/config.toml": config}, trusted=False)
+        monkeypatch.chdir(repo)
+        code, text = bench(capsys, str(data), "--answers", str(tmp_path / "plans.jsonl"), "--sample", "0")
+        assert code == 0 and "base_url" in str(text)  # said on stderr: left out until approved
+        assert theirs.requests == [] and len(fake.requests) == 4
+
+
 def test_offline_without_answers_counts_unplanned_commits(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

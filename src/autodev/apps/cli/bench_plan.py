@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape as esc
 
-from autodev.apps.cli.common import err, json_option, out, print_json
+from autodev.apps.cli.common import err, json_option, out, print_json, warn_ignored
 from autodev.config.settings import CliOverrides
 from autodev.models.registry import provider_names
 
@@ -69,6 +69,7 @@ def bench_selection_plan(
     except UserError:
         repo = None  # outside any repository: user-level configuration and the environment
     settings = load_settings(repo, CliOverrides(provider=provider, models=models))
+    warn_ignored(settings.ignored_notes())  # a repository's own base_url, say, until `autodev trust`
     planner = load_agent_file(builtin_agents_dir() / "planner.md")
     answers = answers or Path(f"{file.name}.plans.jsonl")
     tier = planner.tier or "balanced"
