@@ -458,6 +458,28 @@ def test_bench_selection_bad_file_is_a_usage_error(tmp_path: Path, capsys: pytes
     assert "no usable records" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "selection", "{file}"],
+        ["bench", "selection-baseline", "{file}"],
+        ["bench", "selection-plan", "{file}", "--oracle"],
+        ["bench", "context", "--commits", "{file}", "--repo", "{repo}"],
+    ],
+    ids=["selection", "baseline", "plan", "context"],
+)
+def test_a_file_that_is_not_text_is_one_line_and_exit_2(
+    argv: list[str], tmp_path: Path, make_repo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A binary file passed by mistake (an executable, a gzip of the data): no traceback."""
+    binary = tmp_path / "commits.jsonl.gz"
+    binary.write_bytes(b"\x1f\x8b\x08\x00\xd0\xff\xfe" * 40 + b"\n")
+    repo = make_repo()
+    assert main([arg.format(file=binary, repo=repo) for arg in argv]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and str(binary) in captured.err
+
+
 @pytest.mark.skipif(not DEV_DATA.is_file(), reason="the shared dev data is not next to this checkout")
 def test_bench_selection_smoke_on_the_dev_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "selection", str(DEV_DATA), "--json"]) == 0

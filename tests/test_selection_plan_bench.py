@@ -150,6 +150,7 @@ def test_offline_without_answers_counts_unplanned_commits(
     [
         (None, ("--offline",), "no plans"),
         ("not json\n", ("--offline", "--model", "balanced=m1"), "plans.jsonl:1: not an answer line"),
+        ("\udcff\n", ("--offline", "--model", "balanced=m1"), "plans.jsonl: cannot be read as text"),
         (None, (), "no model provider is configured"),
     ],
 )
@@ -163,10 +164,10 @@ def test_bad_input_is_one_line_and_exit_2(
 ) -> None:
     answers = tmp_path / "plans.jsonl"
     if answers_text is not None:
-        answers.write_text(answers_text)
+        answers.write_text(answers_text, encoding="utf-8", errors="surrogateescape")  # \udcff: the byte 0xff
     code, text = bench(capsys, str(data), "--answers", str(answers), *args)
     assert code == 2 and expected in str(text) and "Traceback" not in str(text)
-    assert (answers.read_text() if answers.exists() else None) == answers_text
+    assert (answers.read_text(encoding="utf-8", errors="surrogateescape") if answers.exists() else None) == answers_text
 
 
 def test_a_failing_model_stops_the_rest_and_keeps_what_arrived(

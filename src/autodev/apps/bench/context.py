@@ -38,6 +38,8 @@ def read_commits(path: Path) -> list[dict[str, str]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text", hint="pass a JSONL file of commits") from None
     records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

@@ -38,13 +38,13 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
         raise UserError(f"{path}: no such file", hint="pass a JSONL file of commits (one JSON object a line)")
     records: list[dict[str, Any]] = []
     skipped = 0
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for line in handle:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):  # not text, or not JSON: not a record
                 skipped += 1
                 continue
             if not isinstance(record, dict) or not isinstance(record.get("files"), list) or "message" not in record:

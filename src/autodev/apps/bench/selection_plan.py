@@ -199,8 +199,12 @@ def answered_model(path: Path) -> str:
 def _lines(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise UserError(f"{path}: cannot be read as text", hint="pass another --answers file") from None
     found: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         try:
             data = json.loads(line) if line.strip() else None
         except json.JSONDecodeError:
