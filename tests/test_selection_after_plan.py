@@ -90,7 +90,10 @@ def test_anything_short_of_a_clear_documentation_plan_keeps_the_full_pipeline(pl
 
 
 def test_a_security_sensitive_request_narrows_but_keeps_its_audit() -> None:
-    planned = narrow(DOCS_PLAN, Selection("feature", ("security-sensitive: token: the full pipeline runs",)))
+    planned = narrow(
+        DOCS_PLAN,
+        Selection("feature", ("security-sensitive: token: no fast path, and the security audit always runs",)),
+    )
     assert planned is not None and set(planned.skips) == {"test-master"}
     assert "keeps its security audit" in planned.reasons[0]
 

@@ -282,7 +282,10 @@ def classify_request(text: str, lookup: PathLookup | None = None) -> RequestClas
     text = URL.sub(" ", text)  # a link is a reference, not network code: its words would mislead
     security = _find(SECURITY, _strip_doc_paths(text, lookup))  # SECURITY.md is a page, not security code
     if security:
-        return RequestClass("feature", (f"{SECURITY_SENSITIVE}: {', '.join(security[:5])}: the full pipeline runs",))
+        return RequestClass(
+            "feature",
+            (f"{SECURITY_SENSITIVE}: {', '.join(security[:5])}: no fast path, and the security audit always runs",),
+        )
 
     named = _named_paths(text, lookup)
     kinds: dict[PathKind, list[str]] = {kind: [] for kind in PATH_KINDS}
