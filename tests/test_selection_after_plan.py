@@ -171,6 +171,18 @@ def test_a_security_sensitive_request_with_a_documentation_plan_keeps_its_audit(
     assert any("keeps its security audit" in reason for reason in state["change_type"]["reasons"])
 
 
+def test_a_security_request_whose_documentation_plan_was_a_lie_gets_its_tests_back(make_repo: Any) -> None:
+    """A hostile planner calls a security-sensitive change documentation; the implementer changes code."""
+    repo = make_repo(README)
+    settle(repo)
+    result, state = run(repo, edit_mul(), "Explain how rounding treats untrusted input")
+    assert result.state.status == "done", result.state.error
+    agents = state["agents"]
+    assert state["change_type"]["planned"] == "docs" and state["change_type"]["after"] == "feature"
+    assert agents["test-master"]["status"] == "done" and agents["security-auditor"]["status"] == "done"
+    assert state["gate"]["status"] != "skipped"
+
+
 def test_a_documentation_plan_whose_change_reaches_code_gets_everything_back(make_repo: Any) -> None:
     repo = make_repo(README)
     settle(repo)
